@@ -1,0 +1,304 @@
+"""The `facetrack` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__, models
+from .config import DETECTORS, Config, load_config
+from .errors import FacetrackError
+
+log = logging.getLogger("facetrack")
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def _assets() -> Path:
+    """Bundled demo material: beside the package in a checkout, or installed as data."""
+    for candidate in (ASSETS, Path(sys.prefix) / "share" / "facetrack" / "assets"):
+        if (candidate / "demo").is_dir():
+            return candidate
+    raise FacetrackError("the bundled demo assets are missing; run from a checkout of facetrack")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gallery", type=Path, help="gallery file (SQLite); default: per-user data folder")
+    p.add_argument("--config", type=Path, help="TOML settings file (default: per-user config folder)")
+    p.add_argument("-v", "--verbose", action="store_true", help="more log lines")
+    p.add_argument("-q", "--quiet", action="store_true", help="errors only")
+
+
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threshold", type=float, help="match distance (default 0.6; lower is stricter)")
+    p.add_argument("--detector", choices=DETECTORS, help="hog (CPU, default) or cnn (GPU)")
+    p.add_argument("--upsample", type=int, help="detector upsampling: 1 finds faces down to ~40 px")
+    p.add_argument("--detect-scale", type=float, help="detect on the frame resized by this factor")
+    p.add_argument("--detect-every", type=int, help="full-frame detection every N frames")
+    p.add_argument("--reembed-every", type=int, help="frames between descriptors of a decided face")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facetrack", description="Real-time face tracking and recognition.")
+    parser.add_argument("--version", action="version", version=f"facetrack {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="track faces in webcams, videos, streams or photos")
+    run.add_argument("sources", nargs="+", metavar="SOURCE",
+                     help="webcam index (0), video file, rtsp:// or http(s):// URL, image, or folder of images")
+    run.add_argument("--headless", action="store_true", help="no window: for servers and batch jobs")
+    run.add_argument("--output-json", type=Path, help="one JSON line per frame")
+    run.add_argument("--output-video", type=Path, help="annotated video (MP4)")
+    run.add_argument("--events", type=Path, help="person appeared / left, as JSON lines")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_common(run)
+    _add_engine(run)
+
+    enroll = sub.add_parser("enroll", help="add a person from photos")
+    enroll.add_argument("name", nargs="?", help="the person's name")
+    enroll.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="image files or folders")
+    enroll.add_argument("--folders", type=Path, metavar="DIR", help="enrol every subfolder of DIR as one person")
+    enroll.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(enroll)
+
+    people = sub.add_parser("people", help="list, rename, merge or remove people")
+    psub = people.add_subparsers(dest="action", required=True)
+    for name, helptext, args in (
+        ("list", "list people", ()),
+        ("rename", "rename a person (naming an automatic identity makes it known)", ("old", "new")),
+        ("merge", "merge FROM into INTO", ("source", "into")),
+        ("remove", "remove a person and their descriptors", ("name",)),
+    ):
+        p = psub.add_parser(name, help=helptext)
+        for a in args:
+            p.add_argument(a)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        _add_common(p)
+
+    demo = sub.add_parser("demo", help="run the bundled clip with the bundled portraits enrolled")
+    demo.add_argument("--output", type=Path, default=Path("facetrack-demo"), help="output folder")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.add_argument("-v", "--verbose", action="store_true")
+    demo.add_argument("-q", "--quiet", action="store_true")
+    demo.add_argument("--config", type=Path)
+    _add_engine(demo)
+    return parser
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if getattr(args, "verbose", False) else (
+        logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
+    logging.basicConfig(level=level, format="facetrack: %(message)s", stream=sys.stderr, force=True)
+
+
+def _config(args: argparse.Namespace, **extra: Any) -> Config:
+    keys = ("threshold", "detector", "upsample", "detect_scale", "detect_every", "reembed_every", "gallery")
+    overrides = {k: getattr(args, k, None) for k in keys}
+    overrides.update(extra)
+    return load_config(getattr(args, "config", None), overrides=overrides)
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _display_available() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
+    from .gallery import Gallery
+    from .pipeline import Engine, Summary
+    from .sinks import EventSink, JsonlSink, Sink, VideoSink
+    from .sources import open_source
+
+    cfg = cfg or _config(args)
+    if not args.headless and _display_available():
+        try:
+            from ui.app import run_app
+        except ImportError as exc:
+            log.warning("the desktop app is unavailable (%s); running headless", exc)
+        else:
+            return run_app(cfg, args.sources)
+    sources = [open_source(s, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s) for s in args.sources]
+    info = models.build_info()
+    log.info("%s", info.describe())
+    if info.hint():
+        log.info("hint: %s", info.hint())
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    summary = Summary()
+    sinks: list[Sink] = []
+    with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
+        try:
+            if args.output_json:
+                sinks.append(JsonlSink(args.output_json))
+            if args.events:
+                sinks.append(EventSink(args.events))
+            for source in sources:
+                video: VideoSink | None = None
+                if args.output_video and video is None:
+                    video = VideoSink(args.output_video, source.fps or 30.0)
+                bar = None
+                if not args.no_progress and not source.live:
+                    from tqdm import tqdm
+                    bar = tqdm(total=None, unit="frame", desc=Path(source.name).name, leave=False, disable=None)
+                try:
+                    engine.run(source, sinks + ([video] if video else []), stop,
+                               on_result=(lambda f, r: bar.update(1)) if bar is not None else None,
+                               summary=summary)
+                finally:
+                    if bar is not None:
+                        bar.close()
+                    if video is not None:
+                        video.close()
+                if stop.is_set():
+                    break
+        finally:
+            for sink in sinks:
+                sink.close()
+            signal.signal(signal.SIGINT, previous)
+    print(summary.describe())
+    return 130 if stop.is_set() else 0
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from .enroll import enroll, enroll_folders
+    from .gallery import Gallery
+
+    cfg = _config(args)
+    if args.folders is not None:
+        if args.name or args.paths:
+            raise FacetrackError("use either NAME PATH... or --folders DIR, not both")
+        with Gallery(cfg.gallery) as gallery:
+            reports = enroll_folders(gallery, args.folders)
+    else:
+        if not args.name or not args.paths:
+            raise FacetrackError("usage: facetrack enroll NAME PATH... (or --folders DIR)")
+        with Gallery(cfg.gallery) as gallery:
+            reports = [enroll(gallery, args.name, list(args.paths))]
+    failed = False
+    out = []
+    for r in reports:
+        for path, why in r.skipped:
+            log.warning("skipped %s", why if str(path) in why else f"{path}: {why}")
+        if r.person is None:
+            failed = True
+            continue
+        out.append({"person": r.person.name, "enrolled": [str(p) for p in r.enrolled],
+                    "skipped": [str(p) for p, _ in r.skipped], "descriptors": r.person.descriptors})
+        if not args.json:
+            print(f"{r.person.name}: enrolled {len(r.enrolled)} photo(s), {r.person.descriptors} descriptor(s) stored")
+    if args.json:
+        _print_json(out)
+    return 1 if failed else 0
+
+
+def cmd_people(args: argparse.Namespace) -> int:
+    from .gallery import Gallery
+
+    cfg = _config(args)
+    if args.action == "list":
+        with Gallery(cfg.gallery, readonly=True) as gallery:
+            people = gallery.people()
+        if args.json:
+            _print_json([p.as_json() for p in people])
+        elif not people:
+            print(f"no people in {cfg.gallery}")
+        else:
+            for p in people:
+                kind = "known" if p.known else "automatic"
+                print(f"{p.name}\t{kind}\t{p.descriptors} descriptor(s)")
+        return 0
+    if not cfg.gallery.exists():
+        raise FacetrackError(f"gallery {cfg.gallery} does not exist")
+    with Gallery(cfg.gallery) as gallery:
+        if args.action == "rename":
+            p = gallery.rename(args.old, args.new)
+            msg = f"renamed {args.old!r} to {p.name!r}"
+        elif args.action == "merge":
+            p = gallery.merge(args.source, args.into)
+            msg = f"merged {args.source!r} into {p.name!r} ({p.descriptors} descriptors)"
+        else:
+            p = gallery.remove(args.name)
+            msg = f"removed {p.name!r}"
+    if args.json:
+        _print_json(p.as_json())
+    else:
+        print(msg)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .enroll import enroll_folders
+    from .gallery import Gallery
+
+    assets = _assets()
+    out: Path = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    gallery_path = out / "gallery.sqlite3"
+    if gallery_path.exists():
+        gallery_path.unlink()  # the demo starts from its own fresh gallery every time
+    cfg = _config(args, gallery=gallery_path)
+    with Gallery(gallery_path) as gallery:
+        for r in enroll_folders(gallery, assets / "people"):
+            if r.person is not None:
+                log.info("enrolled %s from %d photo(s)", r.person.name, len(r.enrolled))
+    run_args = argparse.Namespace(
+        sources=[str(assets / "demo" / "short_hamilton_clip.mp4")], headless=True,
+        output_json=out / "demo.jsonl", output_video=out / "demo.mp4", events=out / "events.jsonl",
+        no_progress=args.no_progress)
+    code = cmd_run(run_args, cfg)
+    print(f"wrote {out / 'demo.mp4'}, {out / 'demo.jsonl'} and {out / 'events.jsonl'}")
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args)
+    try:
+        if args.command is None:
+            if _display_available():
+                try:
+                    from ui.app import run_app
+                except ImportError as exc:
+                    raise FacetrackError(f"the desktop app is unavailable: {exc}") from None
+                return run_app(_config(args), [])
+            parser.print_help()
+            return 2
+        handler = {"run": cmd_run, "enroll": cmd_enroll, "people": cmd_people, "demo": cmd_demo}[args.command]
+        return handler(args)
+    except FacetrackError as exc:
+        print(f"facetrack: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("facetrack: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a user sees one line, a developer sets FACETRACK_DEBUG
+        if os.environ.get("FACETRACK_DEBUG"):
+            raise
+        print(f"facetrack: internal error: {type(exc).__name__}: {exc} (set FACETRACK_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 70
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,125 @@
+"""Enrolment: faces from photos into a person's inventory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from . import geometry
+from .detect import HogDetector
+from .embed import DlibEmbedder, Embedder, embed
+from .errors import FacetrackError, ImageError
+from .gallery import Gallery, Person, encode_thumbnail
+from .images import is_image_path, list_images, load_image
+from .records import Embeddings
+
+log = logging.getLogger(__name__)
+
+TIGHT_CROP_MAX_SIDE = 400  # a photo this small that is nearly square may be just a face
+TIGHT_CROP_ASPECT = (0.6, 1.67)
+
+
+@dataclass
+class EnrollReport:
+    person: Person | None = None
+    enrolled: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def find_enrollment_face(image: NDArray[np.uint8], detector: HogDetector | None = None) -> NDArray[np.float64]:
+    """The box of the main face in a photo, shape (1, 4); raises ImageError if there is none.
+
+    Tightly cropped faces defeat the detector (its window wants some context around the
+    face), so a small image is tried again with a border, and used whole as a last resort.
+    """
+    det = detector or HogDetector(upsample=1)
+    h, w = image.shape[:2]
+    found = det.detect(image)
+    if len(found) == 0 and max(h, w) < 600:
+        found = HogDetector(upsample=2).detect(image)
+    if len(found) == 0 and max(h, w) <= TIGHT_CROP_MAX_SIDE:
+        pad = max(h, w) // 2
+        padded = np.ascontiguousarray(cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
+        again = HogDetector(upsample=1).detect(padded)
+        if len(again):
+            boxes = geometry.clip_boxes(again.boxes - pad, w, h)
+            return boxes[np.argmax(geometry.area(boxes))][None]
+        if TIGHT_CROP_ASPECT[0] <= w / h <= TIGHT_CROP_ASPECT[1]:
+            return np.array([[0.0, 0.0, float(w), float(h)]])
+    if len(found) == 0:
+        raise ImageError("no face found")
+    # The enrollee is the main subject: the largest face.
+    return found.boxes[np.argmax(geometry.area(found.boxes))][None]
+
+
+def face_from_photo(path: Path, embedder: Embedder) -> Embeddings:
+    image = load_image(path)
+    try:
+        box = find_enrollment_face(image)
+    except ImageError as exc:
+        raise ImageError(f"{path}: {exc}") from None
+    return embed(embedder, image, box)
+
+
+def collect_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(named files, files found in named folders); a missing path is an error."""
+    named: list[Path] = []
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found.extend(list_images(p))
+        elif p.is_file():
+            named.append(p)
+        else:
+            raise FacetrackError(f"{p}: no such file or folder")
+    return named, found
+
+
+def enroll(gallery: Gallery, name: str, paths: list[Path], embedder: Embedder | None = None) -> EnrollReport:
+    """Enrol photos as `name`. A named file that fails stops everything, nothing written;
+    a photo found in a folder that fails is reported and skipped."""
+    emb = embedder or DlibEmbedder()
+    named, found = collect_photos(paths)
+    report = EnrollReport()
+    descriptors: list[NDArray[np.float32]] = []
+    thumbs: list[bytes] = []
+    for path in named + found:
+        try:
+            if path in named and not is_image_path(path):
+                log.debug("%s has no image suffix; trying it anyway", path)
+            faces = face_from_photo(path, emb)
+        except ImageError as exc:
+            if path in named:
+                raise
+            report.skipped.append((path, str(exc)))
+            continue
+        descriptors.append(faces.descriptors[0])
+        thumbs.append(encode_thumbnail(faces.chips[0]))
+        report.enrolled.append(path)
+    if not descriptors:
+        raise FacetrackError(f"no usable face in {', '.join(str(p) for p in paths)}; nothing enrolled")
+    report.person = gallery.enroll(name, np.stack(descriptors), thumbs)
+    return report
+
+
+def enroll_folders(gallery: Gallery, root: Path, embedder: Embedder | None = None) -> list[EnrollReport]:
+    """Every subfolder of `root` is one person, named after it."""
+    if not root.is_dir():
+        raise FacetrackError(f"{root}: not a folder")
+    people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not people:
+        raise FacetrackError(f"{root} has no subfolders; expected one folder per person")
+    emb = embedder or DlibEmbedder()
+    reports = []
+    for folder in people:
+        try:
+            reports.append(enroll(gallery, folder.name, [folder], emb))
+        except FacetrackError as exc:
+            log.warning("%s: skipped (%s)", folder.name, exc)
+            reports.append(EnrollReport(skipped=[(folder, str(exc))]))
+    return reports

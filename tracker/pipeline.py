@@ -1,0 +1,188 @@
+"""The engine: a source's frames through detection, embedding and the tracker, into sinks.
+
+Threads: the source's capture thread; a small pool for full-frame detection (dlib's HOG
+releases the GIL, so it overlaps descriptor work on the other core); and the caller's thread,
+which owns the tracker and the gallery.
+
+Files: keyframes are scheduled by frame number and shot changes, and detected ahead of the
+tracker; every frame is processed, in order, deterministically. Live sources: the tracker
+takes the newest frame; a full-frame pass runs in the background and its boxes seed the
+tracker when ready, so no frame waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import shots
+from .config import Config
+from .detect import CnnDetector, Detector, make_detector
+from .embed import DlibEmbedder, Embedder
+from .gallery import Gallery
+from .records import Detections, Frame, FrameResult
+from .sinks import Sink
+from .sources import ImageSource, Source
+from .track import FaceTracker
+
+log = logging.getLogger(__name__)
+
+LOOKAHEAD = 12  # frames read ahead of the tracker so keyframe detection can run in parallel
+
+
+@dataclass
+class Summary:
+    frames: int = 0
+    faces: int = 0
+    people: dict[int, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    dropped: int = 0
+    descriptors: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, result: FrameResult) -> None:
+        self.frames += 1
+        self.faces += len(result)
+        for pid, name in zip(result.person_ids, result.names):
+            if pid >= 0 and name is not None:
+                self.people[int(pid)] = name
+
+    def describe(self) -> str:
+        names = sorted(set(self.people.values()))
+        line = (f"{self.frames} frames, {self.faces} faces, {len(names)} people, "
+                f"{self.fps:.1f} frames/s")
+        if self.dropped:
+            line += f", {self.dropped} frames dropped to stay live"
+        if names:
+            line += "\npeople: " + ", ".join(names)
+        return line
+
+
+ResultCallback = Callable[[Frame, FrameResult], None]
+
+
+class Engine:
+    """One tracker over any number of sources, one after another."""
+
+    def __init__(self, cfg: Config, gallery: Gallery, detector: Detector | None = None,
+                 embedder: Embedder | None = None) -> None:
+        self.cfg = cfg
+        self.gallery = gallery
+        self.detector = detector or make_detector(cfg)
+        self.embedder = embedder or DlibEmbedder(cfg.num_jitters)
+        self.tracker = FaceTracker(cfg, gallery, self.detector, self.embedder)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="detect")
+        self._batch = cfg.embed_batch if isinstance(self.detector, CnnDetector) else 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, source: Source, sinks: Sequence[Sink] = (), stop: threading.Event | None = None,
+            on_result: ResultCallback | None = None, summary: Summary | None = None) -> Summary:
+        summary = summary or Summary()
+        stop = stop or threading.Event()
+        self.tracker.end_tracks()
+        source.start()
+        started = time.perf_counter()
+        try:
+            loop = self._run_live if source.live else self._run_file
+            for frame, result in loop(source, stop, isinstance(source, ImageSource)):
+                now = time.monotonic()
+                for sink in sinks:
+                    sink.write(frame, result)
+                if on_result is not None:
+                    on_result(frame, result)
+                summary.add(result)
+                if frame.captured_at:
+                    summary.latencies.append(now - frame.captured_at)
+                if stop.is_set():
+                    break
+        finally:
+            source.stop()
+            self.tracker.end_tracks()
+            summary.seconds += time.perf_counter() - started
+            summary.dropped += source.dropped
+            summary.descriptors = self.tracker.descriptors_computed
+        return summary
+
+    def _run_file(self, source: Source, stop: threading.Event, still: bool):  # type: ignore[no-untyped-def]
+        every = 1 if isinstance(self.detector, CnnDetector) else self.cfg.detect_every
+        window: deque[tuple[Frame, bool, Future[list[Detections]] | None, int]] = deque()
+        batch: list[tuple[int, Frame]] = []  # keyframes waiting to be submitted together
+        previous = None
+        since_key = every
+        frames = source.frames()
+
+        def submit() -> None:
+            if not batch:
+                return
+            images = [f.image for _, f in batch]
+            fut = self._pool.submit(self.detector.detect_batch, images)
+            for pos, (slot, _) in enumerate(batch):
+                frame, cut, _, _ = window[slot]
+                window[slot] = (frame, cut, fut, pos)
+            batch.clear()
+
+        exhausted = False
+        while not stop.is_set():
+            while not exhausted and len(window) < LOOKAHEAD:
+                frame = next(frames, None)
+                if frame is None:
+                    exhausted = True
+                    break
+                signature = shots.colour_signature(frame.image)
+                cut = still or shots.is_cut(previous, signature)
+                previous = signature
+                key = cut or since_key >= every
+                since_key = 1 if key else since_key + 1
+                window.append((frame, cut, None, -1))
+                if key:
+                    batch.append((len(window) - 1, frame))
+                    if len(batch) >= self._batch:
+                        submit()
+            if exhausted or len(window) >= LOOKAHEAD:
+                submit()
+            if not window:
+                break
+            frame, cut, fut, pos = window.popleft()  # `batch` is empty here: submitted above
+            dets = fut.result()[pos] if fut is not None else None
+            yield frame, self.tracker.step(frame, dets, cut=cut, still=still)
+        self.tracker.finish()
+
+    def _run_live(self, source: Source, stop: threading.Event, still: bool):  # type: ignore[no-untyped-def]
+        pending: Future[Detections] | None = None
+        previous = None
+        since_key = self.cfg.detect_every
+        for frame in source.frames():
+            if stop.is_set():
+                break
+            signature = shots.colour_signature(frame.image)
+            cut = shots.is_cut(previous, signature)
+            previous = signature
+            seeds = None
+            if pending is not None and pending.done():
+                seeds = pending.result().boxes
+                pending = None
+            if pending is None and (cut or since_key >= self.cfg.detect_every):
+                pending = self._pool.submit(self.detector.detect, frame.image)
+                since_key = 0
+            since_key += 1
+            yield frame, self.tracker.step(frame, None, seeds=seeds if seeds is not None else np.zeros((0, 4)),
+                                           cut=cut)

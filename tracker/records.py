@@ -1,0 +1,149 @@
+"""Frozen records that flow between stages: sources -> detect/embed -> track -> sinks.
+
+Each record holds one numpy array per field, checked when built, and made read-only so that
+no stage can change what another stage sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+DESCRIPTOR_SIZE = 128
+CHIP_SIZE = 150
+
+
+def _frozen(arr: NDArray[np.generic]) -> NDArray[np.generic]:
+    if arr.flags.writeable:
+        arr = arr.view()
+        arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded picture: RGB, uint8, C-contiguous (dlib's HOG silently fails on views)."""
+
+    image: NDArray[np.uint8]
+    index: int
+    time: float
+    source: str
+    captured_at: float = 0.0  # time.monotonic() when read; for latency figures
+
+    def __post_init__(self) -> None:
+        img = self.image
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"frame must be HxWx3 uint8 RGB, got {img.dtype} {img.shape}")
+        if not img.flags.c_contiguous:
+            img = np.ascontiguousarray(img)
+        object.__setattr__(self, "image", _frozen(img))
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Face boxes found in one frame, (left, top, right, bottom) source pixels, with scores."""
+
+    boxes: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 4)))
+    scores: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0,)))
+
+    def __post_init__(self) -> None:
+        boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+        scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        if len(boxes) != len(scores):
+            raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
+        if len(boxes) and np.any(boxes[:, 2:] <= boxes[:, :2]):
+            raise ValueError("every box needs right > left and bottom > top")
+        object.__setattr__(self, "boxes", _frozen(boxes))
+        object.__setattr__(self, "scores", _frozen(scores))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """Aligned face chips and their 128-D descriptors, row i for box i."""
+
+    boxes: NDArray[np.float64]
+    chips: NDArray[np.uint8]
+    descriptors: NDArray[np.float32]
+
+    def __post_init__(self) -> None:
+        boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+        chips = np.asarray(self.chips, dtype=np.uint8)
+        if chips.size == 0:
+            chips = np.zeros((0, CHIP_SIZE, CHIP_SIZE, 3), dtype=np.uint8)
+        desc = np.asarray(self.descriptors, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
+        if not (len(boxes) == len(chips) == len(desc)):
+            raise ValueError("boxes, chips and descriptors must have the same length")
+        if chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
+            raise ValueError(f"chips must be {CHIP_SIZE}x{CHIP_SIZE}x3, got {chips.shape[1:]}")
+        object.__setattr__(self, "boxes", _frozen(boxes))
+        object.__setattr__(self, "chips", _frozen(chips))
+        object.__setattr__(self, "descriptors", _frozen(desc))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What the tracker says about one frame; row i of every array is face i."""
+
+    index: int
+    time: float
+    source: str
+    track_ids: NDArray[np.int64]
+    boxes: NDArray[np.float64]
+    person_ids: NDArray[np.int64]  # -1 while undecided
+    names: tuple[str | None, ...]
+    known: NDArray[np.bool_]
+    distances: NDArray[np.float64]  # NaN where there is none
+    captured_at: float = 0.0
+    width: int = 0
+    height: int = 0
+
+    def __post_init__(self) -> None:
+        n = len(self.names)
+        arrays = {
+            "track_ids": np.asarray(self.track_ids, dtype=np.int64).reshape(-1),
+            "boxes": np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4),
+            "person_ids": np.asarray(self.person_ids, dtype=np.int64).reshape(-1),
+            "known": np.asarray(self.known, dtype=np.bool_).reshape(-1),
+            "distances": np.asarray(self.distances, dtype=np.float64).reshape(-1),
+        }
+        for name, arr in arrays.items():
+            if len(arr) != n:
+                raise ValueError(f"{name} has {len(arr)} rows, names has {n}")
+            object.__setattr__(self, name, _frozen(arr))
+        decided = arrays["person_ids"][arrays["person_ids"] >= 0]
+        if len(np.unique(decided)) != len(decided):
+            raise ValueError("two faces in one frame share a person")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def empty(cls, index: int, time: float, source: str, **kw: float | int) -> FrameResult:
+        return cls(
+            index=index,
+            time=time,
+            source=source,
+            track_ids=np.zeros(0, np.int64),
+            boxes=np.zeros((0, 4)),
+            person_ids=np.zeros(0, np.int64),
+            names=(),
+            known=np.zeros(0, bool),
+            distances=np.zeros(0),
+            **kw,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,126 @@
+"""Where results go: JSON lines per frame, an annotated video, appeared/left events."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import cv2
+
+from . import geometry
+from .draw import annotate
+from .errors import FacetrackError
+from .records import Frame, FrameResult
+
+
+class Sink(Protocol):
+    def write(self, frame: Frame, result: FrameResult) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _open_text(path: Path) -> IO[str]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise FacetrackError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def result_json(result: FrameResult) -> dict[str, Any]:
+    """One frame as the documented JSONL record."""
+    return {
+        "frame": result.index,
+        "time": result.time,
+        "source": result.source,
+        "faces": [
+            {
+                "track": int(tid),
+                "person": name,
+                "known": bool(known) if name is not None else False,
+                "box": geometry.to_int_box(box),
+                "distance": None if math.isnan(dist) else round(float(dist), 4),
+            }
+            for tid, name, known, box, dist in zip(
+                result.track_ids, result.names, result.known, result.boxes, result.distances)
+        ],
+    }
+
+
+class JsonlSink:
+    def __init__(self, path: Path) -> None:
+        self._fh = _open_text(path)
+
+    def write(self, frame: Frame, result: FrameResult) -> None:
+        self._fh.write(json.dumps(result_json(result), separators=(",", ":")) + "\n")
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class VideoSink:
+    """An annotated MP4; frames of another size (photos) are fitted to the first one's."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        self.path = path
+        self.fps = fps if fps > 0 else 30.0
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+
+    def write(self, frame: Frame, result: FrameResult) -> None:
+        img = annotate(frame.image, result)
+        if self._writer is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise FacetrackError(f"cannot write {self.path}: {exc.strerror}") from None
+            self._size = (img.shape[1], img.shape[0])
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, self._size)
+            if not self._writer.isOpened():
+                raise FacetrackError(f"cannot write video {self.path}")
+        if self._size != (img.shape[1], img.shape[0]):
+            img = cv2.resize(img, self._size)
+        self._writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+class EventSink:
+    """`appeared` when a person is first labelled, `left` once they have been gone `grace_s`."""
+
+    def __init__(self, path: Path, grace_s: float = 1.0) -> None:
+        self._fh = _open_text(path)
+        self.grace_s = grace_s
+        self._present: dict[int, dict[str, Any]] = {}  # person id -> last sighting
+
+    def _emit(self, event: str, info: dict[str, Any]) -> None:
+        self._fh.write(json.dumps({"event": event, **info}, separators=(",", ":")) + "\n")
+        self._fh.flush()
+
+    def write(self, frame: Frame, result: FrameResult) -> None:
+        now = {int(p): (n, bool(k), int(t)) for p, n, k, t in
+               zip(result.person_ids, result.names, result.known, result.track_ids) if p >= 0}
+        source_changed = any(v["source"] != result.source for v in self._present.values())
+        for pid, last in list(self._present.items()):
+            gone = pid not in now and (source_changed or result.time - last["time"] >= self.grace_s
+                                       or result.time < last["time"])
+            if gone:
+                self._emit("left", last)
+                del self._present[pid]
+        for pid, (name, known, track) in now.items():
+            info = {"person": name, "known": known, "track": track, "frame": result.index,
+                    "time": result.time, "source": result.source}
+            if pid not in self._present:
+                self._emit("appeared", info)
+            self._present[pid] = info
+
+    def close(self) -> None:
+        for info in self._present.values():
+            self._emit("left", info)
+        self._present.clear()
+        self._fh.close()
