@@ -1,0 +1,187 @@
+"""Synthetic clips composited from real faces, so the ground truth is known.
+
+A face patch (the face with its hair and some background, feathered at the edges) is cut
+from a real photo and pasted onto a textured background along a scripted path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from tracker import geometry
+from tracker.detect import HogDetector
+from tracker.images import load_image
+
+ROOT = Path(__file__).resolve().parent.parent
+FACES = ROOT / "tests" / "data" / "faces"
+PEOPLE = ROOT / "assets" / "people"
+
+
+@dataclass(frozen=True)
+class Patch:
+    image: NDArray[np.uint8]
+    alpha: NDArray[np.float32]
+    face: NDArray[np.float64]  # face box inside the patch
+
+
+def face_patch(path: Path, face_px: int) -> Patch:
+    img = load_image(path)
+    dets = HogDetector(upsample=1).detect(img)
+    box = dets.boxes[np.argmax(geometry.area(dets.boxes))]
+    crop = np.round(geometry.clip_boxes(geometry.expand_boxes(box[None], 1.9), img.shape[1], img.shape[0])[0]).astype(int)
+    x0, y0, x1, y1 = crop
+    factor = face_px / (box[2] - box[0])
+    patch = cv2.resize(img[y0:y1, x0:x1], None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    h, w = patch.shape[:2]
+    alpha = np.ones((h, w), np.float32)
+    edge = max(3, int(0.12 * min(h, w)))
+    ramp = np.linspace(0, 1, edge, dtype=np.float32)
+    alpha[:edge] *= ramp[:, None]
+    alpha[-edge:] *= ramp[::-1, None]
+    alpha[:, :edge] *= ramp[None, :]
+    alpha[:, -edge:] *= ramp[None, ::-1]
+    face = (np.asarray(box) - [x0, y0, x0, y0]) * factor
+    return Patch(np.ascontiguousarray(patch), alpha, face)
+
+
+def background(width: int, height: int, seed: int) -> NDArray[np.uint8]:
+    rng = np.random.default_rng(seed)
+    small = rng.integers(40, 200, size=(height // 16 + 1, width // 16 + 1, 3), dtype=np.uint8)
+    return np.ascontiguousarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC))
+
+
+def paste(frame: NDArray[np.uint8], patch: Patch, cx: float, cy: float) -> NDArray[np.float64] | None:
+    """Paste with the face centred at (cx, cy); returns the visible face box, or None."""
+    h, w = patch.image.shape[:2]
+    fx = (patch.face[0] + patch.face[2]) / 2
+    fy = (patch.face[1] + patch.face[3]) / 2
+    x0, y0 = int(round(cx - fx)), int(round(cy - fy))
+    H, W = frame.shape[:2]
+    sx0, sy0 = max(0, -x0), max(0, -y0)
+    dx0, dy0 = max(0, x0), max(0, y0)
+    dx1, dy1 = min(W, x0 + w), min(H, y0 + h)
+    if dx1 <= dx0 or dy1 <= dy0:
+        return None
+    region = frame[dy0:dy1, dx0:dx1].astype(np.float32)
+    src = patch.image[sy0:sy0 + dy1 - dy0, sx0:sx0 + dx1 - dx0].astype(np.float32)
+    a = patch.alpha[sy0:sy0 + dy1 - dy0, sx0:sx0 + dx1 - dx0, None]
+    frame[dy0:dy1, dx0:dx1] = (a * src + (1 - a) * region).astype(np.uint8)
+    face = patch.face + [x0, y0, x0, y0]
+    visible = geometry.clip_boxes(face[None], W, H)[0]
+    # A face less than 60% in frame is not ground truth anyone should be held to.
+    if geometry.area(visible[None])[0] < 0.6 * geometry.area(face[None])[0]:
+        return None
+    return visible
+
+
+def _coverage(face: NDArray[np.float64], cover: NDArray[np.float64]) -> float:
+    inter = geometry.area(np.array([[max(face[0], cover[0]), max(face[1], cover[1]),
+                                     min(face[2], cover[2]), min(face[3], cover[3])]]))[0]
+    return float(inter / max(geometry.area(face[None])[0], 1e-9))
+
+
+@dataclass(frozen=True)
+class Clip:
+    frames: list[NDArray[np.uint8]]
+    truth: list[dict[str, NDArray[np.float64]]]  # per frame: person -> face box
+    fps: float = 30.0
+
+    def write(self, path: Path) -> Path:
+        h, w = self.frames[0].shape[:2]
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (w, h))
+        for f in self.frames:
+            writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+        writer.release()
+        return path
+
+
+def crossing_clip(n: int = 150, width: int = 640, height: int = 360, face_px: int = 96) -> Clip:
+    """Obama walks right, Biden walks left; they cross; Obama leaves and comes back."""
+    obama = face_patch(FACES / "obama_2.jpg", face_px)
+    biden = face_patch(FACES / "biden_2.jpg", face_px)
+    bg = background(width, height, seed=7)
+    frames, truth = [], []
+    for i in range(n):
+        frame = bg.copy()
+        gt: dict[str, NDArray[np.float64]] = {}
+        # Biden: right to left across the whole clip, a little lower.
+        bx = width - 90 - (width - 180) * i / (n - 1)
+        # Obama: left to right and out (frames 0-75), away, then back in from the right (100+).
+        if i <= 75:
+            ox: float | None = 90 + (width + 60 - 90) * i / 75
+        elif i >= 100:
+            ox = width + 40 - (width * 0.45) * (i - 100) / (n - 100)
+        else:
+            ox = None
+        order = [("Joe Biden", biden, bx, height * 0.58)]
+        if ox is not None:
+            order.insert(0, ("Barack Obama", obama, ox, height * 0.40))
+        pasted: list[tuple[str, NDArray[np.float64] | None, NDArray[np.float64]]] = []
+        for name, patch, x, y in order:
+            box = paste(frame, patch, x, y)
+            h, w = patch.image.shape[:2]
+            cx = x - (patch.face[0] + patch.face[2]) / 2
+            cy = y - (patch.face[1] + patch.face[3]) / 2
+            pasted.append((name, box, np.array([cx, cy, cx + w, cy + h])))
+        for k, (name, box, _) in enumerate(pasted):
+            if box is None:
+                continue
+            # A face mostly covered by a patch pasted later is hidden: not ground truth.
+            covered = max((_coverage(box, later) for _, _, later in pasted[k + 1:]), default=0.0)
+            if covered < 0.3:
+                gt[name] = box
+        frames.append(frame)
+        truth.append(gt)
+    return Clip(frames, truth)
+
+
+@dataclass(frozen=True)
+class Score:
+    frames_labelled: dict[str, int]  # per true person: frames where their face carries their name
+    frames_visible: dict[str, int]
+    wrong: int  # faces labelled as someone they are not
+    id_switches: dict[str, int]  # track id changes while the person stays in view
+    people_seen: set[str]  # every name the tracker gave
+
+
+def score(clip: Clip, results: list[list[dict]], name_map: dict[str, str] | None = None) -> Score:
+    """Compare JSONL-style face lists to the truth. `name_map`: tracker name -> true name (for
+    automatic identities, fixed by the first match)."""
+    from scipy.optimize import linear_sum_assignment
+
+    mapping = dict(name_map or {})
+    labelled = {p: 0 for t in clip.truth for p in t}
+    visible = {p: 0 for t in clip.truth for p in t}
+    last_track: dict[str, tuple[int, int]] = {}
+    switches = {p: 0 for p in labelled}
+    wrong = 0
+    seen: set[str] = set()
+    for i, (truth, faces) in enumerate(zip(clip.truth, results)):
+        names = list(truth)
+        for p in names:
+            visible[p] += 1
+        seen |= {f["person"] for f in faces if f["person"] is not None}
+        if not names or not faces:
+            continue
+        iou = geometry.iou_matrix(np.array([truth[p] for p in names]), np.array([f["box"] for f in faces]))
+        rows, cols = linear_sum_assignment(-iou)
+        for r, c in zip(rows, cols):
+            if iou[r, c] < 0.3:
+                continue
+            true, face = names[r], faces[c]
+            if face["person"] is not None:
+                mapping.setdefault(face["person"], true)
+                if mapping[face["person"]] == true:
+                    labelled[true] += 1
+                else:
+                    wrong += 1
+            prev = last_track.get(true)
+            if prev is not None and prev[0] != face["track"] and prev[1] == i - 1:
+                switches[true] += 1
+            last_track[true] = (face["track"], i)
+    return Score(labelled, visible, wrong, switches, seen)

@@ -1,0 +1,106 @@
+"""The tracker's logic with fake detection and embedding (no dlib)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from fakes import FakeDetector, FakeEmbedder, draw
+
+from tracker.config import Config
+from tracker.gallery import Gallery
+from tracker.records import Frame, FrameResult
+from tracker.track import FaceTracker
+
+
+def run(tracker: FaceTracker, scenes: list[dict[str, tuple[int, int, int]]], every: int = 5) -> list[FrameResult]:
+    out = []
+    for i, faces in enumerate(scenes):
+        img = draw(320, 240, faces)
+        dets = tracker.detector.detect(img) if i % every == 0 else None
+        out.append(tracker.step(Frame(img, i, i / 30, "fake"), dets))
+    return out
+
+
+def make(tmp_path: Path, **cfg: object) -> tuple[FaceTracker, Gallery, FakeEmbedder]:
+    gallery = Gallery(tmp_path / "g.sqlite3")
+    emb = FakeEmbedder()
+    c = Config(gallery=tmp_path / "g.sqlite3", **cfg)  # type: ignore[arg-type]
+    return FaceTracker(c, gallery, FakeDetector(), emb), gallery, emb
+
+
+def test_every_frame_gets_boxes_between_keyframes(tmp_path: Path) -> None:
+    tracker, _, _ = make(tmp_path)
+    scenes = [{"red": (20 + 3 * i, 50, 40)} for i in range(30)]
+    results = run(tracker, scenes, every=6)
+    assert all(len(r) == 1 for r in results)
+    assert len({int(r.track_ids[0]) for r in results}) == 1
+    assert abs(results[-1].boxes[0][0] - (20 + 3 * 29)) <= 2
+
+
+def test_empty_frames_give_empty_results(tmp_path: Path) -> None:
+    tracker, _, _ = make(tmp_path)
+    results = run(tracker, [{} for _ in range(5)])
+    for r in results:
+        assert len(r) == 0 and r.boxes.shape == (0, 4) and r.track_ids.shape == (0,)
+
+
+def test_two_faces_in_one_frame_never_share_a_person(tmp_path: Path) -> None:
+    tracker, gallery, emb = make(tmp_path)
+    gallery.enroll("Alice", emb.descriptor("red")[None], [b""])
+    # The green face's descriptors look like the red person's: both tracks want "Alice".
+    emb.override["green"] = ["red"] * 100
+    results = run(tracker, [{"red": (20, 50, 40), "green": (200, 50, 40)} for _ in range(20)])
+    for r in results:
+        names = [n for n in r.names if n is not None]
+        assert len(names) == len(set(names))
+    assert "Alice" in results[-1].names
+
+
+def test_one_outlier_descriptor_does_not_flip_a_label(tmp_path: Path) -> None:
+    tracker, gallery, emb = make(tmp_path, reembed_every=2)
+    gallery.enroll("Alice", emb.descriptor("red")[None], [b""])
+    gallery.enroll("Bob", emb.descriptor("green")[None], [b""])
+    results = run(tracker, [{"red": (20, 50, 40)} for _ in range(6)])
+    assert results[-1].names == ("Alice",)
+    emb.override["red"] = ["green"]  # the next descriptor of the red face looks like Bob
+    results = run(tracker, [{"red": (20, 50, 40)} for _ in range(12)])
+    assert all(r.names == ("Alice",) for r in results)
+
+
+def test_unknown_face_gets_one_automatic_identity_that_survives_leaving(tmp_path: Path) -> None:
+    tracker, gallery, _ = make(tmp_path)
+    scenes = [{"blue": (30, 40, 50)}] * 20 + [{}] * 30 + [{"blue": (200, 100, 50)}] * 20
+    results = run(tracker, scenes)
+    first = {n for r in results[:20] for n in r.names if n}
+    second = {n for r in results[50:] for n in r.names if n}
+    assert first == second == {"Person 1"}
+    tracks = {int(t) for r in results for t in r.track_ids}
+    assert len(tracks) == 2  # a new track after the absence, the same identity
+    assert [p.name for p in gallery.people()] == ["Person 1"]
+    assert not gallery.people()[0].known
+
+
+def test_automatic_identity_persists_across_runs(tmp_path: Path) -> None:
+    tracker, gallery, _ = make(tmp_path)
+    run(tracker, [{"blue": (30, 40, 50)}] * 15)
+    gallery.close()
+    tracker2, gallery2, _ = make(tmp_path)
+    results = run(tracker2, [{"blue": (60, 40, 50)}] * 10)
+    assert results[-1].names == ("Person 1",)
+    assert len(gallery2.people()) == 1
+
+
+def test_stranger_is_not_matched_to_a_known_person(tmp_path: Path) -> None:
+    tracker, gallery, emb = make(tmp_path)
+    gallery.enroll("Alice", emb.descriptor("red")[None], [b""])
+    results = run(tracker, [{"green": (30, 40, 50)}] * 15)
+    assert all("Alice" not in r.names for r in results)
+    assert results[-1].names == ("Person 1",) and not results[-1].known[0]
+
+
+def test_known_tracks_are_reembedded_rarely(tmp_path: Path) -> None:
+    tracker, gallery, emb = make(tmp_path, reembed_every=30)
+    gallery.enroll("Alice", emb.descriptor("red")[None], [b""])
+    run(tracker, [{"red": (20, 50, 40)} for _ in range(60)])
+    assert tracker.descriptors_computed <= 4
