@@ -33,7 +33,8 @@ def face_patch(path: Path, face_px: int) -> Patch:
     img = load_image(path)
     dets = HogDetector(upsample=1).detect(img)
     box = dets.boxes[np.argmax(geometry.area(dets.boxes))]
-    crop = np.round(geometry.clip_boxes(geometry.expand_boxes(box[None], 1.9), img.shape[1], img.shape[0])[0]).astype(int)
+    grown = geometry.expand_boxes(box[None], 1.9)
+    crop = np.round(geometry.clip_boxes(grown, img.shape[1], img.shape[0])[0]).astype(int)
     x0, y0, x1, y1 = crop
     factor = face_px / (box[2] - box[0])
     patch = cv2.resize(img[y0:y1, x0:x1], None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
@@ -71,7 +72,7 @@ def paste(frame: NDArray[np.uint8], patch: Patch, cx: float, cy: float) -> NDArr
     src = patch.image[sy0:sy0 + dy1 - dy0, sx0:sx0 + dx1 - dx0].astype(np.float32)
     a = patch.alpha[sy0:sy0 + dy1 - dy0, sx0:sx0 + dx1 - dx0, None]
     frame[dy0:dy1, dx0:dx1] = (a * src + (1 - a) * region).astype(np.uint8)
-    face = patch.face + [x0, y0, x0, y0]
+    face = patch.face + np.array([x0, y0, x0, y0])
     visible = geometry.clip_boxes(face[None], W, H)[0]
     # A face less than 60% in frame is not ground truth anyone should be held to.
     if geometry.area(visible[None])[0] < 0.6 * geometry.area(face[None])[0]:

@@ -119,6 +119,7 @@ def _display_available() -> bool:
 def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     from .gallery import Gallery
     from .pipeline import Engine, Summary
+    from .records import Frame, FrameResult
     from .sinks import EventSink, JsonlSink, Sink, VideoSink
     from .sources import open_source
 
@@ -156,10 +157,12 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
                 if not args.no_progress and not source.live:
                     from tqdm import tqdm
                     bar = tqdm(total=None, unit="frame", desc=Path(source.name).name, leave=False, disable=None)
+                def tick(frame: Frame, result: FrameResult, bar: Any = bar) -> None:
+                    if bar is not None:
+                        bar.update(1)
+
                 try:
-                    engine.run(source, sinks + ([video] if video else []), stop,
-                               on_result=(lambda f, r: bar.update(1)) if bar is not None else None,
-                               summary=summary)
+                    engine.run(source, sinks + ([video] if video else []), stop, on_result=tick, summary=summary)
                 finally:
                     if bar is not None:
                         bar.close()
@@ -288,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("facetrack: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - a user sees one line, a developer sets FACETRACK_DEBUG
+    except Exception as exc:
         if os.environ.get("FACETRACK_DEBUG"):
             raise
         print(f"facetrack: internal error: {type(exc).__name__}: {exc} (set FACETRACK_DEBUG=1 for details)",

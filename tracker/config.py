@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import platformdirs
+import tomllib
 
 from .errors import FacetrackError
 
@@ -38,11 +38,11 @@ class Config:
     detector: str = "hog"
     upsample: int = 1  # HOG pyramid upsampling for full-frame detection
     detect_scale: float = 1.0  # detect on a frame resized by this factor
-    detect_every: int = 6  # full-frame detection every N frames; tracked regions in between
-    roi_face_px: int = 100  # tracked regions are resized so a face is about this wide
+    detect_every: int = 10  # full-frame detection every N frames; tracked regions in between
+    roi_face_px: int = 90  # tracked regions are resized so a face is about this wide
     coast_frames: int = 20  # frames a track is followed by correlation when detection misses
     # Embedding
-    reembed_every: int = 12  # frames between descriptors of a track once it is decided
+    reembed_every: int = 24  # frames between descriptors of a track once it is decided
     embed_batch: int = 1  # chips gathered before one descriptor call (GPU: larger)
     embed_max_delay: int = 0  # frames a chip may wait for a fuller batch
     num_jitters: int = 0

@@ -159,11 +159,11 @@ class CnnDetector:
             return Detections()
         out_boxes, out_scores = [], []
         for dets, win in zip(self._run(crops, 0), kept):
-            x0, y0, x1, y1 = (float(v) for v in win)
-            fx, fy = CNN_ROI_SIZE / max(x1 - x0, 1.0), CNN_ROI_SIZE / max(y1 - y0, 1.0)
+            x0f, y0f, x1f, y1f = (float(v) for v in win)
+            fx, fy = CNN_ROI_SIZE / max(x1f - x0f, 1.0), CNN_ROI_SIZE / max(y1f - y0f, 1.0)
             for d in dets:
                 l, t, r, b = from_dlib_rect(d.rect)
-                out_boxes.append((l / fx + x0, t / fy + y0, r / fx + x0, b / fy + y0))
+                out_boxes.append((l / fx + x0f, t / fy + y0f, r / fx + x0f, b / fy + y0f))
                 out_scores.append(float(d.confidence))
         return _finish(out_boxes, out_scores, w, h)
 

@@ -67,7 +67,7 @@ def knn_vote(
     # A margin weight: a neighbour at the threshold counts for nothing, an identical one fully.
     w = (threshold - d[order]) / threshold
     people, inverse = np.unique(labels[order], return_inverse=True)
-    weights = np.bincount(inverse, weights=w, minlength=len(people))
+    weights: NDArray[np.float64] = np.bincount(inverse, weights=w, minlength=len(people)).astype(np.float64)
     nearest = np.full(len(people), np.inf)
     np.minimum.at(nearest, inverse, d[order])
     total = weights.sum()

@@ -50,8 +50,7 @@ def load_image(path: Path | str) -> NDArray[np.uint8]:
     try:
         with Image.open(path) as img:
             img.load()  # decode now: a truncated file fails here, not later
-            img = ImageOps.exif_transpose(img) or img
-            rgb = to_rgb8(img)
+            rgb = to_rgb8(ImageOps.exif_transpose(img) or img)
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file (or a format Pillow cannot read)") from None
     except Image.DecompressionBombError:

@@ -126,7 +126,8 @@ class FrameResult:
             if len(arr) != n:
                 raise ValueError(f"{name} has {len(arr)} rows, names has {n}")
             object.__setattr__(self, name, _frozen(arr))
-        decided = arrays["person_ids"][arrays["person_ids"] >= 0]
+        pids: NDArray[np.int64] = arrays["person_ids"]  # type: ignore[assignment]
+        decided = pids[pids >= 0]
         if len(np.unique(decided)) != len(decided):
             raise ValueError("two faces in one frame share a person")
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Build dlib from source into the current Python environment, replacing the prebuilt
+# dlib-bin CPU wheel. Two reasons to do it:
+#   --blas  link OpenBLAS: descriptors ~3.6x faster on a CPU (measured: 105 -> 28 ms a face)
+#   --cuda  CUDA (needs the CUDA toolkit AND cuDNN: without cuDNN dlib silently turns CUDA off)
+# The build takes about 15 minutes on two cores.
+#
+# Usage: scripts/build_dlib.sh --blas|--cuda [--version 20.0.1] [--python .venv/bin/python]
+set -euo pipefail
+
+mode=""
+version="20.0.1"
+python="${PYTHON:-.venv/bin/python}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --blas) mode=blas ;;
+    --cuda) mode=cuda ;;
+    --version) version="$2"; shift ;;
+    --python) python="$2"; shift ;;
+    *) echo "usage: $0 --blas|--cuda [--version V] [--python PY]" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$mode" ] || { echo "usage: $0 --blas|--cuda [--version V] [--python PY]" >&2; exit 2; }
+[ -x "$python" ] || python="$(command -v python3)"
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq
+  apt-get install -y -qq build-essential cmake libopenblas-dev liblapack-dev >/dev/null
+else
+  echo "needs: a C++ compiler, cmake, and OpenBLAS/LAPACK headers (Debian: libopenblas-dev liblapack-dev)" >&2
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$python" -m pip install -q setuptools wheel cmake
+"$python" -m pip download -q --no-deps --no-binary :all: -d "$work" "dlib==$version"
+tar -xzf "$work"/dlib-"$version".tar.gz -C "$work"
+
+flags=(--set DLIB_USE_BLAS=1 --set DLIB_USE_LAPACK=1 --set USE_AVX_INSTRUCTIONS=1)
+if [ "$mode" = cuda ]; then
+  command -v nvcc >/dev/null || { echo "nvcc not found: install the CUDA toolkit first" >&2; exit 1; }
+  flags+=(--set DLIB_USE_CUDA=1)
+else
+  flags+=(--set DLIB_USE_CUDA=0)
+fi
+
+(cd "$work/dlib-$version" && "$python" setup.py -q bdist_wheel "${flags[@]}")
+# Both distributions install the same `dlib` module: remove the prebuilt one first.
+"$python" -m pip uninstall -y -q dlib-bin dlib 2>/dev/null || true
+"$python" -m pip install -q --no-deps "$work/dlib-$version"/dist/dlib-*.whl
+"$python" - <<'PY'
+import dlib
+print(f"dlib {dlib.__version__}: CUDA={dlib.DLIB_USE_CUDA} BLAS={dlib.DLIB_USE_BLAS} AVX={dlib.USE_AVX_INSTRUCTIONS}")
+if dlib.DLIB_USE_CUDA:
+    print(f"GPUs: {dlib.cuda.get_num_devices()}")
+PY
