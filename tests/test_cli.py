@@ -130,3 +130,18 @@ def test_photo_run_labels_known_people(tmp_path: Path, gallery_path: Path) -> No
     names = sorted(f["person"] for f in record["faces"])
     assert names == ["Barack Obama", "Joe Biden"]
     assert all(f["known"] and f["distance"] < 0.6 for f in record["faces"])
+
+
+def test_several_sources_write_one_video_and_one_line_per_frame(tmp_path: Path, gallery_path: Path) -> None:
+    video, out = tmp_path / "all.mp4", tmp_path / "all.jsonl"
+    photos = [str(FACES / "obama_1.jpg"), str(FACES / "biden_2.jpg"), str(FACES / "obama_and_biden.jpg")]
+    assert main(["run", *photos, "--headless", "--gallery", str(gallery_path), "--output-video", str(video),
+                 "--output-json", str(out), "--no-progress", "-q"]) == 0
+    import cv2
+    assert int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(r["source"]).name for r in records] == ["obama_1.jpg", "biden_2.jpg", "obama_and_biden.jpg"]
+    # Unknown people in photos get automatic identities, the same one when they come back.
+    first, second, both = (sorted(f["person"] for f in r["faces"]) for r in records)
+    assert len(first) == len(second) == 1 and first != second
+    assert both == sorted(first + second)

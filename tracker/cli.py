@@ -132,6 +132,8 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
         else:
             return run_app(cfg, args.sources)
     sources = [open_source(s, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s) for s in args.sources]
+    for source in sources:
+        source.ensure_open()
     info = models.build_info()
     log.info("%s", info.describe())
     if info.hint():
@@ -149,25 +151,24 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
                 sinks.append(JsonlSink(args.output_json))
             if args.events:
                 sinks.append(EventSink(args.events))
+            if args.output_video:
+                # One video for all sources, at the first one's rate; later frames are fitted to its size.
+                sinks.append(VideoSink(args.output_video, sources[0].fps or 30.0))
             for source in sources:
-                video: VideoSink | None = None
-                if args.output_video and video is None:
-                    video = VideoSink(args.output_video, source.fps or 30.0)
                 bar = None
                 if not args.no_progress and not source.live:
                     from tqdm import tqdm
-                    bar = tqdm(total=None, unit="frame", desc=Path(source.name).name, leave=False, disable=None)
+                    bar = tqdm(total=source.total, unit="frame", desc=Path(source.name).name, leave=False, disable=None)
+
                 def tick(frame: Frame, result: FrameResult, bar: Any = bar) -> None:
                     if bar is not None:
                         bar.update(1)
 
                 try:
-                    engine.run(source, sinks + ([video] if video else []), stop, on_result=tick, summary=summary)
+                    engine.run(source, sinks, stop, on_result=tick, summary=summary)
                 finally:
                     if bar is not None:
                         bar.close()
-                    if video is not None:
-                        video.close()
                 if stop.is_set():
                     break
         finally:

@@ -53,6 +53,7 @@ class Source:
         self._thread: threading.Thread | None = None
         self.dropped = 0
         self.read = 0
+        self._opened = False
 
     # Subclasses: open() raises SourceError; produce() yields frames until the end.
     @property
@@ -70,8 +71,14 @@ class Source:
 
     def close(self) -> None: ...
 
+    def ensure_open(self) -> None:
+        """Open once; a clear SourceError if it cannot be."""
+        if not self._opened:
+            self.open()
+            self._opened = True
+
     def start(self) -> None:
-        self.open()
+        self.ensure_open()
         self._thread = threading.Thread(target=self._run, name=f"capture:{self.name}", daemon=True)
         self._thread.start()
 
