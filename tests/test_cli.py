@@ -69,7 +69,6 @@ def test_odd_image_modes_enrol(tmp_path: Path, gallery_path: Path) -> None:
     src = Image.open(FACES / "obama_1.jpg")
     src.convert("L").save(tmp_path / "gray.png")
     src.convert("RGBA").save(tmp_path / "rgba.png")
-    (np.asarray(src.convert("L"), np.uint16) * 257).astype(np.uint16)
     Image.fromarray((np.asarray(src.convert("L"), np.uint16) * 257).astype(np.uint16)).save(tmp_path / "deep.png")
     assert Image.open(tmp_path / "deep.png").mode.startswith("I")
     assert main(["enroll", "Obama", str(tmp_path / "gray.png"), str(tmp_path / "rgba.png"),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import platformdirs
-import tomllib
 
 from .errors import FacetrackError
 
