@@ -5,23 +5,26 @@
 #   --cuda  CUDA (needs the CUDA toolkit AND cuDNN: without cuDNN dlib silently turns CUDA off)
 # The build takes about 15 minutes on two cores.
 #
-# Usage: scripts/build_dlib.sh --blas|--cuda [--version 20.0.1] [--python .venv/bin/python]
+# Usage: scripts/build_dlib.sh --blas|--cuda [--version 20.0.1] [--python .venv/bin/python] [--wheel-dir DIR]
+# --wheel-dir keeps a copy of the built wheel, to install on other machines of the same kind.
 set -euo pipefail
 
 mode=""
 version="20.0.1"
 python="${PYTHON:-.venv/bin/python}"
+wheel_dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --blas) mode=blas ;;
     --cuda) mode=cuda ;;
     --version) version="$2"; shift ;;
     --python) python="$2"; shift ;;
-    *) echo "usage: $0 --blas|--cuda [--version V] [--python PY]" >&2; exit 2 ;;
+    --wheel-dir) wheel_dir="$2"; shift ;;
+    *) echo "usage: $0 --blas|--cuda [--version V] [--python PY] [--wheel-dir DIR]" >&2; exit 2 ;;
   esac
   shift
 done
-[ -n "$mode" ] || { echo "usage: $0 --blas|--cuda [--version V] [--python PY]" >&2; exit 2; }
+[ -n "$mode" ] || { echo "usage: $0 --blas|--cuda [--version V] [--python PY] [--wheel-dir DIR]" >&2; exit 2; }
 [ -x "$python" ] || python="$(command -v python3)"
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -49,6 +52,9 @@ fi
 # Both distributions install the same `dlib` module: remove the prebuilt one first.
 "$python" -m pip uninstall -y -q dlib-bin dlib 2>/dev/null || true
 "$python" -m pip install -q --no-deps "$work/dlib-$version"/dist/dlib-*.whl
+if [ -n "$wheel_dir" ]; then
+  mkdir -p "$wheel_dir" && cp "$work/dlib-$version"/dist/dlib-*.whl "$wheel_dir"/
+fi
 "$python" - <<'PY'
 import dlib
 print(f"dlib {dlib.__version__}: CUDA={dlib.DLIB_USE_CUDA} BLAS={dlib.DLIB_USE_BLAS} AVX={dlib.USE_AVX_INSTRUCTIONS}")

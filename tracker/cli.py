@@ -130,7 +130,8 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
         except ImportError as exc:
             log.warning("the desktop app is unavailable (%s); running headless", exc)
         else:
-            return run_app(cfg, args.sources)
+            given = ("threshold", "detector", "upsample", "gallery")
+            return int(run_app(cfg, args.sources, frozenset(k for k in given if getattr(args, k, None) is not None)))
     sources = [open_source(s, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s) for s in args.sources]
     for source in sources:
         source.ensure_open()
@@ -281,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     from ui.app import run_app
                 except ImportError as exc:
                     raise FacetrackError(f"the desktop app is unavailable: {exc}") from None
-                return run_app(_config(args), [])
+                return int(run_app(_config(args), []))
             parser.print_help()
             return 2
         handler = {"run": cmd_run, "enroll": cmd_enroll, "people": cmd_people, "demo": cmd_demo}[args.command]

@@ -155,9 +155,12 @@ class Source:
 
 
 class VideoFileSource(Source):
-    def __init__(self, path: Path, queue_size: int = 16) -> None:
+    """A video file, read from frame `start` (a seek) to the end."""
+
+    def __init__(self, path: Path, queue_size: int = 16, start: int = 0) -> None:
         super().__init__(str(path), queue_size)
         self.path = path
+        self.start_frame = max(0, int(start))
         self._cap: cv2.VideoCapture | None = None
         self._first: NDArray[np.uint8] | None = None
         self._fps = 0.0
@@ -175,6 +178,11 @@ class VideoFileSource(Source):
         if not self.path.is_file():
             raise SourceError(f"{self.path}: no such file")
         cap = cv2.VideoCapture(str(self.path))
+        if self.start_frame and cap.isOpened():
+            n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            if n > 0:
+                self.start_frame = min(self.start_frame, n - 1)
+            cap.set(cv2.CAP_PROP_POS_FRAMES, self.start_frame)
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
             cap.release()
@@ -190,7 +198,7 @@ class VideoFileSource(Source):
         cap = self._cap
         assert cap is not None and self._first is not None
         bgr: NDArray[np.uint8] | None = self._first
-        index = 0
+        index = self.start_frame
         while bgr is not None:
             # Stream position in seconds, not the index times a nominal rate: VFR files exist.
             pos = cap.get(cv2.CAP_PROP_POS_MSEC)
@@ -312,8 +320,12 @@ class ImageSource(Source):
             yield Frame(image, index, 0.0, str(f), time.monotonic())
 
 
-def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 10.0) -> Source:
-    """A source from what a user typed: `0`, a URL, a video, an image, or a folder of images."""
+def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 10.0,
+                start: int = 0) -> Source:
+    """A source from what a user typed: `0`, a URL, a video, an image, or a folder of images.
+
+    start: the first frame of a video file (a seek); other sources start where they are.
+    """
     if spec.isdigit() or spec.lower().startswith(STREAM_PREFIXES):
         return LiveSource(spec, live_queue, reconnect_max_s)
     path = Path(spec).expanduser()
@@ -321,4 +333,4 @@ def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_
         raise SourceError(f"{spec}: no such file or folder")
     if path.is_dir() or is_image_path(path):
         return ImageSource(path)
-    return VideoFileSource(path, file_queue)
+    return VideoFileSource(path, file_queue, start)

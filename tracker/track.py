@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,8 @@ from . import geometry, identity
 from .config import Config
 from .detect import Detector, from_dlib_rect, to_dlib_rect
 from .embed import Embedder
-from .gallery import Gallery, encode_thumbnail
+from .errors import GalleryError
+from .gallery import ENROLLED, Gallery, Person, encode_thumbnail
 from .models import dlib
 from .records import Detections, Frame, FrameResult
 
@@ -42,6 +44,7 @@ VOTE_WINDOW = 12  # a track's label follows its most recent votes
 MIN_PSR = 7.0  # correlation tracker confidence under which a lost face is dropped
 STICKINESS = 0.75  # evidence bonus for a track's current person: no flicker on a close call
 UNDECIDED_REEMBED = 3  # frames between descriptors while a track is undecided
+TOUCH_EVERY_S = 2.0  # how often a person in view has their "last seen" written
 
 
 @dataclass
@@ -84,6 +87,7 @@ class FaceTracker:
         self._pending: list[_Pending] = []
         self.descriptors_computed = 0
         self._still = False
+        self._touched: dict[int, float] = {}
 
     # ------------------------------------------------------------------ public
     def step(self, frame: Frame, detections: Detections | None = None, *,
@@ -163,6 +167,68 @@ class FaceTracker:
         """End every track (a shot change, a new source); identities live on in the gallery."""
         self.finish()
         self.tracks.clear()
+
+    # ------------------------------------------------------------------ people, by hand
+    def name_track(self, track_id: int, name: str) -> Person:
+        """"Who is this?": the face on this track is `name`, a new or an existing person.
+
+        The track's recent descriptors join that person's inventory as confirmed samples, so
+        the name sticks when the face comes back. An automatic identity on the track is renamed
+        (when the name is new) or merged into the named person.
+        """
+        t = self.tracks.get(track_id)
+        if t is None:
+            raise GalleryError("that face is no longer in view")
+        name = name.strip()
+        if not name:
+            raise GalleryError("a person's name cannot be empty")
+        if not t.samples:
+            raise GalleryError("that face has no descriptor yet (too small or just appeared); try again")
+        target = self.gallery.find(name)
+        current = self.gallery.person(t.person_id) if t.person_id >= 0 else None
+        if current is not None and not current.known and (target is None or target.id == current.id):
+            person = self.gallery.rename(current.name, name)
+        else:
+            if target is None:
+                target = self.gallery.add_person(name, known=True)
+            elif not target.known:
+                target = self.gallery.rename(target.name, target.name)  # naming makes it known
+            if current is not None and not current.known:  # the automatic identity was this person
+                self.merge_people(current.name, target.name)
+            samples = t.samples[-VOTE_WINDOW:]
+            self.gallery.add_descriptors(target.id, np.stack([d for d, _ in samples]),
+                                         [th for _, th in samples], ENROLLED)
+            person = self.gallery.person(target.id) or target
+        for other in self.tracks.values():
+            if other is not t and other.person_id == person.id:  # one face per person in a frame
+                other.person_id, other.distance = -1, math.nan
+                other.votes.clear()
+        t.person_id, t.distance, t.created_person = person.id, 0.0, -1
+        t.votes.clear()
+        t.votes.append(identity.Vote(np.array([person.id]), np.array([1.0]), np.array([0.0])))
+        return person
+
+    def merge_people(self, source: str, into: str) -> Person:
+        """Merge in the gallery, and carry the tracks showing `source` over without a flicker."""
+        src = self.gallery.require(source)
+        person = self.gallery.merge(source, into)
+        for t in self.tracks.values():
+            if t.person_id == src.id:
+                t.person_id = person.id
+            if t.created_person == src.id:
+                t.created_person = -1
+            t.votes = deque((identity.Vote(np.where(v.person_ids == src.id, person.id, v.person_ids),
+                                           v.weights, v.distances) for v in t.votes), maxlen=VOTE_WINDOW)
+        return person
+
+    def remove_person(self, name: str) -> Person:
+        """Forget a person; a face of theirs still in view starts again as undecided."""
+        person = self.gallery.remove(name)
+        for t in self.tracks.values():
+            if t.person_id == person.id or t.created_person == person.id:
+                t.person_id, t.distance, t.created_person = -1, math.nan, -1
+                t.votes.clear()
+        return person
 
     # ------------------------------------------------------------------ motion
     def _associate(self, preds: NDArray[np.float64], boxes: NDArray[np.float64]) -> tuple[list[int], list[int]]:
@@ -348,6 +414,13 @@ class FaceTracker:
                 self.gallery.learn(t.person_id, desc, thumb, self.cfg.diversity, self.cfg.max_inventory)
 
     # ------------------------------------------------------------------ output
+    def _touch(self, person_ids: list[int]) -> None:
+        now = time.monotonic()
+        due = [pid for pid in person_ids if now - self._touched.get(pid, -math.inf) >= TOUCH_EVERY_S]
+        if due:
+            self.gallery.touch(due)
+            self._touched.update((pid, now) for pid in due)
+
     def _result(self, frame: Frame) -> FrameResult:
         shown = sorted(self.tracks.values(), key=lambda t: t.id)
         names: list[str | None] = []
@@ -358,6 +431,7 @@ class FaceTracker:
             pids.append(p.id if p else -1)
             names.append(p.name if p else None)
             known.append(bool(p.known) if p else False)
+        self._touch([pid for pid in pids if pid >= 0])
         return FrameResult(
             index=frame.index, time=frame.time, source=frame.source,
             track_ids=np.array([t.id for t in shown], np.int64),

@@ -1,0 +1,229 @@
+"""The people panel: everyone in the gallery, with rename, merge, delete and enrolment.
+
+It shows the session's snapshot of the gallery and sends changes back as session commands;
+it never touches the gallery itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QPoint, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QAction, QColor, QIcon, QImage, QPixmap
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker.draw import person_colour
+
+from .session import PersonView, Session
+
+THUMB = 56
+PERSON_ID = Qt.ItemDataRole.UserRole
+Callback = Callable[[Future[Any]], None]
+
+
+def thumbnail_icon(view: PersonView) -> QIcon:
+    if view.thumbnail is None:
+        pix = QPixmap(THUMB, THUMB)
+        pix.fill(Qt.GlobalColor.darkGray)
+        return QIcon(pix)
+    img = np.ascontiguousarray(view.thumbnail)
+    h, w = img.shape[:2]
+    qimg = QImage(img.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QIcon(QPixmap.fromImage(qimg).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.SmoothTransformation))
+
+
+def ago(when: float | None, now: float | None = None) -> str:
+    if when is None:
+        return "never seen"
+    s = max(0.0, (now or time.time()) - when)
+    if s < 10:
+        return "seen just now"
+    if s < 3600:
+        return f"seen {int(s // 60)} min ago" if s >= 60 else f"seen {int(s)} s ago"
+    if s < 86400:
+        return f"seen {int(s // 3600)} h ago"
+    return f"seen {int(s // 86400)} d ago"
+
+
+class PeoplePanel(QWidget):
+    """Send commands through `session`; `run` attaches a GUI-thread callback to their futures."""
+
+    enroll_requested = pyqtSignal()
+
+    def __init__(self, session: Session, run: Callable[[Future[Any], Callback], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._run = run
+        self.version = -1
+        self.views: list[PersonView] = []
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemDoubleClicked.connect(lambda _item: self.rename_selected())
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.title = QLabel("People")
+        self.title.setStyleSheet("font-weight: bold")
+        self.rename_btn = QPushButton("Rename…")
+        self.merge_btn = QPushButton("Merge…")
+        self.delete_btn = QPushButton("Delete")
+        self.enroll_btn = QPushButton("Enrol photos…")
+        self.rename_btn.setToolTip("Name this person (an automatic identity becomes known). F2")
+        self.merge_btn.setToolTip("Select two people who are the same person")
+        self.enroll_btn.setToolTip("Add a person from photos; you can also drop image files on the window")
+        self.rename_btn.clicked.connect(lambda: self.rename_selected())
+        self.merge_btn.clicked.connect(lambda: self.merge_selected())
+        self.delete_btn.clicked.connect(lambda: self.delete_selected())
+        self.enroll_btn.clicked.connect(self.enroll_requested.emit)
+        rename_key = QAction(self)
+        rename_key.setShortcut("F2")
+        rename_key.triggered.connect(lambda: self.rename_selected())
+        self.addAction(rename_key)
+        buttons = QHBoxLayout()
+        for b in (self.rename_btn, self.merge_btn, self.delete_btn):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.enroll_btn)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ view
+    def refresh(self) -> None:
+        """Re-read the session's snapshot when it changed; keeps the selection."""
+        version, views = self.session.people()
+        if version == self.version:
+            return
+        selected = set(self.selected_names())
+        self.version, self.views = version, views
+        self.list.blockSignals(True)
+        self.list.clear()
+        now = time.time()
+        order = sorted(views, key=lambda v: (not v.person.known, v.person.name.lower()))
+        for v in order:
+            p = v.person
+            kind = "known" if p.known else "automatic"
+            item = QListWidgetItem(thumbnail_icon(v), f"{p.name}\n{kind} · {p.descriptors} descriptor(s)\n"
+                                                       f"{ago(p.last_seen, now)}")
+            item.setData(PERSON_ID, p.name)
+            item.setToolTip(f"{p.name}: {kind}, {p.descriptors} stored descriptor(s), {ago(p.last_seen, now)}")
+            tint = QColor(*person_colour(p.id))
+            tint.setAlpha(50)  # the same colour as the person's box in the video
+            item.setBackground(tint)
+            self.list.addItem(item)
+            if p.name in selected:
+                item.setSelected(True)
+        self.list.blockSignals(False)
+        known = sum(v.person.known for v in views)
+        self.title.setText(f"People: {known} known, {len(views) - known} automatic")
+        self._update_buttons()
+
+    def names(self) -> list[str]:
+        return [v.person.name for v in self.views]
+
+    def selected_names(self) -> list[str]:
+        return [str(i.data(PERSON_ID)) for i in self.list.selectedItems()]
+
+    def select(self, *names: str) -> None:
+        self.list.clearSelection()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item is not None and item.data(PERSON_ID) in names:
+                item.setSelected(True)
+
+    def _update_buttons(self) -> None:
+        n = len(self.list.selectedItems())
+        self.rename_btn.setEnabled(n == 1)
+        self.delete_btn.setEnabled(n >= 1)
+        self.merge_btn.setEnabled(n == 2)
+
+    # ------------------------------------------------------------------ actions
+    def _menu(self, pos: QPoint) -> None:
+        names = self.selected_names()
+        if not names:
+            return
+        menu = QMenu(self)
+        if len(names) == 1:
+            menu.addAction("Rename…", lambda: self.rename_selected())
+            others = [n for n in self.names() if n != names[0]]
+            if others:
+                into = menu.addMenu("Merge into")
+                assert into is not None
+                for other in others:
+                    into.addAction(other, lambda other=other: self._merge(names[0], other))
+        if len(names) == 2:
+            menu.addAction("Merge…", lambda: self.merge_selected())
+        menu.addAction("Delete", lambda: self.delete_selected())
+        menu.popup(self.list.mapToGlobal(pos))
+
+    def rename_selected(self, new: str | None = None) -> None:
+        names = self.selected_names()
+        if len(names) != 1:
+            return
+        old = names[0]
+        if new is None:
+            text, ok = QInputDialog.getText(self, "Rename", f"New name for {old}:", text=old)
+            if not ok:
+                return
+            new = text
+        new = new.strip()
+        if not new or new == old:
+            return
+        if new in self.names():
+            answer = QMessageBox.question(self, "Merge?", f"{new} already exists. Merge {old} into {new}?")
+            if answer == QMessageBox.StandardButton.Yes:
+                self._merge(old, new)
+            return
+        self._run(self.session.rename(old, new), lambda f: None)
+
+    def merge_selected(self, into: str | None = None) -> None:
+        names = self.selected_names()
+        if len(names) != 2:
+            return
+        if into is None:
+            # Keep a known name over an automatic one by default.
+            known = {v.person.name for v in self.views if v.person.known}
+            default = 0 if names[0] in known or names[1] not in known else 1
+            choice, ok = QInputDialog.getItem(self, "Merge", "These are one person. Keep the name:",
+                                              names, default, False)
+            if not ok:
+                return
+            into = choice
+        source = names[1] if into == names[0] else names[0]
+        self._merge(source, into)
+
+    def _merge(self, source: str, into: str) -> None:
+        self._run(self.session.merge(source, into), lambda f: None)
+
+    def delete_selected(self, confirm: bool = True) -> None:
+        names = self.selected_names()
+        if not names:
+            return
+        if confirm:
+            answer = QMessageBox.question(
+                self, "Delete", f"Delete {', '.join(names)} and every stored descriptor? This cannot be undone.")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        for name in names:
+            self._run(self.session.remove(name), lambda f: None)

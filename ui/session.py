@@ -1,0 +1,502 @@
+"""The app's engine thread: one thread owns the engine, the tracker and the gallery.
+
+The window never calls them. It sends commands (each returns a Future) and, on a timer,
+pulls the newest frame and result, the figures for the status bar, a snapshot of the people
+and any error messages. No Qt here: the session is plain threads, so it is tested without a
+display and the window stays a thin layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tracker import models
+from tracker.config import Config
+from tracker.errors import FacetrackError
+from tracker.gallery import Gallery, Person
+from tracker.pipeline import Engine
+from tracker.records import Frame, FrameResult
+from tracker.sinks import VideoSink
+from tracker.sources import LiveSource, Source, VideoFileSource, open_source
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+EngineFactory = Callable[[Config, Gallery], Engine]
+
+IDLE, CONNECTING, PLAYING, PAUSED, ENDED = "idle", "connecting", "playing", "paused", "ended"
+PEOPLE_REFRESH_S = 0.5  # a gallery changed by the tracker is re-read at most this often
+BEHIND_RESET_S = 0.5  # a file that falls this far behind its clock stops trying to catch up
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The newest processed frame; `seq` grows by one per frame, so a view repaints only on news."""
+
+    frame: Frame
+    result: FrameResult
+    seq: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    state: str = IDLE
+    source: str = ""
+    live: bool = False
+    source_fps: float = 0.0  # frames the source delivers per second (a file: its nominal rate)
+    processing_fps: float = 0.0  # results per second over the last couple of seconds
+    latency_ms: float = math.nan  # live: capture to result; file: engine time per frame
+    position: int = 0  # frame index of the newest result
+    total: int | None = None  # frames in a file
+    dropped: int = 0  # live frames skipped to stay current
+    recording: Path | None = None
+    device: str = ""
+    fast: bool = False
+
+
+@dataclass(frozen=True)
+class PersonView:
+    person: Person
+    thumbnail: NDArray[np.uint8] | None
+
+
+class Session:
+    def __init__(self, cfg: Config, engine_factory: EngineFactory | None = None) -> None:
+        self.cfg = cfg
+        self._factory: EngineFactory = engine_factory or (lambda c, g: Engine(c, g))
+        self._commands: queue.Queue[tuple[Callable[[], Any], Future[Any]]] = queue.Queue()
+        self._thread = threading.Thread(target=self._main, name="facetrack-engine", daemon=True)
+        self._closing = threading.Event()
+        self._run_stop = threading.Event()
+        self._lock = threading.Lock()  # guards the fields the window pulls
+        self._latest: Snapshot | None = None
+        self._stats = Stats()
+        self._people: tuple[int, list[PersonView]] = (0, [])
+        self._errors: deque[str] = deque(maxlen=50)
+        # Engine-thread state
+        self.gallery: Gallery | None = None
+        self.engine: Engine | None = None
+        self._source: Source | None = None
+        self._spec: str | None = None
+        self._next: tuple[str, int] | None = None  # what to play once the current run ends
+        self._paused = False
+        self._step_once = False  # show one frame after a seek while paused
+        self._fast = False
+        self._recorder: VideoSink | None = None  # made at the first frame, at the source's rate
+        self._recording: Path | None = None
+        self._seekable = False
+        self._reconnects = 0
+        self._retired: list[Engine | Gallery] = []  # replaced while a run used them: closed after it
+        self._seq = 0
+        self._arrivals: deque[float] = deque(maxlen=120)
+        self._done: deque[float] = deque(maxlen=120)
+        self._left_at = 0.0  # when the last result callback returned: the engine's time starts there
+        self._work: deque[float] = deque(maxlen=30)
+        self._clock: tuple[float, float] | None = None  # (wall, media time) that playback follows
+        self._people_version = -1
+        self._people_at = 0.0
+        self._thumbs: dict[int, NDArray[np.uint8] | None] = {}
+        self._device = ""
+
+    # ------------------------------------------------------------------ life
+    def start(self) -> Session:
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Stop the source and the engine; True when the engine thread ended within `timeout`."""
+        self._closing.set()
+        self._run_stop.set()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # ------------------------------------------------------------------ pulls (any thread)
+    def latest(self) -> Snapshot | None:
+        return self._latest
+
+    def stats(self) -> Stats:
+        with self._lock:
+            return self._stats
+
+    def people(self) -> tuple[int, list[PersonView]]:
+        """(version, people); the version changes whenever the list does."""
+        with self._lock:
+            return self._people
+
+    def take_errors(self) -> list[str]:
+        with self._lock:
+            out = list(self._errors)
+            self._errors.clear()
+            return out
+
+    # ------------------------------------------------------------------ commands (any thread)
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        fut: Future[T] = Future()
+        if self._closing.is_set():
+            fut.set_exception(FacetrackError("the app is closing"))
+        else:
+            self._commands.put((fn, fut))
+        return fut
+
+    def open(self, spec: str, start: int = 0) -> Future[None]:
+        def do() -> None:
+            self._paused = False
+            self._restart(spec, start)
+        return self.submit(do)
+
+    def seek(self, index: int) -> Future[None]:
+        def do() -> None:
+            if not self._seekable or self._spec is None:
+                raise FacetrackError("only a video file can seek")
+            self._step_once = self._paused
+            self._restart(self._spec, index)
+        return self.submit(do)
+
+    def stop(self) -> Future[None]:
+        def do() -> None:
+            self._next = None
+            self._spec = None
+            self._latest = None
+            self._run_stop.set()
+            if self._source is None:
+                self._set_stats(state=IDLE)
+        return self.submit(do)
+
+    def set_paused(self, paused: bool) -> Future[None]:
+        def do() -> None:
+            if not paused and self._source is None and self._spec is not None and self._stats.state == ENDED:
+                self._paused = False
+                self._restart(self._spec, 0)  # play again from the start
+            self._paused = paused
+            self._clock = None
+            self._set_stats(state=PAUSED if paused else (PLAYING if self._source is not None else self._stats.state))
+        return self.submit(do)
+
+    def toggle_pause(self) -> Future[None]:
+        return self.set_paused(not self._paused)
+
+    def set_fast(self, fast: bool) -> Future[None]:
+        """Files play at their own frame rate; fast processes them as quickly as the machine can."""
+        def do() -> None:
+            self._fast = fast
+            self._clock = None
+            self._set_stats(fast=fast)
+        return self.submit(do)
+
+    def rename(self, old: str, new: str) -> Future[Person]:
+        return self.submit(lambda: self._gallery().rename(old, new))
+
+    def merge(self, source: str, into: str) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.merge_people(source, into))
+
+    def remove(self, name: str) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.remove_person(name))
+
+    def name_track(self, track_id: int, name: str) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.name_track(track_id, name))
+
+    def enroll(self, name: str, paths: list[Path]) -> Future[Any]:
+        """Enrol photos; runs on the engine thread, which owns the models (dlib's nets are not
+        thread-safe), so a long batch pauses the video briefly rather than racing it."""
+        from tracker.enroll import enroll
+
+        def do() -> Any:
+            report = enroll(self._gallery(), name, paths, self._engine().embedder)
+            for path, why in report.skipped:
+                self._error(why if str(path) in why else f"{path}: {why}")
+            return report
+        return self.submit(do)
+
+    def record(self, path: Path | None) -> Future[None]:
+        """Start recording the annotated video to `path`, or stop with None."""
+        def do() -> None:
+            self._stop_recording()
+            self._recording = path
+            self._set_stats(recording=path)
+        return self.submit(do)
+
+    def configure(self, cfg: Config) -> Future[None]:
+        """New settings: a new engine (and gallery, if its file changed); a running source restarts
+        where it was."""
+        def do() -> None:
+            gallery_changed = cfg.gallery != self.cfg.gallery
+            new_gallery = Gallery(cfg.gallery) if gallery_changed else self._gallery()
+            if self.engine is not None:
+                self._retired.append(self.engine)
+            if gallery_changed and self.gallery is not None:
+                self._retired.append(self.gallery)
+                self._thumbs.clear()
+                self._people_version = -1
+            self.engine = self._factory(cfg, new_gallery)
+            self.gallery, self.cfg = new_gallery, cfg
+            self._device = self._describe_device()
+            self._set_stats(device=self._device)
+            self._refresh_people(force=True)
+            if self._source is not None and self._spec is not None:
+                start = self._latest.frame.index + 1 if self._latest and not self._source.live else 0
+                self._restart(self._spec, start)
+            else:
+                self._close_retired()
+        return self.submit(do)
+
+    def _close_retired(self) -> None:
+        while self._retired:
+            self._retired.pop().close()
+
+    # ------------------------------------------------------------------ engine thread
+    def _gallery(self) -> Gallery:
+        if self.gallery is None:
+            raise FacetrackError("the gallery is not open")
+        return self.gallery
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise FacetrackError("the engine is not ready")
+        return self.engine
+
+    def _restart(self, spec: str, start: int) -> None:
+        self._next = (spec, start)
+        self._run_stop.set()
+
+    def _stop_recording(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+
+    def _record(self, frame: Frame, result: FrameResult) -> None:
+        if self._recording is None:
+            return
+        try:
+            if self._recorder is None:
+                fps = self._source.fps if self._source is not None else 0.0
+                self._recorder = VideoSink(self._recording, fps or 30.0)
+            self._recorder.write(frame, result)
+        except FacetrackError as exc:  # a full disk stops the recording, not the video
+            self._error(f"recording stopped: {exc}")
+            self._stop_recording()
+            self._recording = None
+            self._set_stats(recording=None)
+
+    def _error(self, message: str) -> None:
+        log.warning("%s", message)
+        with self._lock:
+            self._errors.append(message)
+
+    def _set_stats(self, **changes: Any) -> None:
+        with self._lock:
+            self._stats = Stats(**{**self._stats.__dict__, **changes})
+
+    def _main(self) -> None:
+        try:
+            self.gallery = Gallery(self.cfg.gallery)
+            self.engine = self._factory(self.cfg, self.gallery)
+            self._device = self._describe_device()
+            self._set_stats(device=self._device)
+            self._refresh_people(force=True)
+        except FacetrackError as exc:
+            self._error(str(exc))
+        except Exception as exc:  # reported in the window rather than a silent dead thread
+            self._error(f"internal error: {type(exc).__name__}: {exc}")
+        try:
+            while not self._closing.is_set():
+                if self._next is not None and self.engine is not None:
+                    spec, start = self._next
+                    self._next = None
+                    self._play(spec, start)
+                    continue
+                self._drain(block=True, timeout=0.1)
+        finally:
+            self._stop_recording()
+            self._close_retired()
+            if self.engine is not None:
+                self.engine.close()
+            if self.gallery is not None:
+                self.gallery.close()
+            self._fail_pending()
+
+    def _describe_device(self) -> str:
+        try:
+            info = models.build_info()
+        except FacetrackError as exc:
+            return str(exc)
+        detector = self.cfg.detector.upper()
+        if info.cuda:
+            return f"GPU ({info.cuda_devices} CUDA) · {detector}"
+        return f"CPU{' + BLAS' if info.blas else ''} · {detector}"
+
+    def _fail_pending(self) -> None:
+        while True:
+            try:
+                _, fut = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            fut.set_exception(FacetrackError("the app is closing"))
+
+    def _drain(self, block: bool, timeout: float = 0.0) -> None:
+        """Run waiting commands on this thread; a command may end the current run."""
+        first = True
+        while True:
+            try:
+                if block and first:
+                    fn, fut = self._commands.get(timeout=timeout)
+                else:
+                    fn, fut = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            first = False
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn()
+            except FacetrackError as exc:
+                self._error(str(exc))
+                fut.set_exception(exc)
+            except Exception as exc:
+                self._error(f"internal error: {type(exc).__name__}: {exc}")
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
+            self._refresh_people(force=True)
+
+    def _play(self, spec: str, start: int) -> None:
+        self._run_stop = threading.Event()
+        self._spec = spec
+        self._set_stats(state=CONNECTING, source=spec, position=start, total=None, dropped=0,
+                        processing_fps=0.0, source_fps=0.0, latency_ms=math.nan)
+        try:
+            source = open_source(spec, self.cfg.file_queue, self.cfg.live_queue, self.cfg.reconnect_max_s,
+                                 start=start)
+            source.ensure_open()
+        except FacetrackError as exc:
+            self._error(str(exc))
+            self._spec = None
+            self._set_stats(state=IDLE)
+            return
+        self._source = source
+        self._seekable = isinstance(source, VideoFileSource)
+        self._arrivals.clear()
+        self._done.clear()
+        self._work.clear()
+        self._left_at = time.monotonic()
+        self._clock = None
+        self._reconnects = 0
+        self._set_stats(state=PAUSED if self._paused and not self._step_once else PLAYING, live=source.live,
+                        total=source.total, source_fps=source.fps)
+        ended = False
+        try:
+            self._engine().run(source, (), self._run_stop, on_result=self._on_result)
+            ended = not self._run_stop.is_set()
+        except FacetrackError as exc:
+            self._error(str(exc))
+        except Exception as exc:
+            self._error(f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self._source = None
+            self._close_retired()
+        if ended:
+            self._set_stats(state=ENDED)  # the last frame stays up; play starts it again
+        elif self._next is None:
+            self._spec = None
+            self._set_stats(state=IDLE)
+
+    def _on_result(self, frame: Frame, result: FrameResult) -> None:
+        now = time.monotonic()
+        self._seq += 1
+        self._latest = Snapshot(frame, result, self._seq)
+        self._done.append(now)
+        self._work.append(now - self._left_at)
+        self._record(frame, result)
+        source = self._source
+        live = bool(source is not None and source.live)
+        if source is not None and isinstance(source, LiveSource) and source.reconnects != self._reconnects:
+            self._reconnects = source.reconnects
+            self._error(f"{source.name}: the stream dropped and was reopened")
+        self._set_stats(
+            position=frame.index,
+            processing_fps=_rate(self._done),
+            source_fps=_rate(self._arrivals) if live else self._stats.source_fps,
+            # A file is read ahead of playback, so its capture time says nothing about speed.
+            latency_ms=((now - frame.captured_at) * 1000.0 if live and frame.captured_at
+                        else float(np.mean(self._work)) * 1000.0),
+            dropped=source.dropped if source is not None else 0,
+        )
+        if live:
+            self._arrivals.append(frame.captured_at or now)
+        self._refresh_people(force=False)
+        self._drain(block=False)
+        if self._step_once:
+            self._step_once = False
+            self._set_stats(state=PAUSED)
+        while self._paused and not self._run_stop.is_set() and not self._closing.is_set():
+            self._drain(block=True, timeout=0.05)
+        if not live and not self._fast:
+            self._follow_clock(frame)
+        self._left_at = time.monotonic()
+
+    def _follow_clock(self, frame: Frame) -> None:
+        """Play a file at its own speed: wait until this frame is due, taking commands meanwhile."""
+        now = time.monotonic()
+        if self._clock is None:
+            self._clock = (now, frame.time)
+            return
+        wall0, media0 = self._clock
+        due = wall0 + (frame.time - media0)
+        if now - due > BEHIND_RESET_S or frame.time < media0:
+            self._clock = (now, frame.time)  # slower than real time: play every frame, late
+            return
+        while not self._run_stop.is_set() and not self._closing.is_set():
+            left = due - time.monotonic()
+            if left <= 0:
+                break
+            self._drain(block=True, timeout=min(left, 0.05))
+            if self._paused:
+                return  # the pause loop takes over on the next frame; the clock restarts after it
+
+    def _refresh_people(self, force: bool) -> None:
+        gallery = self.gallery
+        if gallery is None:
+            return
+        now = time.monotonic()
+        if gallery.version == self._people_version or (not force and now - self._people_at < PEOPLE_REFRESH_S):
+            return
+        people = gallery.people()
+        if force:
+            self._thumbs = {pid: img for pid, img in self._thumbs.items() if any(p.id == pid for p in people)}
+        views = []
+        for p in people:
+            if p.id not in self._thumbs or (force and self._thumbs[p.id] is None):
+                thumbs = gallery.thumbnails(p.id, 1)
+                self._thumbs[p.id] = thumbs[0] if thumbs else None
+            views.append(PersonView(p, self._thumbs[p.id]))
+        self._people_version = gallery.version
+        self._people_at = now
+        with self._lock:
+            self._people = (self._people[0] + 1, views)
+
+
+def _rate(times: deque[float]) -> float:
+    """Events per second over the newest two seconds of `times`."""
+    if len(times) < 2:
+        return 0.0
+    newest = times[-1]
+    recent = [t for t in times if newest - t <= 2.0]
+    if len(recent) < 2 or recent[-1] <= recent[0]:
+        return 0.0
+    return (len(recent) - 1) / (recent[-1] - recent[0])

@@ -1,0 +1,86 @@
+"""Settings the user tunes most: match threshold, detector, upsampling and the gallery file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from tracker.config import DETECTORS, Config
+from tracker.errors import FacetrackError
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, cfg: Config, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.cfg = cfg
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.2, 1.0)
+        self.threshold.setSingleStep(0.01)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(cfg.threshold)
+        self.threshold.setToolTip("Largest face distance that still counts as the same person. "
+                                  "Lower: fewer strangers matched, more faces left unknown. Default 0.60.")
+        self.detector = QComboBox()
+        self.detector.addItems(list(DETECTORS))
+        self.detector.setCurrentText(cfg.detector)
+        self.detector.setToolTip("hog: fast on a CPU, frontal faces. cnn: more faces and angles; needs a GPU.")
+        self.upsample = QSpinBox()
+        self.upsample.setRange(0, 3)
+        self.upsample.setValue(cfg.upsample)
+        self.upsample.setToolTip("Each step finds faces half as large, at about 4x the detection cost.")
+        self.gallery = QLineEdit(str(cfg.gallery))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.gallery, 1)
+        row.addWidget(browse)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #c0392b")
+        form = QFormLayout(self)
+        form.addRow("Match threshold", self.threshold)
+        form.addRow("Detector", self.detector)
+        form.addRow("Upsampling", self.upsample)
+        form.addRow("Gallery file", row)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Gallery file", self.gallery.text(),
+                                              "Galleries (*.sqlite3 *.db);;All files (*)",
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.gallery.setText(path)
+
+    def result_config(self) -> Config:
+        """The edited settings; a FacetrackError says what is wrong."""
+        text = self.gallery.text().strip()
+        if not text:
+            raise FacetrackError("the gallery file is empty")
+        return self.cfg.replace(threshold=round(self.threshold.value(), 3), detector=self.detector.currentText(),
+                                upsample=self.upsample.value(), gallery=Path(text).expanduser())
+
+    def accept(self) -> None:
+        try:
+            self.cfg = self.result_config()
+        except FacetrackError as exc:
+            self.error.setText(str(exc))
+            return
+        super().accept()
