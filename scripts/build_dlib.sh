@@ -36,24 +36,30 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-"$python" -m pip install -q setuptools wheel cmake
-"$python" -m pip download -q --no-deps --no-binary :all: -d "$work" "dlib==$version"
+# PyPI's cmake has no wheel for some platforms, and pip then compiles CMake itself for half
+# an hour: use the system's CMake when there is one.
+"$python" -m pip install -q setuptools wheel
+command -v cmake >/dev/null || "$python" -m pip install -q cmake
+# Only dlib from source: `--no-binary :all:` would compile its build tools (CMake) as well.
+"$python" -m pip download -q --no-deps --no-build-isolation --no-binary dlib -d "$work" "dlib==$version"
 tar -xzf "$work"/dlib-"$version".tar.gz -C "$work"
 
-flags=(--set DLIB_USE_BLAS=1 --set DLIB_USE_LAPACK=1 --set USE_AVX_INSTRUCTIONS=1)
+# dlib's setup.py passes every DLIB_* environment variable to CMake (its old --set flags are
+# gone from the 20.x sdist). AVX is switched on by dlib's CMake when the CPU has it.
+export DLIB_USE_BLAS=1 DLIB_USE_LAPACK=1
 if [ "$mode" = cuda ]; then
   command -v nvcc >/dev/null || { echo "nvcc not found: install the CUDA toolkit first" >&2; exit 1; }
-  flags+=(--set DLIB_USE_CUDA=1)
+  export DLIB_USE_CUDA=1
 else
-  flags+=(--set DLIB_USE_CUDA=0)
+  export DLIB_USE_CUDA=0
 fi
 
-(cd "$work/dlib-$version" && "$python" setup.py -q bdist_wheel "${flags[@]}")
+"$python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" "$work/dlib-$version"
 # Both distributions install the same `dlib` module: remove the prebuilt one first.
 "$python" -m pip uninstall -y -q dlib-bin dlib 2>/dev/null || true
-"$python" -m pip install -q --no-deps "$work/dlib-$version"/dist/dlib-*.whl
+"$python" -m pip install -q --no-deps "$work"/dist/dlib-*.whl
 if [ -n "$wheel_dir" ]; then
-  mkdir -p "$wheel_dir" && cp "$work/dlib-$version"/dist/dlib-*.whl "$wheel_dir"/
+  mkdir -p "$wheel_dir" && cp "$work"/dist/dlib-*.whl "$wheel_dir"/
 fi
 "$python" - <<'PY'
 import dlib

@@ -414,6 +414,10 @@ class FaceTracker:
                 self.gallery.learn(t.person_id, desc, thumb, self.cfg.diversity, self.cfg.max_inventory)
 
     # ------------------------------------------------------------------ output
+    def result(self, frame: Frame) -> FrameResult:
+        """The current tracks as a result for `frame`, e.g. again after a rename while paused."""
+        return self._result(frame)
+
     def _touch(self, person_ids: list[int]) -> None:
         now = time.monotonic()
         due = [pid for pid in person_ids if now - self._touched.get(pid, -math.inf) >= TOUCH_EVERY_S]

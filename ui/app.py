@@ -286,14 +286,14 @@ class MainWindow(QMainWindow):
             self.open_source(url)
 
     def toggle_pause(self) -> None:
-        if self._stats.state == IDLE:
+        if self.session.stats().state == IDLE:
             last = self.settings.value("source/last")
             if last:
                 self.open_source(str(last))
             else:
                 self.open_file_dialog()
             return
-        self.session.set_paused(self._stats.state != PAUSED and self._stats.state != ENDED)
+        self.session.toggle_pause()
 
     def stop(self) -> None:
         self.playlist = []

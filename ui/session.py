@@ -179,18 +179,23 @@ class Session:
                 self._set_stats(state=IDLE)
         return self.submit(do)
 
-    def set_paused(self, paused: bool) -> Future[None]:
+    def set_paused(self, paused: bool | None) -> Future[None]:
+        """Pause or play; None toggles, decided on the engine thread so that it never races it.
+        Play on a finished file starts it again."""
         def do() -> None:
-            if not paused and self._source is None and self._spec is not None and self._stats.state == ENDED:
-                self._paused = False
-                self._restart(self._spec, 0)  # play again from the start
-            self._paused = paused
+            pause = (not self._paused) if paused is None else paused
+            if self._stats.state == ENDED:
+                pause = False if paused is None else pause
+                if not pause and self._source is None and self._spec is not None:
+                    self._restart(self._spec, 0)
+            self._paused = pause
             self._clock = None
-            self._set_stats(state=PAUSED if paused else (PLAYING if self._source is not None else self._stats.state))
+            if self._source is not None:
+                self._set_stats(state=PAUSED if pause else PLAYING)
         return self.submit(do)
 
     def toggle_pause(self) -> Future[None]:
-        return self.set_paused(not self._paused)
+        return self.set_paused(None)
 
     def set_fast(self, fast: bool) -> Future[None]:
         """Files play at their own frame rate; fast processes them as quickly as the machine can."""
@@ -374,6 +379,15 @@ class Session:
             else:
                 fut.set_result(result)
             self._refresh_people(force=True)
+            self._relabel_latest()
+
+    def _relabel_latest(self) -> None:
+        """Names on screen follow a rename or merge at once, even while paused."""
+        snap = self._latest
+        if snap is None or self._source is None or self.engine is None or self._run_stop.is_set():
+            return
+        self._seq += 1
+        self._latest = Snapshot(snap.frame, self.engine.tracker.result(snap.frame), self._seq)
 
     def _play(self, spec: str, start: int) -> None:
         self._run_stop = threading.Event()
