@@ -144,3 +144,49 @@ def test_several_sources_write_one_video_and_one_line_per_frame(tmp_path: Path, 
     first, second, both = (sorted(f["person"] for f in r["faces"]) for r in records)
     assert len(first) == len(second) == 1 and first != second
     assert both == sorted(first + second)
+
+
+NO_QT = """
+import sys
+# As on a server without Qt's system libraries: any Qt import fails.
+class _NoQt:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("PyQt6", "PySide6", "PyQt5"):
+            raise ImportError(f"{name}: no Qt here (libEGL.so.1: cannot open shared object file)")
+sys.meta_path.insert(0, _NoQt())
+from tracker.cli import main
+code = main(sys.argv[1:])
+assert not [m for m in sys.modules if m.startswith(("PyQt", "PySide"))], "Qt was imported"
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("display", ["", ":987"])
+def test_runs_without_qt(tmp_path: Path, gallery_path: Path, display: str) -> None:
+    """Headless needs no Qt at all. Without --headless, a display variable but no usable Qt,
+    it says so and runs headless."""
+    import os
+
+    photo = tmp_path / "obama.jpg"
+    photo.write_bytes((FACES / "obama_1.jpg").read_bytes())
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": ""}
+    env.pop("WAYLAND_DISPLAY", None)
+    args = ["run", str(photo), "--gallery", str(gallery_path), "--no-progress"]
+    if not display:
+        args.append("--headless")
+    proc = subprocess.run([sys.executable, "-c", NO_QT, *args], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 frames, 1 faces" in proc.stdout
+    if display:
+        assert "desktop app is unavailable" in proc.stderr and "running headless" in proc.stderr
+
+
+def test_a_display_that_cannot_be_opened_falls_back_to_headless(tmp_path: Path, gallery_path: Path) -> None:
+    """Qt is installed, but the X display is gone: Qt would abort the process; we run headless."""
+    import os
+
+    env = {**os.environ, "DISPLAY": ":987", "QT_QPA_PLATFORM": ""}
+    proc = subprocess.run([sys.executable, "-m", "tracker", "run", str(FACES / "obama_1.jpg"), "--gallery",
+                           str(gallery_path), "--no-progress"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "cannot open a window" in proc.stderr and "1 frames, 1 faces" in proc.stdout

@@ -124,14 +124,20 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     from .sources import open_source
 
     cfg = cfg or _config(args)
-    if not args.headless and _display_available():
+    outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
+    if not args.headless and not outputs and _display_available():
         try:
-            from ui.app import run_app
+            from ui.app import platform_problem, run_app
         except ImportError as exc:
             log.warning("the desktop app is unavailable (%s); running headless", exc)
         else:
-            given = ("threshold", "detector", "upsample", "gallery")
-            return int(run_app(cfg, args.sources, frozenset(k for k in given if getattr(args, k, None) is not None)))
+            problem = platform_problem()
+            if problem:
+                log.warning("the desktop app cannot open a window (%s); running headless", problem)
+            else:
+                given = ("threshold", "detector", "upsample", "gallery")
+                explicit = frozenset(k for k in given if getattr(args, k, None) is not None)
+                return int(run_app(cfg, args.sources, explicit))
     sources = [open_source(s, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s) for s in args.sources]
     for source in sources:
         source.ensure_open()
@@ -279,9 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             if _display_available():
                 try:
-                    from ui.app import run_app
+                    from ui.app import platform_problem, run_app
                 except ImportError as exc:
                     raise FacetrackError(f"the desktop app is unavailable: {exc}") from None
+                problem = platform_problem()
+                if problem:
+                    raise FacetrackError(f"the desktop app cannot open a window: {problem}")
                 return int(run_app(_config(args), []))
             parser.print_help()
             return 2

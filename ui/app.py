@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -518,6 +520,30 @@ def _apply_saved(cfg: Config, settings: QSettings, explicit: frozenset[str]) -> 
         return cfg
 
 
+PROBE = "from PyQt6.QtGui import QGuiApplication; QGuiApplication([])"
+
+
+def platform_problem() -> str | None:
+    """Why Qt cannot open a window here, or None.
+
+    Qt aborts the whole process when its platform plugin cannot load (a missing
+    libxcb-cursor0, say), which no Python code can catch, so a throwaway process tries first.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return None
+    import subprocess
+
+    try:
+        proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot start Qt: {exc}"
+    if proc.returncode == 0:
+        return None
+    lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+    needed = [ln.split("qt.qpa.plugin: ", 1)[-1] for ln in lines if "is needed" in ln]
+    return (needed or lines[-1:] or [f"Qt exited with {proc.returncode}"])[0]
+
+
 def run_app(cfg: Config, sources: Sequence[str], explicit: frozenset[str] = frozenset()) -> int:
     """Open the window; play `sources` in turn, or the last source when none is given."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -527,6 +553,13 @@ def run_app(cfg: Config, sources: Sequence[str], explicit: frozenset[str] = froz
     settings = QSettings("facetrack", "facetrack")
     cfg = _apply_saved(cfg, settings, explicit)
     window = MainWindow(cfg, settings=settings)
+    # Ctrl+C in the terminal, or a service manager's SIGTERM, closes the window cleanly. Python
+    # runs signal handlers only between bytecodes, so a timer wakes it while Qt idles.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
     window.show()
     if sources:
         window.open_source(sources[0], sources[1:])
