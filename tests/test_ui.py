@@ -253,3 +253,23 @@ def test_view_letterboxes_and_hit_tests(qtbot) -> None:
         qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(300, 200))
     assert sig.args == [7, "Ada"]
     assert view.face_at(QPoint(10, 10)) is None
+
+
+def test_live_stream_that_drops_is_reopened_and_said_so(qtbot, make_window, gallery_path: Path) -> None:
+    from streams import MjpegCamera
+    from synth import crossing_clip
+
+    frames = crossing_clip(n=60).frames
+    with MjpegCamera(frames, fps=30, drop_after=45) as cam:
+        w = make_window(gallery_path)
+        w.open_source(cam.url)
+        qtbot.waitUntil(lambda: w.session.stats().state == PLAYING and w.view.seq > 5, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: any("dropped" in m for m in w.messages.history), timeout=WAIT_MS)
+        seq = w.view.seq
+        qtbot.waitUntil(lambda: w.view.seq > seq + 10, timeout=WAIT_MS)  # frames flow again
+        qtbot.waitUntil(lambda: any(f.name is not None for f in w.view.faces), timeout=WAIT_MS)
+        w._pull_stats()
+        assert w.session.stats().live and "source" in w.source_fps_label.text()
+        assert "latency" in w.latency_label.text()
+        w.close()
+    assert not w.session.alive

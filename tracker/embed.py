@@ -46,8 +46,14 @@ class DlibEmbedder:
     def describe(self, chips: NDArray[np.uint8]) -> NDArray[np.float32]:
         if len(chips) == 0:
             return np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
-        batch = [np.ascontiguousarray(c) for c in chips]
-        vectors = models.face_recognizer().compute_face_descriptor(batch, self.num_jitters)
+        recognizer = models.face_recognizer()
+        # dlib holds the GIL for the whole call. A GPU needs the batch; on a CPU a batch is no
+        # faster, so chips go one per call and other threads (the window) wait one chip at most.
+        per_call = len(chips) if models.build_info().cuda else 1
+        vectors: list[object] = []
+        for start in range(0, len(chips), per_call):
+            batch = [np.ascontiguousarray(c) for c in chips[start:start + per_call]]
+            vectors.extend(recognizer.compute_face_descriptor(batch, self.num_jitters))
         return np.asarray([np.asarray(v) for v in vectors], dtype=np.float32)
 
 

@@ -226,6 +226,7 @@ class LiveSource(Source):
         self._cap: cv2.VideoCapture | None = None
         self._fps = 0.0
         self.reconnects = 0
+        self.connected = False  # False while a dropped stream is being reopened
 
     @property
     def fps(self) -> float:
@@ -252,6 +253,7 @@ class LiveSource(Source):
         if self._cap is None:
             what = f"webcam {self.spec}" if self.spec.isdigit() else f"stream {self.spec}"
             raise SourceError(f"cannot open {what}")
+        self.connected = True
 
     def produce(self) -> Iterator[Frame]:
         start = time.monotonic()
@@ -266,6 +268,7 @@ class LiveSource(Source):
                 yield Frame(_bgr_to_rgb(bgr), index, round(now - start, 4), self.name, now)
                 index += 1
                 continue
+            self.connected = False
             if cap is not None:
                 cap.release()
                 self._cap = None
@@ -276,6 +279,7 @@ class LiveSource(Source):
             self._cap = self._connect()
             if self._cap is not None:
                 self.reconnects += 1
+                self.connected = True
                 log.info("%s: stream reopened", self.name)
 
     def close(self) -> None:

@@ -43,7 +43,7 @@ from tracker.errors import FacetrackError
 from tracker.images import IMAGE_SUFFIXES
 
 from .people_panel import PeoplePanel
-from .session import CONNECTING, ENDED, IDLE, PAUSED, PLAYING, Session, Stats
+from .session import CONNECTING, ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Session, Stats
 from .settings_dialog import SettingsDialog
 from .video_view import VideoView
 
@@ -452,18 +452,21 @@ class MainWindow(QMainWindow):
         st = self.session.stats()
         was = self._stats.state
         self._stats = st
+        if st.state == RECONNECTING and was != RECONNECTING:
+            self.messages.show_message(f"{st.source}: the stream dropped; reconnecting…")
         if st.state == ENDED and was != ENDED and self.playlist:
             self.open_source(self.playlist[0], self.playlist[1:])
             return
         name = Path(st.source).name if st.source and not st.live else st.source
         state = {IDLE: "idle", CONNECTING: f"opening {name}…", PLAYING: f"playing {name}",
-                 PAUSED: f"paused: {name}", ENDED: f"finished {name}"}.get(st.state, st.state)
+                 PAUSED: f"paused: {name}", ENDED: f"finished {name}",
+                 RECONNECTING: f"reconnecting to {name}…"}.get(st.state, st.state)
         if st.total:
             state += f" · frame {st.position + 1}/{st.total}"
         if st.live and st.dropped:
             state += f" · {st.dropped} frames skipped to stay live"
         self.state_label.setText(state)
-        active = st.state in (PLAYING, PAUSED)
+        active = st.state in (PLAYING, PAUSED, RECONNECTING)
         self.source_fps_label.setText(f"source {st.source_fps:.1f} fps" if active and st.source_fps else "")
         self.proc_fps_label.setText(f"processing {st.processing_fps:.1f} fps" if active else "")
         self.latency_label.setText(f"latency {st.latency_ms:.0f} ms" if active and not math.isnan(st.latency_ms)

@@ -38,6 +38,7 @@ T = TypeVar("T")
 EngineFactory = Callable[[Config, Gallery], Engine]
 
 IDLE, CONNECTING, PLAYING, PAUSED, ENDED = "idle", "connecting", "playing", "paused", "ended"
+RECONNECTING = "reconnecting"  # a live stream dropped and is being reopened
 PEOPLE_REFRESH_S = 0.5  # a gallery changed by the tracker is re-read at most this often
 BEHIND_RESET_S = 0.5  # a file that falls this far behind its clock stops trying to catch up
 
@@ -133,7 +134,11 @@ class Session:
 
     def stats(self) -> Stats:
         with self._lock:
-            return self._stats
+            stats = self._stats
+        source = self._source  # read without the engine thread: a dropped stream sends no frames
+        if isinstance(source, LiveSource) and not source.connected and stats.state == PLAYING:
+            return Stats(**{**stats.__dict__, "state": RECONNECTING})
+        return stats
 
     def people(self) -> tuple[int, list[PersonView]]:
         """(version, people); the version changes whenever the list does."""
@@ -315,6 +320,10 @@ class Session:
             self._device = self._describe_device()
             self._set_stats(device=self._device)
             self._refresh_people(force=True)
+            # Load the models now, while nothing plays: dlib holds the GIL while it reads them,
+            # which would otherwise stall the window for a moment when the first video opens.
+            models.shape_predictor()
+            models.face_recognizer()
         except FacetrackError as exc:
             self._error(str(exc))
         except Exception as exc:  # reported in the window rather than a silent dead thread
@@ -441,7 +450,7 @@ class Session:
         live = bool(source is not None and source.live)
         if source is not None and isinstance(source, LiveSource) and source.reconnects != self._reconnects:
             self._reconnects = source.reconnects
-            self._error(f"{source.name}: the stream dropped and was reopened")
+            self._error(f"{source.name}: the stream dropped and was reopened ({source.reconnects} time(s))")
         self._set_stats(
             position=frame.index,
             processing_fps=_rate(self._done),
