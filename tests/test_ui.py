@@ -273,3 +273,16 @@ def test_live_stream_that_drops_is_reopened_and_said_so(qtbot, make_window, gall
         assert "latency" in w.latency_label.text()
         w.close()
     assert not w.session.alive
+
+
+def test_name_a_face_in_a_photo_after_it_is_shown(qtbot, make_window, gallery_path: Path, monkeypatch) -> None:
+    w = make_window(gallery_path)
+    w.open_source(str(FACES / "obama_and_biden.jpg"))
+    qtbot.waitUntil(lambda: w.session.stats().state == ENDED and len(w.view.faces) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(f.name is not None for f in w.view.faces), timeout=WAIT_MS)
+    assert len(w.people.names()) == 2 and all(not f.known for f in w.view.faces)
+    right = max(w.view.faces, key=lambda f: f.rect.left())
+    monkeypatch.setattr(w, "_ask_person", lambda *a, **k: "Joe Biden")
+    qtbot.mouseClick(w.view, Qt.MouseButton.LeftButton, pos=right.rect.center().toPoint())
+    qtbot.waitUntil(lambda: "Joe Biden" in _labels(w) and "Joe Biden" in w.people.names(), timeout=10_000)
+    assert len(w.people.names()) == 2  # renamed, not added

@@ -116,7 +116,9 @@ class Engine:
                     break
         finally:
             source.stop()
-            self.tracker.end_tracks()
+            # Pending descriptors are used now; the tracks themselves end when the next source
+            # starts, so the faces of a last frame on screen can still be named.
+            self.tracker.finish()
             summary.seconds += time.perf_counter() - started
             summary.dropped += source.dropped
             summary.descriptors = self.tracker.descriptors_computed

@@ -30,7 +30,7 @@ from tracker.gallery import Gallery, Person
 from tracker.pipeline import Engine
 from tracker.records import Frame, FrameResult
 from tracker.sinks import VideoSink
-from tracker.sources import LiveSource, Source, VideoFileSource, open_source
+from tracker.sources import ImageSource, LiveSource, Source, VideoFileSource, open_source
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ IDLE, CONNECTING, PLAYING, PAUSED, ENDED = "idle", "connecting", "playing", "pau
 RECONNECTING = "reconnecting"  # a live stream dropped and is being reopened
 PEOPLE_REFRESH_S = 0.5  # a gallery changed by the tracker is re-read at most this often
 BEHIND_RESET_S = 0.5  # a file that falls this far behind its clock stops trying to catch up
+PHOTO_S = 1.5  # how long each photo of a folder stays up, unless Fast
 
 
 @dataclass(frozen=True)
@@ -393,7 +394,7 @@ class Session:
     def _relabel_latest(self) -> None:
         """Names on screen follow a rename or merge at once, even while paused."""
         snap = self._latest
-        if snap is None or self._source is None or self.engine is None or self._run_stop.is_set():
+        if snap is None or self.engine is None or self._next is not None:
             return
         self._seq += 1
         self._latest = Snapshot(snap.frame, self.engine.tracker.result(snap.frame), self._seq)
@@ -469,7 +470,9 @@ class Session:
             self._set_stats(state=PAUSED)
         while self._paused and not self._run_stop.is_set() and not self._closing.is_set():
             self._drain(block=True, timeout=0.05)
-        if not live and not self._fast:
+        if isinstance(source, ImageSource) and not self._fast:
+            self._wait_until(time.monotonic() + PHOTO_S)
+        elif not live and not self._fast:
             self._follow_clock(frame)
         self._left_at = time.monotonic()
 
@@ -484,6 +487,10 @@ class Session:
         if now - due > BEHIND_RESET_S or frame.time < media0:
             self._clock = (now, frame.time)  # slower than real time: play every frame, late
             return
+        self._wait_until(due)
+
+    def _wait_until(self, due: float) -> None:
+        """Sleep until `due` (monotonic), taking commands meanwhile."""
         while not self._run_stop.is_set() and not self._closing.is_set():
             left = due - time.monotonic()
             if left <= 0:
