@@ -99,9 +99,11 @@ def _setup_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, format="facetrack: %(message)s", stream=sys.stderr, force=True)
 
 
+SETTING_FLAGS = ("threshold", "detector", "upsample", "detect_scale", "detect_every", "reembed_every", "gallery")
+
+
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
-    keys = ("threshold", "detector", "upsample", "detect_scale", "detect_every", "reembed_every", "gallery")
-    overrides = {k: getattr(args, k, None) for k in keys}
+    overrides = {k: getattr(args, k, None) for k in SETTING_FLAGS}
     overrides.update(extra)
     return load_config(getattr(args, "config", None), overrides=overrides)
 
@@ -135,8 +137,7 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
             if problem:
                 log.warning("the desktop app cannot open a window (%s); running headless", problem)
             else:
-                given = ("threshold", "detector", "upsample", "gallery")
-                explicit = frozenset(k for k in given if getattr(args, k, None) is not None)
+                explicit = frozenset(k for k in SETTING_FLAGS if getattr(args, k, None) is not None)
                 return int(run_app(cfg, args.sources, explicit))
     sources = [open_source(s, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s) for s in args.sources]
     for source in sources:

@@ -442,8 +442,6 @@ class MainWindow(QMainWindow):
                 self.view.show_snapshot(None)
             return
         self.view.show_snapshot(snap)
-        for message in self.session.take_errors():
-            self.messages.show_message(message)
 
     def _pull_stats(self) -> None:
         for message in self.session.take_errors():

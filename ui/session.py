@@ -8,6 +8,7 @@ display and the window stays a thin layer.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import queue
@@ -138,7 +139,7 @@ class Session:
             stats = self._stats
         source = self._source  # read without the engine thread: a dropped stream sends no frames
         if isinstance(source, LiveSource) and not source.connected and stats.state == PLAYING:
-            return Stats(**{**stats.__dict__, "state": RECONNECTING})
+            return dataclasses.replace(stats, state=RECONNECTING)
         return stats
 
     def people(self) -> tuple[int, list[PersonView]]:
@@ -312,7 +313,7 @@ class Session:
 
     def _set_stats(self, **changes: Any) -> None:
         with self._lock:
-            self._stats = Stats(**{**self._stats.__dict__, **changes})
+            self._stats = dataclasses.replace(self._stats, **changes)
 
     def _main(self) -> None:
         try:
@@ -508,7 +509,8 @@ class Session:
             return
         people = gallery.people()
         if force:
-            self._thumbs = {pid: img for pid, img in self._thumbs.items() if any(p.id == pid for p in people)}
+            ids = {p.id for p in people}
+            self._thumbs = {pid: img for pid, img in self._thumbs.items() if pid in ids}
         views = []
         for p in people:
             if p.id not in self._thumbs or (force and self._thumbs[p.id] is None):
