@@ -4,7 +4,8 @@
 
 The app runs as a user would start it (`facetrack run CLIP`) on a virtual X display, with
 the bundled portraits enrolled in a throwaway gallery and its own settings folder. The
-screenshot is taken by a separate process, of the whole X screen, and the app is then closed
+screenshot is taken by a separate process, of the whole X screen, after `--delay` seconds and
+then again until a named face is on screen (a busy machine plays behind), and the app is closed
 with SIGINT, as Ctrl+C would; the script fails if it does not exit cleanly. Needs Xvfb
 (Debian: xvfb).
 """
@@ -34,6 +35,19 @@ sys.exit(0 if ok else 1)
 """
 
 
+def labelled(png: Path) -> bool:
+    """Whether the screen shows a label filled with an enrolled person's colour (ids 1 and 2)."""
+    import numpy as np
+    from PIL import Image
+
+    from tracker.draw import person_colour
+
+    if not png.exists():
+        return False
+    img = np.asarray(Image.open(png).convert("RGB"))
+    return any(int(np.all(img == np.array(person_colour(pid), np.uint8), axis=2).sum()) > 500 for pid in (1, 2))
+
+
 def free_display() -> int:
     for n in range(90, 200):
         if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
@@ -44,7 +58,9 @@ def free_display() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshot.png")
-    parser.add_argument("--delay", type=float, default=6.0, help="seconds of playback before the screenshot")
+    parser.add_argument("--delay", type=float, default=6.0, help="seconds of playback before the first try")
+    parser.add_argument("--timeout", type=float, default=40.0,
+                        help="seconds to wait for a labelled face on screen (a slow or busy machine)")
     parser.add_argument("--size", default="1180x720", help="virtual screen size, WxH")
     args = parser.parse_args()
     if shutil.which("Xvfb") is None:
@@ -77,7 +93,12 @@ def main() -> int:
                   file=sys.stderr)
             return 1
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        grab = subprocess.run([sys.executable, "-c", GRAB, str(args.out)], env=env, timeout=30)
+        deadline = time.monotonic() + args.timeout
+        while True:  # the clip plays in real time: try again until a named face is on screen
+            grab = subprocess.run([sys.executable, "-c", GRAB, str(args.out)], env=env, timeout=30)
+            if grab.returncode != 0 or labelled(args.out) or time.monotonic() > deadline or app.poll() is not None:
+                break
+            time.sleep(0.3)
         app.send_signal(signal.SIGINT)
         try:
             _, err = app.communicate(timeout=10)
@@ -90,6 +111,10 @@ def main() -> int:
             return 1
         if app.returncode != 0:
             print(f"screenshot: error: the app exited with {app.returncode}:\n{err}", file=sys.stderr)
+            return 1
+        if not labelled(args.out):
+            print(f"screenshot: error: no named face on screen within {args.timeout:.0f} s; "
+                  f"the last try is in {args.out}", file=sys.stderr)
             return 1
         print(f"wrote {args.out}")
         return 0
