@@ -205,8 +205,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     failed = False
     out = []
     for r in reports:
-        for path, why in r.skipped:
-            log.warning("skipped %s", why if str(path) in why else f"{path}: {why}")
+        for message in r.skip_messages():
+            log.warning("skipped %s", message)
         if r.person is None:
             failed = True
             continue

@@ -30,6 +30,10 @@ class EnrollReport:
     enrolled: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
 
+    def skip_messages(self) -> list[str]:
+        """One line per skipped photo, naming it once."""
+        return [why if str(path) in why else f"{path}: {why}" for path, why in self.skipped]
+
 
 def find_enrollment_face(image: NDArray[np.uint8], detector: HogDetector | None = None) -> NDArray[np.float64]:
     """The box of the main face in a photo, shape (1, 4); raises ImageError if there is none.

@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         self.view = VideoView()
         self.view.face_clicked.connect(self.who_is_this)
         self.messages = MessageBar()
-        self.people = PeoplePanel(self.session, self.run_command)
+        self.people = PeoplePanel(self.session)
         self.people.enroll_requested.connect(self.enroll_dialog)
         left = QWidget()
         lv = QVBoxLayout(left)

@@ -7,9 +7,6 @@ it never touches the gallery itself.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any
 
 import numpy as np
 from PyQt6.QtCore import QPoint, QSize, Qt, pyqtSignal
@@ -34,7 +31,6 @@ from .session import PersonView, Session
 
 THUMB = 56
 PERSON_ID = Qt.ItemDataRole.UserRole
-Callback = Callable[[Future[Any]], None]
 
 
 def thumbnail_icon(view: PersonView) -> QIcon:
@@ -63,15 +59,13 @@ def ago(when: float | None, now: float | None = None) -> str:
 
 
 class PeoplePanel(QWidget):
-    """Send commands through `session`; `run` attaches a GUI-thread callback to their futures."""
+    """Changes go to the session as commands; a failed one comes back as a message in the window."""
 
     enroll_requested = pyqtSignal()
 
-    def __init__(self, session: Session, run: Callable[[Future[Any], Callback], None],
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self._run = run
         self.version = -1
         self.views: list[PersonView] = []
         self.list = QListWidget()
@@ -195,7 +189,7 @@ class PeoplePanel(QWidget):
             if answer == QMessageBox.StandardButton.Yes:
                 self._merge(old, new)
             return
-        self._run(self.session.rename(old, new), lambda f: None)
+        self.session.rename(old, new)
 
     def merge_selected(self, into: str | None = None) -> None:
         names = self.selected_names()
@@ -214,7 +208,7 @@ class PeoplePanel(QWidget):
         self._merge(source, into)
 
     def _merge(self, source: str, into: str) -> None:
-        self._run(self.session.merge(source, into), lambda f: None)
+        self.session.merge(source, into)
 
     def delete_selected(self, confirm: bool = True) -> None:
         names = self.selected_names()
@@ -226,4 +220,4 @@ class PeoplePanel(QWidget):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         for name in names:
-            self._run(self.session.remove(name), lambda f: None)
+            self.session.remove(name)

@@ -112,7 +112,6 @@ class Session:
         self._people_version = -1
         self._people_at = 0.0
         self._thumbs: dict[int, NDArray[np.uint8] | None] = {}
-        self._device = ""
 
     # ------------------------------------------------------------------ life
     def start(self) -> Session:
@@ -231,8 +230,8 @@ class Session:
 
         def do() -> Any:
             report = enroll(self._gallery(), name, paths, self._engine().embedder)
-            for path, why in report.skipped:
-                self._error(why if str(path) in why else f"{path}: {why}")
+            for message in report.skip_messages():
+                self._error(message)
             return report
         return self.submit(do)
 
@@ -258,8 +257,7 @@ class Session:
                 self._people_version = -1
             self.engine = self._factory(cfg, new_gallery)
             self.gallery, self.cfg = new_gallery, cfg
-            self._device = self._describe_device()
-            self._set_stats(device=self._device)
+            self._set_stats(device=self._describe_device())
             self._refresh_people(force=True)
             if self._source is not None and self._spec is not None:
                 start = self._latest.frame.index + 1 if self._latest and not self._source.live else 0
@@ -306,6 +304,10 @@ class Session:
             self._recording = None
             self._set_stats(recording=None)
 
+    def _report(self, exc: Exception) -> None:
+        """A failure as a message in the window, rather than a silent dead thread."""
+        self._error(str(exc) if isinstance(exc, FacetrackError) else f"internal error: {type(exc).__name__}: {exc}")
+
     def _error(self, message: str) -> None:
         log.warning("%s", message)
         with self._lock:
@@ -319,17 +321,14 @@ class Session:
         try:
             self.gallery = Gallery(self.cfg.gallery)
             self.engine = self._factory(self.cfg, self.gallery)
-            self._device = self._describe_device()
-            self._set_stats(device=self._device)
+            self._set_stats(device=self._describe_device())
             self._refresh_people(force=True)
             # Load the models now, while nothing plays: dlib holds the GIL while it reads them,
             # which would otherwise stall the window for a moment when the first video opens.
             models.shape_predictor()
             models.face_recognizer()
-        except FacetrackError as exc:
-            self._error(str(exc))
-        except Exception as exc:  # reported in the window rather than a silent dead thread
-            self._error(f"internal error: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            self._report(exc)
         try:
             while not self._closing.is_set():
                 if self._next is not None and self.engine is not None:
@@ -381,11 +380,8 @@ class Session:
                 continue
             try:
                 result = fn()
-            except FacetrackError as exc:
-                self._error(str(exc))
-                fut.set_exception(exc)
             except Exception as exc:
-                self._error(f"internal error: {type(exc).__name__}: {exc}")
+                self._report(exc)
                 fut.set_exception(exc)
             else:
                 fut.set_result(result)
@@ -428,10 +424,8 @@ class Session:
         try:
             self._engine().run(source, (), self._run_stop, on_result=self._on_result)
             ended = not self._run_stop.is_set()
-        except FacetrackError as exc:
-            self._error(str(exc))
         except Exception as exc:
-            self._error(f"internal error: {type(exc).__name__}: {exc}")
+            self._report(exc)
         finally:
             self._source = None
             self._close_retired()
@@ -450,7 +444,7 @@ class Session:
         self._record(frame, result)
         source = self._source
         live = bool(source is not None and source.live)
-        if source is not None and isinstance(source, LiveSource) and source.reconnects != self._reconnects:
+        if isinstance(source, LiveSource) and source.reconnects != self._reconnects:
             self._reconnects = source.reconnects
             self._error(f"{source.name}: the stream dropped and was reopened ({source.reconnects} time(s))")
         self._set_stats(
