@@ -28,12 +28,17 @@ def default_config_path() -> Path:
 @dataclass(frozen=True)
 class Config:
     # Identity
-    threshold: float = 0.6  # Euclidean distance under which two faces are the same person
-    knn: int = 5  # neighbours that vote for one descriptor
-    max_inventory: int = 48  # descriptors kept per person
+    threshold: float = 0.6  # Euclidean distance under which a track is a known (enrolled or named) person
+    auto_join: float = 0.5  # ... under which it joins an automatic identity (nobody vouched for those)
+    auto_found: float = 0.55  # a new automatic identity only for a track nobody is this close to
+    learn_threshold: float = 0.45  # a sample grows a known person's inventory under this
+    auto_learn: float = 0.4  # ... an automatic identity's
+    margin: float = 0.04  # the best match must beat the second best by this much
+    swap_distance: float = 0.7  # a track's new faces this far from its earlier ones: another face
+    knn: int = 3  # a person's distance: the mean over their k nearest stored samples
+    max_inventory: int = 48  # descriptors kept per person besides enrolled photos
     diversity: float = 0.12  # a new sample must be this far from the inventory to be kept
-    learn_threshold: float = 0.45  # a track's face grows a known person's inventory under this
-    min_votes_new: int = 2  # observations before an unknown track gets an automatic identity
+    min_votes_new: int = 2  # samples before a track is decided or founds an automatic identity
     # Detection
     detector: str = "hog"
     upsample: int = 1  # HOG pyramid upsampling for full-frame detection
@@ -54,8 +59,11 @@ class Config:
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.threshold < 2.0:
-            raise FacetrackError(f"threshold must be between 0 and 2, got {self.threshold}")
+        for name in ("threshold", "auto_join", "auto_found", "learn_threshold", "auto_learn", "swap_distance"):
+            if not 0.0 < getattr(self, name) < 2.0:
+                raise FacetrackError(f"{name} must be between 0 and 2, got {getattr(self, name)}")
+        if not 0.0 <= self.margin < 1.0:
+            raise FacetrackError(f"margin must be between 0 and 1, got {self.margin}")
         if self.detector not in DETECTORS:
             raise FacetrackError(f"detector must be one of {', '.join(DETECTORS)}, got {self.detector!r}")
         if not 0.05 <= self.detect_scale <= 4.0:

@@ -1,7 +1,8 @@
-"""The gallery: people and their descriptor inventories in one SQLite file.
+"""The gallery: people, their descriptor inventories and cannot-links, in one SQLite file.
 
 All reads for matching go to an in-memory copy; every change is written through at once in
-its own transaction, so a crash loses nothing and a failed command changes nothing.
+its own transaction, so a crash loses nothing and a failed command changes nothing. The
+gallery stores; the tracker decides (tracker/track.py).
 """
 
 from __future__ import annotations
@@ -10,97 +11,58 @@ import re
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from . import identity
 from .errors import GalleryError
+from .gallery_schema import (
+    ENROLLED,
+    LEARNED,
+    NAMED,
+    ORIGINS,
+    Person,
+    Provenance,
+    Sample,
+    check_gallery_file,
+    decode_thumbnail,
+    encode_thumbnail,
+    prepare,
+)
 from .records import DESCRIPTOR_SIZE
 
-SCHEMA_VERSION = 1
-SQLITE_MAGIC = b"SQLite format 3\x00"
+__all__ = ["ENROLLED", "LEARNED", "NAMED", "Gallery", "Person", "Provenance", "Sample", "encode_thumbnail"]
+
 AUTO_NAME = re.compile(r"^Person (\d+)$")
-ENROLLED = "enrolled"
-LEARNED = "learned"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS people (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    known INTEGER NOT NULL,
-    created REAL NOT NULL,
-    last_seen REAL
-);
-CREATE TABLE IF NOT EXISTS descriptors (
-    id INTEGER PRIMARY KEY,
-    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    vector BLOB NOT NULL,
-    thumbnail BLOB,
-    origin TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS descriptors_person ON descriptors(person_id);
-"""
+UNDO_STEPS = 50
+_INSERT = ("INSERT INTO descriptors (person_id, vector, thumbnail, origin, created, source, track, frame, at) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str
-    known: bool
-    descriptors: int
-    created: float
-    last_seen: float | None
-
-    def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "name": self.name, "known": self.known,
-                "descriptors": self.descriptors, "created": self.created, "last_seen": self.last_seen}
-
-
-def encode_thumbnail(chip: NDArray[np.uint8]) -> bytes:
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return bytes(buf) if ok else b""
-
-
-def decode_thumbnail(data: bytes) -> NDArray[np.uint8] | None:
-    if not data:
-        return None
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-
-def check_gallery_file(path: Path) -> None:
-    """A clear error for a path that exists but is not a facetrack gallery; no change to it."""
-    if path.is_dir():
-        raise GalleryError(f"gallery {path} is a folder, not a file")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(len(SQLITE_MAGIC))
-    except OSError as exc:
-        raise GalleryError(f"cannot read gallery {path}: {exc.strerror}") from None
-    if head and head != SQLITE_MAGIC:
-        raise GalleryError(f"{path} is not a facetrack gallery (not an SQLite file)")
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
 
 
 class Gallery:
-    """People and descriptors; thread-safe, though the tracker uses it from one thread."""
+    """People, descriptors and cannot-links; thread-safe, though the tracker uses it from one thread."""
 
     def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
+        self._undo: Any = None  # tracker.undo.UndoLog once the file is open for writing
         self.version = 0  # bumped on every change, so views know when to refresh
         self._vectors = np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
         self._labels = np.zeros(0, dtype=np.int64)
         self._desc_ids = np.zeros(0, dtype=np.int64)
-        self._enrolled = np.zeros(0, dtype=bool)
+        self._origins = np.zeros(0, dtype=np.int8)  # index into ORIGINS
         self._people: dict[int, Person] = {}
+        self._links: set[tuple[int, int]] = set()
         exists = self.path.exists()
         if exists:
             check_gallery_file(self.path)
@@ -119,19 +81,15 @@ class Gallery:
         try:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA foreign_keys = ON")
-            if create:
-                db.executescript(SCHEMA)
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('app', 'facetrack')")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            row = db.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
-            if row is None or row[0] != "facetrack":
-                raise GalleryError(f"{self.path} is an SQLite file but not a facetrack gallery")
-            schema = int(db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
-            if schema > SCHEMA_VERSION:
-                raise GalleryError(f"gallery {self.path} was written by a newer facetrack (schema {schema})")
+            prepare(db, self.path, create)
         except sqlite3.DatabaseError as exc:
             raise GalleryError(f"{self.path} is not a facetrack gallery ({exc})") from None
         self._db = db
+        try:
+            from .undo import UndoLog
+        except ImportError:  # TEMP until undo lands
+            return
+        self._undo = UndoLog(db, ["people", "descriptors", "cannot_links"], limit=UNDO_STEPS)
 
     def _load(self) -> None:
         assert self._db is not None
@@ -141,20 +99,21 @@ class Gallery:
                 "LEFT JOIN descriptors d ON d.person_id = p.id GROUP BY p.id ORDER BY p.id").fetchall()
             rows = self._db.execute(
                 "SELECT id, person_id, vector, origin FROM descriptors ORDER BY id").fetchall()
+            links = self._db.execute("SELECT a, b FROM cannot_links").fetchall()
         except sqlite3.DatabaseError as exc:
             raise GalleryError(f"gallery {self.path} is damaged ({exc})") from None
         self._people = {
             pid: Person(pid, name, bool(known), int(n), float(created), last_seen)
             for pid, name, known, created, last_seen, n in people
         }
-        if rows:
-            vecs = [np.frombuffer(r[2], dtype=np.float32) for r in rows]
-            if any(v.shape != (DESCRIPTOR_SIZE,) for v in vecs):
-                raise GalleryError(f"gallery {self.path} holds descriptors of the wrong size")
-            self._vectors = np.stack(vecs)
-            self._desc_ids = np.asarray([r[0] for r in rows], np.int64)
-            self._labels = np.asarray([r[1] for r in rows], np.int64)
-            self._enrolled = np.asarray([r[3] == ENROLLED for r in rows], bool)
+        vecs = [np.frombuffer(r[2], dtype=np.float32) for r in rows]
+        if any(v.shape != (DESCRIPTOR_SIZE,) for v in vecs):
+            raise GalleryError(f"gallery {self.path} holds descriptors of the wrong size")
+        self._vectors = np.stack(vecs) if vecs else np.zeros((0, DESCRIPTOR_SIZE), np.float32)
+        self._desc_ids = np.asarray([r[0] for r in rows], np.int64)
+        self._labels = np.asarray([r[1] for r in rows], np.int64)
+        self._origins = np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8)
+        self._links = {_pair(int(a), int(b)) for a, b in links}
         self.version += 1
 
     def _write(self, sql_steps: list[tuple[str, tuple[object, ...]]]) -> list[int]:
@@ -185,6 +144,28 @@ class Gallery:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ---------------------------------------------------------------- undo
+    def action(self, label: str) -> Any:
+        """A user's action (rename, merge, split...): one step that `undo` reverts whole."""
+        if self._db is None:
+            self._open(create=True)
+        return self._undo.action(label) if self._undo is not None else nullcontext()
+
+    def can_undo(self) -> str | None:
+        """The label of the step `undo` would revert, or None."""
+        return self._undo.peek() if self._undo is not None else None
+
+    def undo(self) -> str:
+        with self._lock:
+            if self._undo is None or not self._undo.can_undo():
+                raise GalleryError("nothing to undo")
+            try:
+                label: str = self._undo.undo()
+            except sqlite3.Error as exc:
+                raise GalleryError(f"cannot undo: {exc}") from None
+            self._load()
+            return label
 
     # ---------------------------------------------------------------- reads
     def people(self) -> list[Person]:
@@ -218,22 +199,48 @@ class Gallery:
     def labels(self) -> NDArray[np.int64]:
         return self._labels
 
+    @property
+    def origins(self) -> NDArray[np.int8]:
+        """Per stored vector, its origin as an index into gallery_schema.ORIGINS."""
+        return self._origins
+
     def inventory(self, person_id: int) -> NDArray[np.float32]:
         with self._lock:
             return self._vectors[self._labels == person_id]
 
-    def vote(self, descriptor: NDArray[np.floating], k: int, threshold: float,
-             exclude: frozenset[int] = frozenset()) -> identity.Vote:
+    def cannot_linked(self, person_id: int) -> frozenset[int]:
+        """People known to be someone else than `person_id` (seen together, split, or "not")."""
+        return frozenset(b if a == person_id else a for a, b in self._links if person_id in (a, b))
+
+    def are_cannot_linked(self, a: int, b: int) -> bool:
+        return _pair(a, b) in self._links
+
+    def links(self) -> set[tuple[int, int]]:
+        return set(self._links)
+
+    def samples(self, person_id: int) -> list[Sample]:
+        """Every stored descriptor of a person with provenance and thumbnail, enrolled first."""
         with self._lock:
-            return identity.knn_vote(descriptor, self._vectors, self._labels, k, threshold, exclude)
+            if self._db is None:
+                return []
+            rows = self._db.execute(
+                "SELECT id, person_id, origin, created, source, track, frame, at, thumbnail FROM descriptors "
+                "WHERE person_id = ? ORDER BY origin = 'enrolled' DESC, origin = 'named' DESC, id",
+                (person_id,)).fetchall()
+        return [Sample(r[0], r[1], r[2], r[3], Provenance(r[4], r[5], r[6], r[7]), r[8] or b"") for r in rows]
+
+    def sample_vectors(self, ids: Sequence[int]) -> NDArray[np.float32]:
+        with self._lock:
+            return self._vectors[np.isin(self._desc_ids, np.asarray(list(ids), np.int64))]
 
     def thumbnails(self, person_id: int, limit: int = 1) -> list[NDArray[np.uint8]]:
         with self._lock:
             if self._db is None:
                 return []
             rows = self._db.execute(
-                "SELECT thumbnail FROM descriptors WHERE person_id = ? ORDER BY origin = 'enrolled' DESC, id "
-                "LIMIT ?", (person_id, limit)).fetchall()
+                "SELECT d.thumbnail FROM descriptors d JOIN people p ON p.id = d.person_id WHERE d.person_id = ? "
+                "ORDER BY d.id = p.cover DESC, d.origin = 'enrolled' DESC, d.origin = 'named' DESC, d.id LIMIT ?",
+                (person_id, limit)).fetchall()
         return [img for (data,) in rows if (img := decode_thumbnail(data)) is not None]
 
     # ---------------------------------------------------------------- changes
@@ -254,83 +261,114 @@ class Gallery:
             return self._people[pid]
 
     def add_descriptors(self, person_id: int, descriptors: NDArray[np.floating],
-                        thumbnails: list[bytes] | None = None, origin: str = LEARNED) -> None:
+                        thumbnails: Sequence[bytes] | None = None, origin: str = LEARNED,
+                        provenance: Sequence[Provenance] | None = None) -> list[int]:
+        """Store descriptors for a person; returns their ids."""
         desc = np.asarray(descriptors, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
         if len(desc) == 0:
-            return
-        thumbs = thumbnails or [b""] * len(desc)
+            return []
+        if origin not in ORIGINS:
+            raise ValueError(f"unknown origin {origin!r}")
+        thumbs = list(thumbnails or [b""] * len(desc))
+        prov = list(provenance or [Provenance()] * len(desc))
         now = time.time()
         with self._lock:
             if person_id not in self._people:
                 raise GalleryError(f"no person with id {person_id}")
-            ids = self._write([
-                ("INSERT INTO descriptors (person_id, vector, thumbnail, origin, created) VALUES (?, ?, ?, ?, ?)",
-                 (person_id, d.tobytes(), t, origin, now)) for d, t in zip(desc, thumbs)])
+            ids = self._write([(_INSERT, (person_id, d.tobytes(), t, origin, now, p.source, p.track, p.frame, p.at))
+                               for d, t, p in zip(desc, thumbs, prov)])
             self._vectors = np.concatenate([self._vectors, desc])
             self._labels = np.concatenate([self._labels, np.full(len(desc), person_id, np.int64)])
             self._desc_ids = np.concatenate([self._desc_ids, np.asarray(ids, np.int64)])
-            self._enrolled = np.concatenate([self._enrolled, np.full(len(desc), origin == ENROLLED)])
+            self._origins = np.concatenate([self._origins, np.full(len(desc), ORIGINS.index(origin), np.int8)])
             p = self._people[person_id]
             self._people[person_id] = Person(p.id, p.name, p.known, p.descriptors + len(desc),
                                              p.created, p.last_seen)
             self.version += 1
+            return ids
 
-    def enroll(self, name: str, descriptors: NDArray[np.floating], thumbnails: list[bytes]) -> Person:
+    def enroll(self, name: str, descriptors: NDArray[np.floating], thumbnails: Sequence[bytes],
+               files: Sequence[str] | None = None) -> Person:
         """Add enrolled photos to a person, creating them (known) if new; one transaction."""
         desc = np.asarray(descriptors, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
         name = name.strip()
         if not name:
             raise GalleryError("a person's name cannot be empty")
+        sources: list[str | None] = list(files) if files else [None] * len(desc)
         with self._lock:
-            if self._db is None:
-                self._open(create=True)
-            assert self._db is not None
             existing = self.find(name)
             now = time.time()
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                if existing is None:
-                    pid = int(self._db.execute("INSERT INTO people (name, known, created) VALUES (?, 1, ?)",
-                                               (name, now)).lastrowid or 0)
-                else:
-                    pid = existing.id
-                    self._db.execute("UPDATE people SET known = 1 WHERE id = ?", (pid,))
-                self._db.executemany(
-                    "INSERT INTO descriptors (person_id, vector, thumbnail, origin, created) VALUES (?, ?, ?, ?, ?)",
-                    [(pid, d.tobytes(), t, ENROLLED, now) for d, t in zip(desc, thumbnails)])
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise GalleryError(f"cannot write gallery {self.path}: {exc}") from None
-            self._load()
+            steps: list[tuple[str, tuple[object, ...]]] = []
+            if existing is None:
+                steps.append(("INSERT INTO people (name, known, created) VALUES (?, 1, ?)", (name, now)))
+            else:
+                steps.append(("UPDATE people SET known = 1 WHERE id = ?", (existing.id,)))
+            ids = self._write(steps)
+            pid = existing.id if existing is not None else ids[0]
+            if existing is not None and not existing.known:
+                self._people[pid] = Person(pid, existing.name, True, existing.descriptors, existing.created,
+                                           existing.last_seen)
+            elif existing is None:
+                self._people[pid] = Person(pid, name, True, 0, now, None)
+            self.add_descriptors(pid, desc, thumbnails, ENROLLED, [Provenance(source=s) for s in sources])
             return self._people[pid]
 
     def learn(self, person_id: int, descriptor: NDArray[np.floating], thumbnail: bytes,
-              diversity: float, max_inventory: int) -> bool:
-        """Add a sample if it is novel, then drop the most redundant learned ones past the bound."""
+              diversity: float, max_inventory: int, provenance: Provenance | None = None,
+              origin: str = LEARNED) -> int | None:
+        """Add a sample if it is novel, then prune past the bound; returns its id, or None."""
         with self._lock:
             if person_id not in self._people:
-                return False
+                return None
             if not identity.is_novel(descriptor, self.inventory(person_id), diversity):
-                return False
-            self.add_descriptors(person_id, descriptor, [thumbnail], LEARNED)
+                return None
+            (new_id,) = self.add_descriptors(person_id, descriptor, [thumbnail], origin,
+                                             [provenance or Provenance()])
+            self.prune(person_id, max_inventory)
+            return new_id if new_id in set(self._desc_ids.tolist()) else None
+
+    def prune(self, person_id: int, max_inventory: int) -> None:
+        """Bound a person's samples besides enrolled photos: learned ones go first, then named ones."""
+        with self._lock:
             mask = self._labels == person_id
-            drop = identity.prune_redundant(self._vectors[mask], max_inventory, self._enrolled[mask])
+            origins = self._origins[mask]
+            enrolled = origins == ORIGINS.index(ENROLLED)
+            keep = int(enrolled.sum()) + max_inventory
+            if mask.sum() <= keep:
+                return
+            vectors, ids = self._vectors[mask], self._desc_ids[mask]
+            drop = identity.prune_redundant(vectors, keep, enrolled | (origins == ORIGINS.index(NAMED)))
+            left = int(mask.sum()) - len(drop)
+            if left > keep:
+                alive = np.setdiff1d(np.arange(len(ids)), drop)
+                more = identity.prune_redundant(vectors[alive], keep, enrolled[alive])
+                drop = np.concatenate([drop, alive[more]])
             if len(drop):
-                self._delete_descriptors(self._desc_ids[mask][drop])
-            return True
+                self._delete_descriptors(ids[drop])
 
     def _delete_descriptors(self, ids: NDArray[np.int64]) -> None:
         self._write([("DELETE FROM descriptors WHERE id = ?", (int(i),)) for i in ids])
         keep = ~np.isin(self._desc_ids, ids)
         removed = self._labels[~keep]
         self._vectors, self._labels = self._vectors[keep], self._labels[keep]
-        self._desc_ids, self._enrolled = self._desc_ids[keep], self._enrolled[keep]
+        self._desc_ids, self._origins = self._desc_ids[keep], self._origins[keep]
         for pid, n in zip(*np.unique(removed, return_counts=True)):
             p = self._people[int(pid)]
             self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - int(n), p.created, p.last_seen)
         self.version += 1
+
+    def add_cannot_links(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Record that these people are different (seen in one frame, split apart, "not X")."""
+        with self._lock:
+            new = {_pair(a, b) for a, b in pairs if a != b and a in self._people and b in self._people}
+            new -= self._links
+            if not new:
+                return
+            now = time.time()
+            self._write([("INSERT OR IGNORE INTO cannot_links (a, b, created) VALUES (?, ?, ?)", (a, b, now))
+                         for a, b in sorted(new)])
+            self._links |= new
+            self.version += 1
 
     def touch(self, person_ids: list[int], when: float | None = None) -> None:
         """Record that these people were seen; written in one transaction."""
@@ -361,13 +399,23 @@ class Gallery:
             return self._people[p.id]
 
     def merge(self, source: str, into: str) -> Person:
+        """One person from two: `source`'s samples and cannot-links move to `into`.
+
+        A merge is the user's word (or the tracker's strict whole-inventory test), so a
+        cannot-link between the two is dropped with `source`.
+        """
         with self._lock:
             src, dst = self.require(source), self.require(into)
             if src.id == dst.id:
                 raise GalleryError("cannot merge a person into themselves")
+            moved = {_pair(dst.id, other) for other in self.cannot_linked(src.id) if other != dst.id}
+            now = time.time()
             self._write([("UPDATE descriptors SET person_id = ? WHERE person_id = ?", (dst.id, src.id)),
+                         *[("INSERT OR IGNORE INTO cannot_links (a, b, created) VALUES (?, ?, ?)", (a, b, now))
+                           for a, b in sorted(moved)],
                          ("DELETE FROM people WHERE id = ?", (src.id,))])
             self._labels = np.where(self._labels == src.id, dst.id, self._labels)
+            self._links = {lk for lk in self._links if src.id not in lk} | moved
             seen = max((t for t in (src.last_seen, dst.last_seen) if t is not None), default=None)
             self._people[dst.id] = Person(dst.id, dst.name, dst.known, dst.descriptors + src.descriptors,
                                           dst.created, seen)
@@ -379,10 +427,64 @@ class Gallery:
         with self._lock:
             p = self.require(name)
             self._write([("DELETE FROM descriptors WHERE person_id = ?", (p.id,)),
+                         ("DELETE FROM cannot_links WHERE a = ? OR b = ?", (p.id, p.id)),
                          ("DELETE FROM people WHERE id = ?", (p.id,))])
             keep = self._labels != p.id
             self._vectors, self._labels = self._vectors[keep], self._labels[keep]
-            self._desc_ids, self._enrolled = self._desc_ids[keep], self._enrolled[keep]
+            self._desc_ids, self._origins = self._desc_ids[keep], self._origins[keep]
+            self._links = {lk for lk in self._links if p.id not in lk}
             del self._people[p.id]
+            self.version += 1
+            return p
+
+    def _own_samples(self, p: Person, sample_ids: Sequence[int]) -> NDArray[np.int64]:
+        ids = np.unique(np.asarray(list(sample_ids), np.int64))
+        if len(ids) == 0:
+            raise GalleryError("no samples given")
+        mine = set(self._desc_ids[self._labels == p.id].tolist())
+        stray = [int(i) for i in ids if int(i) not in mine]
+        if stray:
+            raise GalleryError(f"{p.name!r} has no sample(s) {', '.join(map(str, stray))}; see `people show`")
+        return ids
+
+    def forget(self, name: str, sample_ids: Sequence[int]) -> Person:
+        """Delete some of a person's samples (the person stays, even with none left)."""
+        with self._lock:
+            p = self.require(name)
+            self._delete_descriptors(self._own_samples(p, sample_ids))
+            return self._people[p.id]
+
+    def split(self, name: str, sample_ids: Sequence[int], into: str | None = None) -> Person:
+        """Move some of a person's samples to a new (or existing) person, who is then someone else.
+
+        `into` None makes a new automatic identity. The two are cannot-linked.
+        """
+        with self._lock:
+            p = self.require(name)
+            ids = self._own_samples(p, sample_ids)
+            target = self.find(into.strip()) if into else None
+            if target is not None and target.id == p.id:
+                raise GalleryError("cannot split a person into themselves")
+            if target is None:
+                target = self.add_person(into, known=into is not None)
+            marks = ",".join("?" * len(ids))
+            self._write([(f"UPDATE descriptors SET person_id = ? WHERE id IN ({marks})",
+                          (target.id, *[int(i) for i in ids]))])
+            moved = np.isin(self._desc_ids, ids)
+            self._labels = np.where(moved, target.id, self._labels)
+            n = len(ids)
+            self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - n, p.created, p.last_seen)
+            t = self._people[target.id]
+            self._people[t.id] = Person(t.id, t.name, t.known, t.descriptors + n, t.created, t.last_seen)
+            self.version += 1
+            self.add_cannot_links([(p.id, t.id)])
+            return self._people[t.id]
+
+    def set_cover(self, name: str, sample_id: int) -> Person:
+        """The sample whose thumbnail stands for the person in lists."""
+        with self._lock:
+            p = self.require(name)
+            self._own_samples(p, [sample_id])
+            self._write([("UPDATE people SET cover = ? WHERE id = ?", (int(sample_id), p.id))])
             self.version += 1
             return p

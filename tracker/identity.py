@@ -1,12 +1,16 @@
-"""Pure functions for identity: k-NN over per-person inventories, votes, one person per face.
+"""Pure functions for identity: distances to per-person inventories, and the policy that decides.
 
 Descriptors are never averaged into one per person: in 128-D the centroids of two
 well-separated sets are often closer than the threshold. Every comparison is against the
-stored samples themselves, with Euclidean distance.
+stored samples themselves, with Euclidean distance. People are scored by distance, never by
+counts of neighbours, so a big inventory cannot outvote a closer small one; and one face
+decides nothing: a track is scored over its recent samples, and the best match must beat the
+second best by a margin.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,3 +126,135 @@ def prune_redundant(inventory: NDArray[np.floating], keep: int,
         alive[victim] = False
         dropped.append(victim)
     return np.asarray(dropped, dtype=np.int64)
+
+
+# ---------------------------------------------------------------------- scoring by distance
+def person_distances(samples: NDArray[np.floating], vectors: NDArray[np.floating], labels: NDArray[np.int64],
+                     k: int, limit: float) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Per sample and person: the mean distance to that person's k nearest stored samples.
+
+    Only people with some sample within `limit` of some query are scored. Returns
+    (person_ids (P,), distances (len(samples), P)).
+    """
+    q = np.asarray(samples, np.float64).reshape(-1, np.shape(samples)[-1] if np.size(samples) else 128)
+    labels = np.asarray(labels, np.int64)
+    if len(q) == 0 or len(labels) == 0:
+        return np.zeros(0, np.int64), np.zeros((len(q), 0))
+    d = pairwise_distances(q, vectors)
+    near = d.min(0) < limit
+    people = np.unique(labels[near])
+    out = np.zeros((len(q), len(people)))
+    for j, pid in enumerate(people):
+        sub = d[:, labels == pid]
+        kk = min(k, sub.shape[1])
+        out[:, j] = np.partition(sub, kk - 1, axis=1)[:, :kk].mean(1)
+    return people.astype(np.int64), out
+
+
+def track_distances(per_sample: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A track's distance to each person: the median over its samples (one outlier moves nothing)."""
+    if per_sample.size == 0:
+        return np.zeros(per_sample.shape[1] if per_sample.ndim == 2 else 0)
+    return np.asarray(np.median(per_sample, axis=0), np.float64)
+
+
+def inventory_distance(a: NDArray[np.floating], b: NDArray[np.floating], k: int = 3) -> float:
+    """How far two inventories are as wholes: each sample's mean k-nearest distance in the other set,
+    the median of those, the larger of both directions. Inf where one is empty."""
+    if len(a) == 0 or len(b) == 0:
+        return math.inf
+    d = pairwise_distances(a, b)
+
+    def one_way(m: NDArray[np.float64]) -> float:
+        kk = min(k, m.shape[1])
+        return float(np.median(np.partition(m, kk - 1, axis=1)[:, :kk].mean(1)))
+
+    return max(one_way(d), one_way(d.T))
+
+
+# ---------------------------------------------------------------------- the policy
+@dataclass(frozen=True)
+class Policy:
+    """The distances and margins that decide; from Config (see README, "Identity")."""
+
+    threshold: float = 0.6  # a track joins a known person under this
+    auto_join: float = 0.5  # ... an automatic identity under this (stricter: nobody vouched for it)
+    auto_found: float = 0.55  # a track founds a new automatic identity only if nobody is this close
+    learn_known: float = 0.45  # a sample joins a known person's inventory under this
+    learn_auto: float = 0.4  # ... an automatic identity's
+    margin: float = 0.04  # the best match must beat the second best by this much
+    sticky: float = 0.03  # the current label wins a close call (no flicker)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person_id: int
+    distance: float
+    known: bool
+
+
+def admissible(c: Candidate, policy: Policy) -> bool:
+    return c.distance <= (policy.threshold if c.known else policy.auto_join)
+
+
+def surely_different(a: Candidate, b: Candidate, links: frozenset[tuple[int, int]]) -> bool:
+    """Two enrolled people are different people; so are two with a cannot-link."""
+    pair = (a.person_id, b.person_id) if a.person_id < b.person_id else (b.person_id, a.person_id)
+    return (a.known and b.known) or pair in links
+
+
+def choose(candidates: list[Candidate], current: int, policy: Policy,
+           links: frozenset[tuple[int, int]] = frozenset()) -> Candidate | None:
+    """The person a track is, from its distances to people (the excluded ones already left out).
+
+    None: nobody is close enough, or two people who are surely different are too close to
+    call (then the current label stays if it is one of them). A close automatic identity
+    that may be the same person as a known one yields to the known one.
+    """
+    ranked = sorted(candidates, key=lambda c: c.distance)
+    ok = [c for c in ranked if admissible(c, policy)]
+    if not ok:
+        return None
+    best = ok[0]
+    held = next((c for c in ok if c.person_id == current), None)
+    if held is not None and held.distance <= best.distance + policy.sticky:
+        best = held
+    rivals = [c for c in ranked if c is not best and c.distance < best.distance + policy.margin]
+    if any(surely_different(best, r, links) for r in rivals):
+        # Too close to call: the current label stays if it is in the running, else undecided.
+        running = {best.person_id, *(r.person_id for r in rivals)}
+        return held if held is not None and held.person_id in running else None
+    if not best.known:
+        known = [r for r in rivals if r.known and admissible(r, policy)]
+        if known:
+            return known[0]
+    return best
+
+
+def may_found(candidates: list[Candidate], n_samples: int, min_samples: int, policy: Policy) -> bool:
+    """A new automatic identity: enough samples, no known person within the threshold and no
+    automatic identity within `auto_found` (in between, the track waits undecided)."""
+    return n_samples >= min_samples and all(
+        c.distance > (max(policy.threshold, policy.auto_found) if c.known else policy.auto_found) for c in candidates)
+
+
+def may_learn(own: float, others: NDArray[np.float64], known: bool, policy: Policy) -> bool:
+    """A sample joins its person's inventory only if close, and clearly closer than to anyone else."""
+    limit = policy.learn_known if known else policy.learn_auto
+    return own <= limit and bool(np.all(others >= own + policy.margin))
+
+
+def one_person_per_face(person_ids: list[int], costs: list[float]) -> list[int]:
+    """Repair: where two faces hold one person, the one with the lower cost keeps it; the others
+    get -1. Returns the repaired list (unchanged when already consistent)."""
+    out = list(person_ids)
+    holder: dict[int, int] = {}
+    for i in sorted(range(len(out)), key=lambda i: (costs[i], i)):
+        pid = out[i]
+        if pid < 0:
+            continue
+        if pid in holder:
+            out[i] = -1
+        else:
+            holder[pid] = i
+    return out

@@ -212,7 +212,7 @@ class Session:
         return self.submit(do)
 
     def rename(self, old: str, new: str) -> Future[Person]:
-        return self.submit(lambda: self._gallery().rename(old, new))
+        return self.submit(lambda: self._engine().tracker.rename_person(old, new))
 
     def merge(self, source: str, into: str) -> Future[Person]:
         return self.submit(lambda: self._engine().tracker.merge_people(source, into))

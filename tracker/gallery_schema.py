@@ -1,0 +1,176 @@
+"""The gallery's SQLite schema, its migrations, and the records read from it."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import GalleryError
+
+SCHEMA_VERSION = 2
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Where a stored descriptor came from. Enrolled photos are never pruned; samples the user named
+# ("Who is this?") and samples the tracker learned are bounded per person.
+ENROLLED = "enrolled"
+NAMED = "named"
+LEARNED = "learned"
+ORIGINS = (ENROLLED, NAMED, LEARNED)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS people (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    known INTEGER NOT NULL,
+    created REAL NOT NULL,
+    last_seen REAL,
+    cover INTEGER
+);
+CREATE TABLE IF NOT EXISTS descriptors (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL,
+    thumbnail BLOB,
+    origin TEXT NOT NULL,
+    created REAL NOT NULL,
+    source TEXT,
+    track INTEGER,
+    frame INTEGER,
+    at REAL
+);
+CREATE INDEX IF NOT EXISTS descriptors_person ON descriptors(person_id);
+CREATE TABLE IF NOT EXISTS cannot_links (
+    a INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    b INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    created REAL NOT NULL,
+    PRIMARY KEY (a, b),
+    CHECK (a < b)
+);
+"""
+
+# Schema 1 had no provenance columns, no chosen thumbnail ("cover") and no cannot-links.
+MIGRATE_1_TO_2 = [
+    "ALTER TABLE people ADD COLUMN cover INTEGER",
+    "ALTER TABLE descriptors ADD COLUMN source TEXT",
+    "ALTER TABLE descriptors ADD COLUMN track INTEGER",
+    "ALTER TABLE descriptors ADD COLUMN frame INTEGER",
+    "ALTER TABLE descriptors ADD COLUMN at REAL",
+]
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    known: bool
+    descriptors: int
+    created: float
+    last_seen: float | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "known": self.known,
+                "descriptors": self.descriptors, "created": self.created, "last_seen": self.last_seen}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a descriptor came from: a photo file (`source` only), or a frame of a track."""
+
+    source: str | None = None
+    track: int | None = None
+    frame: int | None = None
+    at: float | None = None  # seconds into the source
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One stored descriptor with its provenance (not the vector: that stays in the gallery)."""
+
+    id: int
+    person_id: int
+    origin: str
+    created: float
+    provenance: Provenance
+    thumbnail: bytes
+
+    def describe(self) -> str:
+        p = self.provenance
+        if self.origin == ENROLLED:
+            return f"enrolled photo {p.source}" if p.source else "enrolled photo"
+        where = p.source or "?"
+        if p.frame is not None:
+            where += f", frame {p.frame}"
+        if p.at is not None:
+            where += f" ({p.at:.1f} s)"
+        if p.track is not None:
+            where += f", track {p.track}"
+        return f"{'named by the user' if self.origin == NAMED else 'learned'} from {where}"
+
+    def as_json(self) -> dict[str, object]:
+        p = self.provenance
+        return {"id": self.id, "origin": self.origin, "source": p.source, "track": p.track,
+                "frame": p.frame, "at": p.at, "created": self.created}
+
+
+def encode_thumbnail(chip: NDArray[np.uint8]) -> bytes:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(chip), cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return bytes(buf) if ok else b""
+
+
+def decode_thumbnail(data: bytes) -> NDArray[np.uint8] | None:
+    if not data:
+        return None
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def check_gallery_file(path: Path) -> None:
+    """A clear error for a path that exists but is not a facetrack gallery; no change to it."""
+    if path.is_dir():
+        raise GalleryError(f"gallery {path} is a folder, not a file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise GalleryError(f"cannot read gallery {path}: {exc.strerror}") from None
+    if head and head != SQLITE_MAGIC:
+        raise GalleryError(f"{path} is not a facetrack gallery (not an SQLite file)")
+
+
+def prepare(db: sqlite3.Connection, path: Path, create: bool) -> None:
+    """Create the schema in a new file, check an existing one, and migrate it to the newest."""
+    if create:
+        db.executescript(SCHEMA)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('app', 'facetrack')")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    row = db.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
+    if row is None or row[0] != "facetrack":
+        raise GalleryError(f"{path} is an SQLite file but not a facetrack gallery")
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    try:
+        schema = int(row[0]) if row is not None else -1
+    except ValueError:
+        schema = -1
+    if schema < 1:
+        raise GalleryError(f"gallery {path} is damaged (no schema version)")
+    if schema > SCHEMA_VERSION:
+        raise GalleryError(f"gallery {path} was written by a newer facetrack (schema {schema})")
+    if schema == 1:
+        cannot_links = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS cannot_links"):].strip().rstrip(";")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in [*MIGRATE_1_TO_2, cannot_links]:
+                db.execute(sql)
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
