@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, models
+from . import __version__, cli_people, models
 from .config import DETECTORS, Config, load_config
 from .errors import FacetrackError
 
@@ -67,21 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="image files or folders")
     enroll.add_argument("--folders", type=Path, metavar="DIR", help="enrol every subfolder of DIR as one person")
     enroll.add_argument("--json", action="store_true", help="machine-readable output")
+    enroll.add_argument("--no-merge", action="store_true",
+                        help="keep an automatic identity that matches the photos apart (default: merge it in)")
     _add_common(enroll)
 
-    people = sub.add_parser("people", help="list, rename, merge or remove people")
-    psub = people.add_subparsers(dest="action", required=True)
-    for name, helptext, args in (
-        ("list", "list people", ()),
-        ("rename", "rename a person (naming an automatic identity makes it known)", ("old", "new")),
-        ("merge", "merge FROM into INTO", ("source", "into")),
-        ("remove", "remove a person and their descriptors", ("name",)),
-    ):
-        p = psub.add_parser(name, help=helptext)
-        for a in args:
-            p.add_argument(a)
-        p.add_argument("--json", action="store_true", help="machine-readable output")
-        _add_common(p)
+    cli_people.add_parser(sub, _add_common)
 
     demo = sub.add_parser("demo", help="run the bundled clip with the bundled portraits enrolled")
     demo.add_argument("--output", type=Path, default=Path("facetrack-demo"), help="output folder")
@@ -192,16 +182,17 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     from .gallery import Gallery
 
     cfg = _config(args)
+    options: dict[str, Any] = {"merge": not args.no_merge, "threshold": cfg.threshold, "margin": cfg.margin}
     if args.folders is not None:
         if args.name or args.paths:
             raise FacetrackError("use either NAME PATH... or --folders DIR, not both")
         with Gallery(cfg.gallery) as gallery:
-            reports = enroll_folders(gallery, args.folders)
+            reports = enroll_folders(gallery, args.folders, **options)
     else:
         if not args.name or not args.paths:
             raise FacetrackError("usage: facetrack enroll NAME PATH... (or --folders DIR)")
         with Gallery(cfg.gallery) as gallery:
-            reports = [enroll(gallery, args.name, list(args.paths))]
+            reports = [enroll(gallery, args.name, list(args.paths), **options)]
     failed = False
     out = []
     for r in reports:
@@ -211,47 +202,23 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             failed = True
             continue
         out.append({"person": r.person.name, "enrolled": [str(p) for p in r.enrolled],
-                    "skipped": [str(p) for p, _ in r.skipped], "descriptors": r.person.descriptors})
+                    "skipped": [str(p) for p, _ in r.skipped], "descriptors": r.person.descriptors,
+                    "merged": [{"person": n, "distance": round(d, 4)} for n, d in r.merged],
+                    "matches": [{"person": n, "distance": round(d, 4)} for n, d in r.matches]})
         if not args.json:
             print(f"{r.person.name}: enrolled {len(r.enrolled)} photo(s), {r.person.descriptors} descriptor(s) stored")
+            for n, d in r.merged:
+                print(f"  {n} was {r.person.name} (distance {d:.2f}): merged")
+            for n, d in r.matches:
+                print(f"  {n} looks like {r.person.name} (distance {d:.2f}); kept apart (--no-merge): "
+                      f"`facetrack people merge {n!r} {r.person.name!r}` joins them")
     if args.json:
         _print_json(out)
     return 1 if failed else 0
 
 
 def cmd_people(args: argparse.Namespace) -> int:
-    from .gallery import Gallery
-
-    cfg = _config(args)
-    if args.action == "list":
-        with Gallery(cfg.gallery, readonly=True) as gallery:
-            people = gallery.people()
-        if args.json:
-            _print_json([p.as_json() for p in people])
-        elif not people:
-            print(f"no people in {cfg.gallery}")
-        else:
-            for p in people:
-                kind = "known" if p.known else "automatic"
-                print(f"{p.name}\t{kind}\t{p.descriptors} descriptor(s)")
-        return 0
-    if not cfg.gallery.exists():
-        raise FacetrackError(f"gallery {cfg.gallery} does not exist")
-    with Gallery(cfg.gallery) as gallery:
-        if args.action == "rename":
-            p = gallery.rename(args.old, args.new)
-            msg = f"renamed {args.old!r} to {p.name!r}"
-        elif args.action == "merge":
-            p = gallery.merge(args.source, args.into)
-            msg = f"merged {args.source!r} into {p.name!r} ({p.descriptors} descriptors)"
-        else:
-            p = gallery.remove(args.name)
-            msg = f"removed {p.name!r}"
-    if args.json:
-        _print_json(p.as_json())
-    else:
-        print(msg)
-    return 0
+    return cli_people.run(args, _config(args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

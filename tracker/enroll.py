@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from . import geometry
-from .detect import HogDetector
+from . import geometry, repair
+from .detect import CnnDetector, HogDetector
 from .embed import DlibEmbedder, Embedder, embed
 from .errors import FacetrackError, ImageError
 from .gallery import Gallery, Person, encode_thumbnail
@@ -20,8 +21,7 @@ from .records import Embeddings
 
 log = logging.getLogger(__name__)
 
-TIGHT_CROP_MAX_SIDE = 400  # a photo this small that is nearly square may be just a face
-TIGHT_CROP_ASPECT = (0.6, 1.67)
+TIGHT_CROP_MAX_SIDE = 400  # a photo this small may be just a face: look harder
 
 
 @dataclass
@@ -29,6 +29,8 @@ class EnrollReport:
     person: Person | None = None
     enrolled: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    merged: list[tuple[str, float]] = field(default_factory=list)  # automatic identities folded in
+    matches: list[tuple[str, float]] = field(default_factory=list)  # ... or left apart (no merge)
 
     def skip_messages(self) -> list[str]:
         """One line per skipped photo, naming it once."""
@@ -38,8 +40,10 @@ class EnrollReport:
 def find_enrollment_face(image: NDArray[np.uint8], detector: HogDetector | None = None) -> NDArray[np.float64]:
     """The box of the main face in a photo, shape (1, 4); raises ImageError if there is none.
 
-    Tightly cropped faces defeat the detector (its window wants some context around the
-    face), so a small image is tried again with a border, and used whole as a last resort.
+    Tightly cropped faces defeat HOG (its window wants some context around the face), so a
+    small image is tried again with a border, with more upsampling, and at last with dlib's
+    CNN detector, which finds faces HOG misses. Nothing is taken on trust: an image in which
+    no detector finds a face (a blank page, noise) is refused.
     """
     det = detector or HogDetector(upsample=1)
     h, w = image.shape[:2]
@@ -49,12 +53,12 @@ def find_enrollment_face(image: NDArray[np.uint8], detector: HogDetector | None 
     if len(found) == 0 and max(h, w) <= TIGHT_CROP_MAX_SIDE:
         pad = max(h, w) // 2
         padded = np.ascontiguousarray(cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
-        again = HogDetector(upsample=1).detect(padded)
+        again = HogDetector(upsample=2).detect(padded)
+        if len(again) == 0:
+            again = CnnDetector(upsample=1 if max(h, w) < 200 else 0).detect(padded)
         if len(again):
             boxes = geometry.clip_boxes(again.boxes - pad, w, h)
             return boxes[np.argmax(geometry.area(boxes))][None]
-        if TIGHT_CROP_ASPECT[0] <= w / h <= TIGHT_CROP_ASPECT[1]:
-            return np.array([[0.0, 0.0, float(w), float(h)]])
     if len(found) == 0:
         raise ImageError("no face found")
     # The enrollee is the main subject: the largest face.
@@ -84,9 +88,15 @@ def collect_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return named, found
 
 
-def enroll(gallery: Gallery, name: str, paths: list[Path], embedder: Embedder | None = None) -> EnrollReport:
+def enroll(gallery: Gallery, name: str, paths: list[Path], embedder: Embedder | None = None, *,
+           merge: bool = True, threshold: float = 0.6, margin: float = 0.04) -> EnrollReport:
     """Enrol photos as `name`. A named file that fails stops everything, nothing written;
-    a photo found in a folder that fails is reported and skipped."""
+    a photo found in a folder that fails is reported and skipped.
+
+    Someone already seen as an automatic identity ("Person 3") is that identity: when its
+    inventory matches the photos as a whole (within `threshold`, by `margin` over every other
+    known person, no cannot-link), it is merged into `name` (unless `merge` is False; then the
+    match is only reported)."""
     emb = embedder or DlibEmbedder()
     named, found = collect_photos(paths)
     report = EnrollReport()
@@ -107,11 +117,20 @@ def enroll(gallery: Gallery, name: str, paths: list[Path], embedder: Embedder | 
         report.enrolled.append(path)
     if not descriptors:
         raise FacetrackError(f"no usable face in {', '.join(str(p) for p in paths)}; nothing enrolled")
-    report.person = gallery.enroll(name, np.stack(descriptors), thumbs)
+    with gallery.action(f"enrol {name}"):
+        report.person = gallery.enroll(name, np.stack(descriptors), thumbs, [str(p) for p in report.enrolled])
+        for auto, d in repair.matching_automatic(gallery, report.person, threshold, margin):
+            if merge:
+                log.info("%s is %s (distance %.2f): merged", auto.name, name, d)
+                report.person = gallery.merge(auto.name, name)
+                report.merged.append((auto.name, d))
+            else:
+                report.matches.append((auto.name, d))
     return report
 
 
-def enroll_folders(gallery: Gallery, root: Path, embedder: Embedder | None = None) -> list[EnrollReport]:
+def enroll_folders(gallery: Gallery, root: Path, embedder: Embedder | None = None,
+                   **options: Any) -> list[EnrollReport]:
     """Every subfolder of `root` is one person, named after it."""
     if not root.is_dir():
         raise FacetrackError(f"{root}: not a folder")
@@ -122,7 +141,7 @@ def enroll_folders(gallery: Gallery, root: Path, embedder: Embedder | None = Non
     reports = []
     for folder in people:
         try:
-            reports.append(enroll(gallery, folder.name, [folder], emb))
+            reports.append(enroll(gallery, folder.name, [folder], emb, **options))
         except FacetrackError as exc:
             log.warning("%s: skipped (%s)", folder.name, exc)
             reports.append(EnrollReport(skipped=[(folder, str(exc))]))

@@ -35,6 +35,7 @@ from .gallery_schema import (
     prepare,
 )
 from .records import DESCRIPTOR_SIZE
+from .undo import UndoLog
 
 __all__ = ["ENROLLED", "LEARNED", "NAMED", "Gallery", "Person", "Provenance", "Sample", "encode_thumbnail"]
 
@@ -55,7 +56,7 @@ class Gallery:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
-        self._undo: Any = None  # tracker.undo.UndoLog once the file is open for writing
+        self._undo: UndoLog | None = None  # once the file is open for writing
         self.version = 0  # bumped on every change, so views know when to refresh
         self._vectors = np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
         self._labels = np.zeros(0, dtype=np.int64)
@@ -85,10 +86,6 @@ class Gallery:
         except sqlite3.DatabaseError as exc:
             raise GalleryError(f"{self.path} is not a facetrack gallery ({exc})") from None
         self._db = db
-        try:
-            from .undo import UndoLog
-        except ImportError:  # TEMP until undo lands
-            return
         self._undo = UndoLog(db, ["people", "descriptors", "cannot_links"], limit=UNDO_STEPS)
 
     def _load(self) -> None:

@@ -25,7 +25,7 @@ ORIGINS = (ENROLLED, NAMED, LEARNED)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS people (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused: a stale reference finds nobody
     name TEXT NOT NULL UNIQUE,
     known INTEGER NOT NULL,
     created REAL NOT NULL,

@@ -173,10 +173,10 @@ class IdentityResolver:
         # label held by a face the detector has lost (coasting) is a weaker claim: it may be a
         # ghost left where two faces crossed.
         for tid in visible:
-            s = self.states.get(tid)
-            if s is not None and tid not in proposals and s.person_id >= 0:
-                d = 0.0 if math.isnan(s.distance) else s.distance
-                proposals[tid] = (s.person_id, d - self.policy.sticky + (0.0 if tid in detected else COASTING))
+            held = self.states.get(tid)
+            if held is not None and tid not in proposals and held.person_id >= 0:
+                d = 0.0 if math.isnan(held.distance) else held.distance
+                proposals[tid] = (held.person_id, d - self.policy.sticky + (0.0 if tid in detected else COASTING))
         taken: set[int] = set()
         for tid in sorted(proposals, key=lambda t: proposals[t][1]):
             pid, _ = proposals[tid]
@@ -209,7 +209,9 @@ class IdentityResolver:
     def _cooccur(self, visible: list[int]) -> None:
         for tid in visible:
             self.state(tid).cooccur.update(o for o in visible if o != tid)
-        stable = [s for s in (self.states[t] for t in visible) if s.person_id >= 0 and s.held_for >= STABLE]
+        # Only labels that have stood a later sample (or that the track founded) make a lasting link.
+        stable = [s for s in (self.states[t] for t in visible)
+                  if s.person_id >= 0 and (s.held_for >= 1 or s.founded == s.person_id)]
         pairs = {(a.person_id, b.person_id) for i, a in enumerate(stable) for b in stable[i + 1:]
                  if a.person_id != b.person_id}
         if pairs:
