@@ -64,6 +64,7 @@ class Gallery:
         self._origins = np.zeros(0, dtype=np.int8)  # index into ORIGINS
         self._people: dict[int, Person] = {}
         self._links: set[tuple[int, int]] = set()
+        self._auto_counter = 0  # the highest "Person N" ever given
         exists = self.path.exists()
         if exists:
             check_gallery_file(self.path)
@@ -97,6 +98,7 @@ class Gallery:
             rows = self._db.execute(
                 "SELECT id, person_id, vector, origin FROM descriptors ORDER BY id").fetchall()
             links = self._db.execute("SELECT a, b FROM cannot_links").fetchall()
+            counter = self._db.execute("SELECT value FROM meta WHERE key = 'auto_counter'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise GalleryError(f"gallery {self.path} is damaged ({exc})") from None
         self._people = {
@@ -111,6 +113,7 @@ class Gallery:
         self._labels = np.asarray([r[1] for r in rows], np.int64)
         self._origins = np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8)
         self._links = {_pair(int(a), int(b)) for a, b in links}
+        self._auto_counter = int(counter[0]) if counter and str(counter[0]).isdigit() else 0
         self.version += 1
 
     def _write(self, sql_steps: list[tuple[str, tuple[object, ...]]]) -> list[int]:
@@ -242,8 +245,9 @@ class Gallery:
 
     # ---------------------------------------------------------------- changes
     def next_auto_name(self) -> str:
+        """Automatic names are never reused, so "Person 2" in an old output is never someone else."""
         numbers = [int(m.group(1)) for p in self._people.values() if (m := AUTO_NAME.match(p.name))]
-        return f"Person {max(numbers, default=0) + 1}"
+        return f"Person {max(*numbers, self._auto_counter, 0) + 1}"
 
     def add_person(self, name: str | None = None, known: bool = True) -> Person:
         with self._lock:
@@ -251,8 +255,14 @@ class Gallery:
             if self.find(name) is not None:
                 raise GalleryError(f"a person named {name!r} already exists")
             now = time.time()
-            (pid,) = self._write([("INSERT INTO people (name, known, created) VALUES (?, ?, ?)",
-                                   (name, int(known), now))])
+            steps: list[tuple[str, tuple[object, ...]]] = [
+                ("INSERT INTO people (name, known, created) VALUES (?, ?, ?)", (name, int(known), now))]
+            auto = AUTO_NAME.match(name)
+            if auto and int(auto.group(1)) > self._auto_counter:
+                steps.append(("INSERT OR REPLACE INTO meta VALUES ('auto_counter', ?)", (auto.group(1),)))
+            pid = self._write(steps)[0]
+            if auto:
+                self._auto_counter = max(self._auto_counter, int(auto.group(1)))
             self._people[pid] = Person(pid, name, known, 0, now, None)
             self.version += 1
             return self._people[pid]

@@ -160,6 +160,8 @@ class IdentityResolver:
             # One sample decides only a photo, or a very close match; else a second one is awaited.
             enough = still or len(s.samples) >= self.cfg.min_votes_new
             pick = identity.choose(cands, s.person_id, self.policy, links)
+            if pick is not None and pick.person_id != s.person_id and not self._may_leave_founded(s, pick.person_id):
+                pick = next((c for c in cands if c.person_id == s.person_id), None)
             if pick is not None and (enough or pick.distance <= self.policy.learn_known
                                      or pick.person_id == s.person_id):
                 cost = pick.distance - (self.policy.sticky if pick.person_id == s.person_id else 0.0)
@@ -227,22 +229,47 @@ class IdentityResolver:
                 self.gallery.add_cannot_links([(pid, x) for x in s.excluded])
         s.distance = next((c.distance for c in s.candidates if c.person_id == pid), math.nan) if pid >= 0 else math.nan
 
+    def _track_supports(self, s: TrackIdentity, pid: int) -> bool:
+        """Must-link evidence: most of the track's recent faces, each on its own, are within
+        `auto_join` of `pid` (at least three of them)."""
+        recent = np.stack([x.descriptor for x in s.samples[-WINDOW:]])
+        inv = self.gallery.inventory(pid)
+        if len(inv) == 0:
+            return False
+        d = identity.pairwise_distances(recent, inv)
+        kk = min(self.cfg.knn, d.shape[1])
+        per = np.partition(d, kk - 1, axis=1)[:, :kk].mean(1)
+        close = int((per <= self.policy.auto_join).sum())
+        return close >= min(3, len(per)) and close * 2 >= len(per)
+
+    def _may_leave_founded(self, s: TrackIdentity, pid: int) -> bool:
+        """A track is one person, so it leaves the identity it founded for another automatic one
+        only when the two can be folded into one (else it keeps its own: a split is cheap to
+        repair, a lump is not). A known person may always take it (the fragment is suggested)."""
+        target = self.gallery.person(pid)
+        if s.founded < 0 or s.person_id != s.founded or target is None or target.known:
+            return True
+        return not self.gallery.are_cannot_linked(s.founded, pid) and self._track_supports(s, pid)
+
     def _fold_fragment(self, tid: int, founded: int, pid: int) -> None:
         """A track that founded an automatic identity turns out to be someone else already in the
-        gallery. Merge only when the two inventories match as wholes, with a margin over everyone
-        else and no cannot-link: never on one track's say-so."""
+        gallery. Into another automatic identity: merge when the track's own faces support it
+        (must-link) or the inventories match as wholes. Into a known person: only when the
+        inventories match as wholes, with a margin over everyone else; never on one track's say-so.
+        Never across a cannot-link."""
         a, b = self.gallery.person(founded), self.gallery.person(pid)
+        s = self.state(tid)
+        s.founded = -1
         if a is None or b is None or a.known or self.gallery.are_cannot_linked(founded, pid):
             return
         inv = self.gallery.inventory(founded)
         d = identity.inventory_distance(inv, self.gallery.inventory(pid), self.cfg.knn)
-        limit = self.policy.threshold if b.known else self.policy.auto_join
         others = [identity.inventory_distance(inv, self.gallery.inventory(o.id), self.cfg.knn)
                   for o in self.gallery.people() if o.id not in (founded, pid)]
-        if d <= min(limit, self.policy.auto_join) and all(x >= d + self.policy.margin for x in others):
+        wholes = d <= self.policy.auto_join and all(x >= d + self.policy.margin for x in others)
+        if wholes or (not b.known and self._track_supports(s, pid)):
             log.info("track %d: %s is %s (inventories %.2f apart); merging", tid, a.name, b.name, d)
             self.merged(a.id, self.gallery.merge(a.name, b.name).id)
-        self.state(tid).founded = -1
 
     def _found(self, tid: int, s: TrackIdentity) -> None:
         if s.founded >= 0 and s.person_id == s.founded:
