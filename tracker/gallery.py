@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from . import identity
 from .errors import GalleryError
+from .gallery_edits import GalleryEdits, _pair
 from .gallery_schema import (
     ENROLLED,
     LEARNED,
@@ -30,7 +31,6 @@ from .gallery_schema import (
     Provenance,
     Sample,
     check_gallery_file,
-    decode_thumbnail,
     encode_thumbnail,
     prepare,
 )
@@ -45,11 +45,7 @@ _INSERT = ("INSERT INTO descriptors (person_id, vector, thumbnail, origin, creat
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def _pair(a: int, b: int) -> tuple[int, int]:
-    return (a, b) if a < b else (b, a)
-
-
-class Gallery:
+class Gallery(GalleryEdits):
     """People, descriptors and cannot-links; thread-safe, though the tracker uses it from one thread."""
 
     def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
@@ -208,42 +204,6 @@ class Gallery:
         with self._lock:
             return self._vectors[self._labels == person_id]
 
-    def cannot_linked(self, person_id: int) -> frozenset[int]:
-        """People known to be someone else than `person_id` (seen together, split, or "not")."""
-        return frozenset(b if a == person_id else a for a, b in self._links if person_id in (a, b))
-
-    def are_cannot_linked(self, a: int, b: int) -> bool:
-        return _pair(a, b) in self._links
-
-    def links(self) -> set[tuple[int, int]]:
-        return set(self._links)
-
-    def samples(self, person_id: int) -> list[Sample]:
-        """Every stored descriptor of a person with provenance and thumbnail, enrolled first."""
-        with self._lock:
-            if self._db is None:
-                return []
-            rows = self._db.execute(
-                "SELECT id, person_id, origin, created, source, track, frame, at, thumbnail FROM descriptors "
-                "WHERE person_id = ? ORDER BY origin = 'enrolled' DESC, origin = 'named' DESC, id",
-                (person_id,)).fetchall()
-        return [Sample(r[0], r[1], r[2], r[3], Provenance(r[4], r[5], r[6], r[7]), r[8] or b"") for r in rows]
-
-    def sample_vectors(self, ids: Sequence[int]) -> NDArray[np.float32]:
-        with self._lock:
-            return self._vectors[np.isin(self._desc_ids, np.asarray(list(ids), np.int64))]
-
-    def thumbnails(self, person_id: int, limit: int = 1) -> list[NDArray[np.uint8]]:
-        with self._lock:
-            if self._db is None:
-                return []
-            rows = self._db.execute(
-                "SELECT d.thumbnail FROM descriptors d JOIN people p ON p.id = d.person_id WHERE d.person_id = ? "
-                "ORDER BY d.id = p.cover DESC, d.origin = 'enrolled' DESC, d.origin = 'named' DESC, d.id LIMIT ?",
-                (person_id, limit)).fetchall()
-        return [img for (data,) in rows if (img := decode_thumbnail(data)) is not None]
-
-    # ---------------------------------------------------------------- changes
     def next_auto_name(self) -> str:
         """Automatic names are never reused, so "Person 2" in an old output is never someone else."""
         numbers = [int(m.group(1)) for p in self._people.values() if (m := AUTO_NAME.match(p.name))]
@@ -364,19 +324,6 @@ class Gallery:
             self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - int(n), p.created, p.last_seen)
         self.version += 1
 
-    def add_cannot_links(self, pairs: Sequence[tuple[int, int]]) -> None:
-        """Record that these people are different (seen in one frame, split apart, "not X")."""
-        with self._lock:
-            new = {_pair(a, b) for a, b in pairs if a != b and a in self._people and b in self._people}
-            new -= self._links
-            if not new:
-                return
-            now = time.time()
-            self._write([("INSERT OR IGNORE INTO cannot_links (a, b, created) VALUES (?, ?, ?)", (a, b, now))
-                         for a, b in sorted(new)])
-            self._links |= new
-            self.version += 1
-
     def touch(self, person_ids: list[int], when: float | None = None) -> None:
         """Record that these people were seen; written in one transaction."""
         now = time.time() if when is None else when
@@ -441,57 +388,5 @@ class Gallery:
             self._desc_ids, self._origins = self._desc_ids[keep], self._origins[keep]
             self._links = {lk for lk in self._links if p.id not in lk}
             del self._people[p.id]
-            self.version += 1
-            return p
-
-    def _own_samples(self, p: Person, sample_ids: Sequence[int]) -> NDArray[np.int64]:
-        ids = np.unique(np.asarray(list(sample_ids), np.int64))
-        if len(ids) == 0:
-            raise GalleryError("no samples given")
-        mine = set(self._desc_ids[self._labels == p.id].tolist())
-        stray = [int(i) for i in ids if int(i) not in mine]
-        if stray:
-            raise GalleryError(f"{p.name!r} has no sample(s) {', '.join(map(str, stray))}; see `people show`")
-        return ids
-
-    def forget(self, name: str, sample_ids: Sequence[int]) -> Person:
-        """Delete some of a person's samples (the person stays, even with none left)."""
-        with self._lock:
-            p = self.require(name)
-            self._delete_descriptors(self._own_samples(p, sample_ids))
-            return self._people[p.id]
-
-    def split(self, name: str, sample_ids: Sequence[int], into: str | None = None) -> Person:
-        """Move some of a person's samples to a new (or existing) person, who is then someone else.
-
-        `into` None makes a new automatic identity. The two are cannot-linked.
-        """
-        with self._lock:
-            p = self.require(name)
-            ids = self._own_samples(p, sample_ids)
-            target = self.find(into.strip()) if into else None
-            if target is not None and target.id == p.id:
-                raise GalleryError("cannot split a person into themselves")
-            if target is None:
-                target = self.add_person(into, known=into is not None)
-            marks = ",".join("?" * len(ids))
-            self._write([(f"UPDATE descriptors SET person_id = ? WHERE id IN ({marks})",
-                          (target.id, *[int(i) for i in ids]))])
-            moved = np.isin(self._desc_ids, ids)
-            self._labels = np.where(moved, target.id, self._labels)
-            n = len(ids)
-            self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - n, p.created, p.last_seen)
-            t = self._people[target.id]
-            self._people[t.id] = Person(t.id, t.name, t.known, t.descriptors + n, t.created, t.last_seen)
-            self.version += 1
-            self.add_cannot_links([(p.id, t.id)])
-            return self._people[t.id]
-
-    def set_cover(self, name: str, sample_id: int) -> Person:
-        """The sample whose thumbnail stands for the person in lists."""
-        with self._lock:
-            p = self.require(name)
-            self._own_samples(p, [sample_id])
-            self._write([("UPDATE people SET cover = ? WHERE id = ?", (int(sample_id), p.id))])
             self.version += 1
             return p

@@ -151,11 +151,29 @@ def person_distances(samples: NDArray[np.floating], vectors: NDArray[np.floating
     return people.astype(np.int64), out
 
 
-def track_distances(per_sample: NDArray[np.float64]) -> NDArray[np.float64]:
-    """A track's distance to each person: the median over its samples (one outlier moves nothing)."""
+def sample_weight(face_px: float) -> float:
+    """How much one descriptor counts, by the face's width: small faces give noisy descriptors
+    (on our labelled footage same-person distances grow from a p90 of 0.43 to 0.55 under 48 px)."""
+    return float(np.clip((face_px / FULL_WEIGHT_PX) ** 2, 0.2, 1.0))
+
+
+FULL_WEIGHT_PX = 64.0
+
+
+def track_distances(per_sample: NDArray[np.float64],
+                    weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """A track's distance to each person: the weighted median over its samples (one outlier
+    moves nothing; big faces count more than small ones)."""
     if per_sample.size == 0:
         return np.zeros(per_sample.shape[1] if per_sample.ndim == 2 else 0)
-    return np.asarray(np.median(per_sample, axis=0), np.float64)
+    if weights is None:
+        return np.asarray(np.median(per_sample, axis=0), np.float64)
+    w = np.asarray(weights, np.float64)
+    order = np.argsort(per_sample, axis=0)
+    cum = np.cumsum(w[order], axis=0)
+    idx = (cum >= 0.5 * w.sum()).argmax(axis=0)
+    rows = order[idx, np.arange(per_sample.shape[1])]
+    return np.asarray(per_sample[rows, np.arange(per_sample.shape[1])], np.float64)
 
 
 def inventory_distance(a: NDArray[np.floating], b: NDArray[np.floating], k: int = 3) -> float:
@@ -184,17 +202,30 @@ class Policy:
     learn_auto: float = 0.4  # ... an automatic identity's
     margin: float = 0.04  # the best match must beat the second best by this much
     sticky: float = 0.03  # the current label wins a close call (no flicker)
+    support: float = 0.5  # the person must be the nearest for at least this share of the track's faces
 
 
 @dataclass(frozen=True)
 class Candidate:
     person_id: int
-    distance: float
+    distance: float  # the track's distance to this person (median over its samples)
     known: bool
+    support: float = 1.0  # share of the track's samples for which this person is the nearest
+
+
+def support(per_sample: NDArray[np.float64], weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Per person, the (weighted) share of samples (rows) for which they are the nearest: a track
+    whose faces each point at someone else (a face close to many people) has no one with a majority."""
+    if per_sample.size == 0:
+        return np.zeros(per_sample.shape[1] if per_sample.ndim == 2 else 0)
+    w = np.ones(len(per_sample)) if weights is None else np.asarray(weights, np.float64)
+    best = np.argmin(per_sample, axis=1)
+    return np.asarray(np.bincount(best, weights=w, minlength=per_sample.shape[1]) / w.sum(), np.float64)
 
 
 def admissible(c: Candidate, policy: Policy) -> bool:
-    return c.distance <= (policy.threshold if c.known else policy.auto_join)
+    """Close enough, and the nearest for most of the track's faces."""
+    return c.distance <= (policy.threshold if c.known else policy.auto_join) and c.support >= policy.support
 
 
 def surely_different(a: Candidate, b: Candidate, links: frozenset[tuple[int, int]]) -> bool:

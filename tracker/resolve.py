@@ -39,6 +39,11 @@ class TrackSample:
     thumbnail: bytes
     frame: int
     time: float
+    face_px: float = 80.0  # the face's width in the frame
+
+    @property
+    def weight(self) -> float:
+        return identity.sample_weight(self.face_px)
 
 
 @dataclass
@@ -57,6 +62,8 @@ class TrackIdentity:
     outliers: int = 0
     scored: tuple[int, int] = (-1, -1)  # (gallery version, samples) of the cached scores
     candidates: list[identity.Candidate] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)  # columns of per_sample
+    per_sample: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 class IdentityResolver:
@@ -119,13 +126,21 @@ class IdentityResolver:
         key = (self.gallery.version, len(s.samples))
         if s.scored != key:
             recent = np.stack([x.descriptor for x in s.samples[-WINDOW:]])
-            pids, per = identity.person_distances(recent, self.gallery.vectors, self.gallery.labels,
-                                                  self.cfg.knn, self.cfg.threshold + 0.15)
-            dist = identity.track_distances(per)
-            people = [(int(p), float(d), self.gallery.person(int(p))) for p, d in zip(pids, dist)]
-            s.candidates = [identity.Candidate(p, d, person.known) for p, d, person in people if person is not None]
+            pids, s.per_sample = identity.person_distances(recent, self.gallery.vectors, self.gallery.labels,
+                                                           self.cfg.knn, self.cfg.threshold + 0.15)
+            s.pids = [int(p) for p in pids]
             s.scored = key
-        return [c for c in s.candidates if c.person_id not in excluded]
+        keep = [j for j, p in enumerate(s.pids) if p not in excluded and self.gallery.person(p) is not None]
+        if not keep:
+            s.candidates = []
+            return []
+        per = s.per_sample[:, keep]
+        w = np.array([x.weight for x in s.samples[-WINDOW:]])
+        dist = identity.track_distances(per, w)
+        support = identity.support(per, w)
+        s.candidates = [identity.Candidate(s.pids[j], float(d), self.gallery.person(s.pids[j]).known,  # type: ignore[union-attr]
+                                           float(f)) for j, d, f in zip(keep, dist, support)]
+        return s.candidates
 
     def _excluded(self, track_id: int, s: TrackIdentity) -> set[int]:
         """People this track cannot be: those of tracks it was seen with, and its "Not X"s."""
@@ -157,8 +172,9 @@ class IdentityResolver:
             if s.person_id in excluded:
                 self._set(tid, s, -1)
             cands = self._score(s, excluded)
-            # One sample decides only a photo, or a very close match; else a second one is awaited.
-            enough = still or len(s.samples) >= self.cfg.min_votes_new
+            # One sample decides only a photo, or a very close match; else more are awaited, the
+            # more the smaller the face (a 32 px face counts a quarter of a 64 px one).
+            enough = still or sum(x.weight for x in s.samples[-WINDOW:]) >= self.cfg.min_votes_new - 1e-9
             pick = identity.choose(cands, s.person_id, self.policy, links)
             if pick is not None and pick.person_id != s.person_id and not self._may_leave_founded(s, pick.person_id):
                 pick = next((c for c in cands if c.person_id == s.person_id), None)
@@ -222,6 +238,8 @@ class IdentityResolver:
     def _set(self, tid: int, s: TrackIdentity, pid: int) -> None:
         if pid != s.person_id:
             old = s.person_id
+            log.debug("track %d: person %d -> %d (%d samples; %s)", tid, old, pid, len(s.samples),
+                      ", ".join(f"{c.person_id}:{c.distance:.2f}/{c.support:.2f}" for c in s.candidates))
             s.person_id, s.held_for = pid, 0
             if old >= 0 and pid >= 0 and old == s.founded:
                 self._fold_fragment(tid, old, pid)

@@ -42,6 +42,7 @@ NEW_TRACK_MAX_IOU = 0.3  # a detection overlapping a live track this much is not
 MIN_EMBED_PX = 32  # faces smaller than this give unreliable descriptors
 MIN_PSR = 7.0  # correlation tracker confidence under which a lost face is dropped
 UNDECIDED_REEMBED = 3  # frames between descriptors while a track is undecided
+GROWN = 1.4  # a face this much wider than at its last descriptor is embedded again
 TOUCH_EVERY_S = 2.0  # how often a person in view has their "last seen" written
 
 
@@ -58,6 +59,7 @@ class Track:
     detected_image: NDArray[np.uint8] | None = None  # frame of the last detection, for coasting
     follower: Any = None  # dlib.correlation_tracker while the detector has lost the face
     last_embedded: int = -(10**9)
+    embedded_px: float = 0.0  # face width at the last descriptor
     detected_now: bool = False
 
     def predict(self, index: int) -> NDArray[np.float64]:
@@ -70,6 +72,7 @@ class _Pending:
     chip: NDArray[np.uint8]
     frame_index: int
     time: float
+    face_px: float
 
 
 class FaceTracker:
@@ -313,14 +316,17 @@ class FaceTracker:
             ident = self.identities.state(t.id)
             # Undecided, or a face that stopped looking like its track's: look again soon.
             every = self.cfg.reembed_every if ident.person_id >= 0 and not ident.outliers else UNDECIDED_REEMBED
-            if frame.index - t.last_embedded >= every:
+            # A face that has grown a lot since its last descriptor gives a better one now.
+            grown = geometry.widths(t.box[None])[0] >= GROWN * t.embedded_px
+            if frame.index - t.last_embedded >= every or (grown and frame.index - t.last_embedded >= UNDECIDED_REEMBED):
                 due.append(t)
         if not due:
             return
         chips = self.embedder.align(frame.image, np.array([t.box for t in due]))
         for t, chip in zip(due, chips):
             t.last_embedded = frame.index
-            self._pending.append(_Pending(t.id, chip, frame.index, frame.time))
+            self._pending.append(_Pending(t.id, chip, frame.index, frame.time, float(t.box[2] - t.box[0])))
+            t.embedded_px = float(t.box[2] - t.box[0])
 
     def _flush_embeddings(self, index: int, force: bool) -> None:
         if not self._pending:
@@ -335,7 +341,7 @@ class FaceTracker:
             t = self.tracks.get(p.track_id)
             if t is None:
                 continue
-            sample = TrackSample(np.asarray(d, np.float32), encode_thumbnail(p.chip), p.frame_index, p.time)
+            sample = TrackSample(np.asarray(d, np.float32), encode_thumbnail(p.chip), p.frame_index, p.time, p.face_px)
             if self.identities.add_sample(t.id, sample):
                 self._split_track(t)
 

@@ -1,0 +1,151 @@
+"""The gallery's repair side: samples with provenance, split, forget, cover and cannot-links.
+
+A mixin of Gallery (tracker/gallery.py), which holds the storage and the in-memory copy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import GalleryError
+from .gallery_schema import Person, Provenance, Sample, decode_thumbnail
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+class GalleryEdits:
+    """Repairs a user makes to one person; every change written through in one transaction."""
+
+    _lock: threading.RLock
+    _db: sqlite3.Connection | None
+    _people: dict[int, Person]
+    _links: set[tuple[int, int]]
+    _vectors: NDArray[np.float32]
+    _labels: NDArray[np.int64]
+    _desc_ids: NDArray[np.int64]
+    version: int
+
+    # Provided by Gallery.
+    def require(self, name: str) -> Person:
+        raise NotImplementedError
+
+    def find(self, name: str) -> Person | None:
+        raise NotImplementedError
+
+    def add_person(self, name: str | None = None, known: bool = True) -> Person:
+        raise NotImplementedError
+
+    def _write(self, sql_steps: list[tuple[str, tuple[object, ...]]]) -> list[int]:
+        raise NotImplementedError
+
+    def _delete_descriptors(self, ids: NDArray[np.int64]) -> None:
+        raise NotImplementedError
+
+    def cannot_linked(self, person_id: int) -> frozenset[int]:
+        """People known to be someone else than `person_id` (seen together, split, or "not")."""
+        return frozenset(b if a == person_id else a for a, b in self._links if person_id in (a, b))
+
+    def are_cannot_linked(self, a: int, b: int) -> bool:
+        return _pair(a, b) in self._links
+
+    def links(self) -> set[tuple[int, int]]:
+        return set(self._links)
+
+    def samples(self, person_id: int) -> list[Sample]:
+        """Every stored descriptor of a person with provenance and thumbnail, enrolled first."""
+        with self._lock:
+            if self._db is None:
+                return []
+            rows = self._db.execute(
+                "SELECT id, person_id, origin, created, source, track, frame, at, thumbnail FROM descriptors "
+                "WHERE person_id = ? ORDER BY origin = 'enrolled' DESC, origin = 'named' DESC, id",
+                (person_id,)).fetchall()
+        return [Sample(r[0], r[1], r[2], r[3], Provenance(r[4], r[5], r[6], r[7]), r[8] or b"") for r in rows]
+
+    def sample_vectors(self, ids: Sequence[int]) -> NDArray[np.float32]:
+        with self._lock:
+            return self._vectors[np.isin(self._desc_ids, np.asarray(list(ids), np.int64))]
+
+    def thumbnails(self, person_id: int, limit: int = 1) -> list[NDArray[np.uint8]]:
+        with self._lock:
+            if self._db is None:
+                return []
+            rows = self._db.execute(
+                "SELECT d.thumbnail FROM descriptors d JOIN people p ON p.id = d.person_id WHERE d.person_id = ? "
+                "ORDER BY d.id = p.cover DESC, d.origin = 'enrolled' DESC, d.origin = 'named' DESC, d.id LIMIT ?",
+                (person_id, limit)).fetchall()
+        return [img for (data,) in rows if (img := decode_thumbnail(data)) is not None]
+
+    # ---------------------------------------------------------------- changes
+    def add_cannot_links(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Record that these people are different (seen in one frame, split apart, "not X")."""
+        with self._lock:
+            new = {_pair(a, b) for a, b in pairs if a != b and a in self._people and b in self._people}
+            new -= self._links
+            if not new:
+                return
+            now = time.time()
+            self._write([("INSERT OR IGNORE INTO cannot_links (a, b, created) VALUES (?, ?, ?)", (a, b, now))
+                         for a, b in sorted(new)])
+            self._links |= new
+            self.version += 1
+
+    def _own_samples(self, p: Person, sample_ids: Sequence[int]) -> NDArray[np.int64]:
+        ids = np.unique(np.asarray(list(sample_ids), np.int64))
+        if len(ids) == 0:
+            raise GalleryError("no samples given")
+        mine = set(self._desc_ids[self._labels == p.id].tolist())
+        stray = [int(i) for i in ids if int(i) not in mine]
+        if stray:
+            raise GalleryError(f"{p.name!r} has no sample(s) {', '.join(map(str, stray))}; see `people show`")
+        return ids
+
+    def forget(self, name: str, sample_ids: Sequence[int]) -> Person:
+        """Delete some of a person's samples (the person stays, even with none left)."""
+        with self._lock:
+            p = self.require(name)
+            self._delete_descriptors(self._own_samples(p, sample_ids))
+            return self._people[p.id]
+
+    def split(self, name: str, sample_ids: Sequence[int], into: str | None = None) -> Person:
+        """Move some of a person's samples to a new (or existing) person, who is then someone else.
+
+        `into` None makes a new automatic identity. The two are cannot-linked.
+        """
+        with self._lock:
+            p = self.require(name)
+            ids = self._own_samples(p, sample_ids)
+            target = self.find(into.strip()) if into else None
+            if target is not None and target.id == p.id:
+                raise GalleryError("cannot split a person into themselves")
+            if target is None:
+                target = self.add_person(into, known=into is not None)
+            marks = ",".join("?" * len(ids))
+            self._write([(f"UPDATE descriptors SET person_id = ? WHERE id IN ({marks})",
+                          (target.id, *[int(i) for i in ids]))])
+            moved = np.isin(self._desc_ids, ids)
+            self._labels = np.where(moved, target.id, self._labels)
+            n = len(ids)
+            self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - n, p.created, p.last_seen)
+            t = self._people[target.id]
+            self._people[t.id] = Person(t.id, t.name, t.known, t.descriptors + n, t.created, t.last_seen)
+            self.version += 1
+            self.add_cannot_links([(p.id, t.id)])
+            return self._people[t.id]
+
+    def set_cover(self, name: str, sample_id: int) -> Person:
+        """The sample whose thumbnail stands for the person in lists."""
+        with self._lock:
+            p = self.require(name)
+            self._own_samples(p, [sample_id])
+            self._write([("UPDATE people SET cover = ? WHERE id = ?", (int(sample_id), p.id))])
+            self.version += 1
+            return p
