@@ -85,6 +85,12 @@ class IdentityResolver:
         s = self.states.pop(track_id, None)
         if s is not None and s.person_id >= 0:
             self.ended[track_id] = s.person_id
+        # An ended track matters only to live tracks it was seen with: a live stream without
+        # cuts must not grow this without bound.
+        seen = set().union(*(x.cooccur for x in self.states.values())) if self.states else set()
+        self.ended = {t: p for t, p in self.ended.items() if t in seen}
+        for x in self.states.values():
+            x.cooccur &= set(self.ended) | set(self.states)
 
     def end_all(self) -> None:
         self.states.clear()
