@@ -21,7 +21,7 @@ from .records import Embeddings
 
 log = logging.getLogger(__name__)
 
-TIGHT_CROP_MAX_SIDE = 400  # a photo this small may be just a face: look harder
+TIGHT_CROP_MAX_SIDE = 400  # a photo with no face found is looked at again at most this big
 
 
 @dataclass
@@ -50,14 +50,18 @@ def find_enrollment_face(image: NDArray[np.uint8], detector: HogDetector | None 
     found = det.detect(image)
     if len(found) == 0 and max(h, w) < 600:
         found = HogDetector(upsample=2).detect(image)
-    if len(found) == 0 and max(h, w) <= TIGHT_CROP_MAX_SIDE:
-        pad = max(h, w) // 2
-        padded = np.ascontiguousarray(cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
+    if len(found) == 0:
+        # Perhaps just a face: look at it (at most TIGHT_CROP_MAX_SIDE wide) with a border.
+        factor = min(1.0, TIGHT_CROP_MAX_SIDE / max(h, w))
+        small = np.ascontiguousarray(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+                                     if factor < 1.0 else image)
+        pad = max(small.shape[:2]) // 2
+        padded = np.ascontiguousarray(cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
         again = HogDetector(upsample=2).detect(padded)
         if len(again) == 0:
-            again = CnnDetector(upsample=1 if max(h, w) < 200 else 0).detect(padded)
+            again = CnnDetector(upsample=1 if max(small.shape[:2]) < 200 else 0).detect(padded)
         if len(again):
-            boxes = geometry.clip_boxes(again.boxes - pad, w, h)
+            boxes = geometry.clip_boxes((again.boxes - pad) / factor, w, h)
             return boxes[np.argmax(geometry.area(boxes))][None]
     if len(found) == 0:
         raise ImageError("no face found")
