@@ -56,8 +56,13 @@ class GalleryEdits:
     def are_cannot_linked(self, a: int, b: int) -> bool:
         return _pair(a, b) in self._links
 
-    def links(self) -> set[tuple[int, int]]:
-        return set(self._links)
+    def links(self) -> frozenset[tuple[int, int]]:
+        """Every cannot-link as (smaller id, larger id); read per frame, so cached per version."""
+        cached = getattr(self, "_links_cache", None)
+        if cached is None or cached[0] != self.version:
+            cached = (self.version, frozenset(self._links))
+            self._links_cache = cached
+        return cached[1]
 
     def samples(self, person_id: int) -> list[Sample]:
         """Every stored descriptor of a person with provenance and thumbnail, enrolled first."""

@@ -166,7 +166,7 @@ class IdentityResolver:
         (a coasting track may be a ghost of a face that moved on).
         """
         self._cooccur([t for t in visible if t in detected])
-        links = frozenset(self.gallery.links())
+        links = self.gallery.links()
         proposals: dict[int, tuple[int, float]] = {}
         for tid in visible:
             s = self.state(tid)
