@@ -186,3 +186,135 @@ def score(clip: Clip, results: list[list[dict]], name_map: dict[str, str] | None
                 switches[true] += 1
             last_track[true] = (face["track"], i)
     return Score(labelled, visible, wrong, switches, seen)
+
+
+# --- Look-alikes: two different real people whose dlib descriptors are close -----------------
+
+CCBY = ROOT / "tests" / "data" / "ccby"
+MONTAGE = CCBY / "shotchange_ccby_montage.mp4"  # CC BY: credits in tests/data/ccby/SOURCES.md
+MONTAGE_LABELS = CCBY / "montage_labels.json"
+
+# Two women with long dark hair from different source clips of the montage. Measured with
+# DlibEmbedder on the labelled montage boxes (faces 65-79 px): 0.51 between the two frames
+# below, 0.51-0.71 (median 0.61) over all 26 x 19 pairs of their faces >= 60 px; within each
+# person at most 0.56 (A) and 0.44 (B). Under the default match threshold (0.6), so an
+# automatic identity could lump them together.
+LOOKALIKE_A = ("intel_dark_hair", 169)  # walking-and-pause clip (Intel, CC BY 4.0)
+LOOKALIKE_B = ("reception_white_dress", 20)  # conference reception (Aaron Tang, CC BY 2.0)
+# Other frames of the same two people, for enrolment (not used in lookalike_clip).
+LOOKALIKE_ENROLL = {"intel_dark_hair": 127, "reception_white_dress": 74}
+
+
+def montage_frames(indices: set[int] | list[int]) -> dict[int, NDArray[np.uint8]]:
+    """RGB frames of the CC BY montage, read in order (seeking in an MP4 is not exact)."""
+    want, out = set(indices), {}
+    cap = cv2.VideoCapture(str(MONTAGE))
+    try:
+        i = 0
+        while want - set(out):
+            ok, bgr = cap.read()
+            if not ok:
+                raise ValueError(f"montage has no frame(s) {sorted(want - set(out))}")
+            if i in want:
+                out[i] = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            i += 1
+    finally:
+        cap.release()
+    return out
+
+
+def montage_box(person: str, frame: int) -> NDArray[np.float64]:
+    """The hand-labelled face box of `person` in montage frame `frame`."""
+    import json
+
+    faces = json.loads(MONTAGE_LABELS.read_text())["faces"]
+    for f in faces:
+        if f["person"] == person and f["frame"] == frame:
+            return np.asarray(f["box"], dtype=np.float64)
+    raise KeyError(f"no label for {person!r} in montage frame {frame}")
+
+
+def image_patch(img: NDArray[np.uint8], box: NDArray[np.float64], face_px: int) -> Patch:
+    """Like face_patch, for a given face box in an RGB image (e.g. a labelled video frame)."""
+    box = np.asarray(box, dtype=np.float64)
+    grown = geometry.expand_boxes(box[None], 1.9)
+    crop = np.round(geometry.clip_boxes(grown, img.shape[1], img.shape[0])[0]).astype(int)
+    x0, y0, x1, y1 = crop
+    factor = face_px / (box[2] - box[0])
+    patch = cv2.resize(img[y0:y1, x0:x1], None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA
+                       if factor < 1 else cv2.INTER_CUBIC)
+    h, w = patch.shape[:2]
+    alpha = np.ones((h, w), np.float32)
+    edge = max(3, int(0.12 * min(h, w)))
+    ramp = np.linspace(0, 1, edge, dtype=np.float32)
+    alpha[:edge] *= ramp[:, None]
+    alpha[-edge:] *= ramp[::-1, None]
+    alpha[:, :edge] *= ramp[None, :]
+    alpha[:, -edge:] *= ramp[None, ::-1]
+    face = (box - [x0, y0, x0, y0]) * factor
+    return Patch(np.ascontiguousarray(patch), alpha, face)
+
+
+def montage_crop(person: str, frame: int, grow: float = 2.5) -> NDArray[np.uint8]:
+    """An RGB photo of one labelled montage face with some context (for enrolment)."""
+    img = montage_frames([frame])[frame]
+    box = montage_box(person, frame)
+    grown = geometry.clip_boxes(geometry.expand_boxes(box[None], grow), img.shape[1], img.shape[0])[0]
+    x0, y0, x1, y1 = np.round(grown).astype(int)
+    return np.ascontiguousarray(img[y0:y1, x0:x1])
+
+
+def _compose(bg: NDArray[np.uint8],
+             people: list[tuple[str, Patch, float, float]]) -> tuple[NDArray[np.uint8], dict[str, NDArray[np.float64]]]:
+    """Paste (name, patch, cx, cy) in order; truth leaves out faces off-frame or hidden by a later patch."""
+    frame = bg.copy()
+    pasted: list[tuple[str, NDArray[np.float64] | None, NDArray[np.float64]]] = []
+    for name, patch, x, y in people:
+        box = paste(frame, patch, x, y)
+        h, w = patch.image.shape[:2]
+        cx = x - (patch.face[0] + patch.face[2]) / 2
+        cy = y - (patch.face[1] + patch.face[3]) / 2
+        pasted.append((name, box, np.array([cx, cy, cx + w, cy + h])))
+    gt: dict[str, NDArray[np.float64]] = {}
+    for k, (name, box, _) in enumerate(pasted):
+        if box is None:
+            continue
+        covered = max((_coverage(box, later) for _, _, later in pasted[k + 1:]), default=0.0)
+        if covered < 0.3:
+            gt[name] = box
+    return frame, gt
+
+
+def lookalike_clip(width: int = 640, height: int = 360, face_px: int = 80,
+                   shot: int = 45) -> Clip:
+    """Two real look-alikes (LOOKALIKE_A, LOOKALIKE_B), in four shots of `shot` frames each:
+
+    1. both walk in from opposite sides and cross (seen together: different people);
+    2. a cut to another background: only A, drifting;
+    3. a cut: only B, drifting;
+    4. a cut: both again, side by side, B now on the left.
+    Truth names are the montage label names.
+    """
+    (a_name, a_frame), (b_name, b_frame) = LOOKALIKE_A, LOOKALIKE_B
+    imgs = montage_frames({a_frame, b_frame})
+    a = image_patch(imgs[a_frame], montage_box(a_name, a_frame), face_px)
+    b = image_patch(imgs[b_frame], montage_box(b_name, b_frame), face_px)
+    frames, truth = [], []
+    for i in range(4 * shot):
+        part, t = divmod(i, shot)
+        u = t / (shot - 1)
+        bg = background(width, height, seed=21 + part)
+        if part == 0:
+            people = [(a_name, a, 70 + (width - 140) * u, height * 0.40),
+                      (b_name, b, width - 70 - (width - 140) * u, height * 0.62)]
+        elif part == 1:
+            people = [(a_name, a, width * (0.35 + 0.25 * u), height * 0.5)]
+        elif part == 2:
+            people = [(b_name, b, width * (0.65 - 0.25 * u), height * 0.45)]
+        else:
+            people = [(b_name, b, width * (0.28 + 0.05 * u), height * 0.5),
+                      (a_name, a, width * (0.72 - 0.05 * u), height * 0.48)]
+        frame, gt = _compose(bg, people)
+        frames.append(frame)
+        truth.append(gt)
+    return Clip(frames, truth)

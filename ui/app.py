@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer, QUrl, pyqtSignal
+from PyQt6.QtCore import QByteArray, QObject, QPoint, QSettings, Qt, QTimer, QUrl, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import (
     QApplication,
@@ -43,6 +43,7 @@ from tracker.errors import FacetrackError
 from tracker.images import IMAGE_SUFFIXES
 
 from .people_panel import PeoplePanel
+from .person_page import PersonPage
 from .session import CONNECTING, ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Session, Stats
 from .settings_dialog import SettingsDialog
 from .video_view import VideoView
@@ -98,9 +99,11 @@ class MessageBar(QFrame):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, cfg: Config, session: Session | None = None, settings: QSettings | None = None) -> None:
+    def __init__(self, cfg: Config, session: Session | None = None, settings: QSettings | None = None,
+                 session_factory: Callable[[Config], Session] | None = None) -> None:
         super().__init__()
         self.cfg = cfg
+        self._session_factory = session_factory  # how a replacement is made if the engine thread dies
         self.session = session or Session(cfg)
         if not self.session.alive:
             self.session.start()
@@ -116,9 +119,12 @@ class MainWindow(QMainWindow):
 
         self.view = VideoView()
         self.view.face_clicked.connect(self.who_is_this)
+        self.view.face_menu.connect(self.face_menu)
         self.messages = MessageBar()
         self.people = PeoplePanel(self.session)
         self.people.enroll_requested.connect(self.enroll_dialog)
+        self.people.person_requested.connect(self.open_person)
+        self.people.undo_requested.connect(self.undo)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -193,6 +199,8 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action("Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences,
                                             sp.SP_FileDialogDetailedView)
         self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = self._action("Undo", self.undo, QKeySequence.StandardKey.Undo,
+                                        tip="Undo the last change to people")
         for a in (self.open_action, self.url_action, self.folder_action):
             bar.addAction(a)
         bar.addWidget(webcam)
@@ -381,6 +389,34 @@ class MainWindow(QMainWindow):
         if name is not None:
             self.name_face(track_id, name)
 
+    def face_menu(self, track_id: int, name: str, pos: QPoint) -> None:
+        """Right-click on a face: name it, or say it is not who it shows."""
+        menu = QMenu(self)
+        menu.addAction("Who is this?…", lambda: self.who_is_this(track_id, name))
+        if name:
+            menu.addAction(f"Not {name}", lambda: self.not_person(track_id, name))
+        menu.popup(pos)
+        self._face_menu = menu  # kept for tests
+
+    def not_person(self, track_id: int, name: str) -> None:
+        def done(fut: Future[Any]) -> None:
+            if fut.exception() is None:
+                self.statusBar().showMessage(  # type: ignore[union-attr]
+                    f"That face is not {name}: what it taught {name} was taken back (Ctrl+Z undoes it)", 6000)
+        self.run_command(self.session.reject_track(track_id), done)
+
+    def open_person(self, name: str) -> PersonPage:
+        page = PersonPage(self.session, name, self.run_command, self)
+        page.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        page.open()
+        return page
+
+    def undo(self) -> None:
+        def done(fut: Future[Any]) -> None:
+            if fut.exception() is None:
+                self.statusBar().showMessage(f"Undone: {fut.result()}", 6000)  # type: ignore[union-attr]
+        self.run_command(self.session.undo(), done)
+
     def name_face(self, track_id: int, name: str) -> None:
         def done(fut: Future[Any]) -> None:
             if fut.exception() is None:
@@ -443,7 +479,25 @@ class MainWindow(QMainWindow):
             return
         self.view.show_snapshot(snap)
 
+    def _restart_session(self) -> None:
+        """The engine thread died (a bug): say so, and carry on with a new one."""
+        why = self.session.died
+        spec = self._stats.source if self._stats.state in (PLAYING, PAUSED, RECONNECTING, CONNECTING) else None
+        for message in self.session.take_errors():
+            self.messages.show_message(message)
+        self.session.close(timeout=0.5)
+        self.session = Session(self.cfg).start() if self._session_factory is None else self._session_factory(self.cfg)
+        self.people.session = self.session
+        self.people.version = -1
+        self.session.set_fast(self.fast_action.isChecked())
+        self.messages.show_message(f"The engine stopped ({why}); a new one was started")
+        log.error("the engine thread stopped (%s); started a new one", why)
+        if spec:
+            self.session.open(spec)
+
     def _pull_stats(self) -> None:
+        if not self.session.alive and self.session.died is not None and not self._closed:
+            self._restart_session()
         for message in self.session.take_errors():
             self.messages.show_message(message)
         self.people.refresh()

@@ -30,6 +30,7 @@ from tracker.draw import person_colour
 from .session import PersonView, Session
 
 THUMB = 56
+MAX_SUGGESTIONS = 4
 PERSON_ID = Qt.ItemDataRole.UserRole
 
 
@@ -62,6 +63,8 @@ class PeoplePanel(QWidget):
     """Changes go to the session as commands; a failed one comes back as a message in the window."""
 
     enroll_requested = pyqtSignal()
+    person_requested = pyqtSignal(str)  # open this person's page
+    undo_requested = pyqtSignal()
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,7 +76,7 @@ class PeoplePanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
-        self.list.itemDoubleClicked.connect(lambda _item: self.rename_selected())
+        self.list.itemDoubleClicked.connect(lambda item: self.person_requested.emit(str(item.data(PERSON_ID))))
         self.list.itemSelectionChanged.connect(self._update_buttons)
         self.title = QLabel("People")
         self.title.setStyleSheet("font-weight: bold")
@@ -81,6 +84,16 @@ class PeoplePanel(QWidget):
         self.merge_btn = QPushButton("Merge…")
         self.delete_btn = QPushButton("Delete")
         self.enroll_btn = QPushButton("Enrol photos…")
+        self.undo_btn = QPushButton("Undo")
+        self.undo_btn.setToolTip("Undo the last change to people (Ctrl+Z)")
+        self.undo_btn.clicked.connect(self.undo_requested.emit)
+        # Merge suggestions: identities that are probably one person, one click to merge.
+        self.suggest_title = QLabel("Maybe one person")
+        self.suggest_title.setStyleSheet("font-weight: bold")
+        self.suggest_title.hide()
+        self.suggest_box = QVBoxLayout()
+        self.suggest_box.setContentsMargins(0, 0, 0, 0)
+        self.suggested: list[tuple[str, str]] = []
         self.rename_btn.setToolTip("Name this person (an automatic identity becomes known). F2")
         self.merge_btn.setToolTip("Select two people who are the same person")
         self.enroll_btn.setToolTip("Add a person from photos; you can also drop image files on the window")
@@ -100,7 +113,12 @@ class PeoplePanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
-        layout.addWidget(self.enroll_btn)
+        layout.addWidget(self.suggest_title)
+        layout.addLayout(self.suggest_box)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.enroll_btn, 1)
+        bottom.addWidget(self.undo_btn)
+        layout.addLayout(bottom)
         self._update_buttons()
 
     # ------------------------------------------------------------------ view
@@ -109,6 +127,10 @@ class PeoplePanel(QWidget):
         version, views = self.session.people()
         if version == self.version:
             return
+        self._show_suggestions()
+        label = self.session.can_undo()
+        self.undo_btn.setEnabled(label is not None)
+        self.undo_btn.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo")
         selected = set(self.selected_names())
         self.version, self.views = version, views
         self.list.blockSignals(True)
@@ -132,6 +154,30 @@ class PeoplePanel(QWidget):
         known = sum(v.person.known for v in views)
         self.title.setText(f"People: {known} known, {len(views) - known} automatic")
         self._update_buttons()
+
+    def _show_suggestions(self) -> None:
+        pairs = [(sg.a.name, sg.b.name, sg.distance) for sg in self.session.suggestions()[:MAX_SUGGESTIONS]]
+        if [(a, b) for a, b, _ in pairs] == self.suggested:
+            return
+        self.suggested = [(a, b) for a, b, _ in pairs]
+        while self.suggest_box.count():
+            item = self.suggest_box.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        for a, b, d in pairs:
+            row = QWidget()
+            h = QHBoxLayout(row)
+            h.setContentsMargins(0, 0, 0, 0)
+            text = QLabel(f"{a} may be {b}")
+            text.setToolTip(f"their stored faces are {d:.2f} apart as wholes, and were never seen together")
+            merge = QPushButton("Merge")
+            merge.setToolTip(f"{a} and {b} are one person: keep {b}")
+            merge.clicked.connect(lambda _c=False, a=a, b=b: self._merge(a, b))
+            h.addWidget(text, 1)
+            h.addWidget(merge)
+            self.suggest_box.addWidget(row)
+        self.suggest_title.setVisible(bool(pairs))
 
     def names(self) -> list[str]:
         return [v.person.name for v in self.views]
@@ -159,6 +205,7 @@ class PeoplePanel(QWidget):
             return
         menu = QMenu(self)
         if len(names) == 1:
+            menu.addAction("Open…", lambda: self.person_requested.emit(names[0]))
             menu.addAction("Rename…", lambda: self.rename_selected())
             others = [n for n in self.names() if n != names[0]]
             if others:
@@ -216,7 +263,7 @@ class PeoplePanel(QWidget):
             return
         if confirm:
             answer = QMessageBox.question(
-                self, "Delete", f"Delete {', '.join(names)} and every stored descriptor? This cannot be undone.")
+                self, "Delete", f"Delete {', '.join(names)} and every stored descriptor? (Ctrl+Z undoes it.)")
             if answer != QMessageBox.StandardButton.Yes:
                 return
         for name in names:

@@ -27,9 +27,10 @@ from numpy.typing import NDArray
 from tracker import models
 from tracker.config import Config
 from tracker.errors import FacetrackError
-from tracker.gallery import Gallery, Person
+from tracker.gallery import Gallery, Person, Sample
 from tracker.pipeline import Engine
 from tracker.records import Frame, FrameResult
+from tracker.repair import Suggestion, suggest_merges
 from tracker.sinks import VideoSink
 from tracker.sources import ImageSource, LiveSource, Source, VideoFileSource, open_source
 
@@ -43,6 +44,7 @@ RECONNECTING = "reconnecting"  # a live stream dropped and is being reopened
 PEOPLE_REFRESH_S = 0.5  # a gallery changed by the tracker is re-read at most this often
 BEHIND_RESET_S = 0.5  # a file that falls this far behind its clock stops trying to catch up
 PHOTO_S = 1.5  # how long each photo of a folder stays up, unless Fast
+SUGGEST_EVERY_S = 3.0  # merge suggestions are recomputed at most this often while the tracker learns
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,11 @@ class Session:
         self._people_version = -1
         self._people_at = 0.0
         self._thumbs: dict[int, NDArray[np.uint8] | None] = {}
+        self._suggestions: list[Suggestion] = []
+        self._suggested_at = -math.inf
+        self._suggested_version = -1
+        self._undo_label: str | None = None
+        self.died: str | None = None  # why the engine thread ended unexpectedly, if it did
 
     # ------------------------------------------------------------------ life
     def start(self) -> Session:
@@ -155,10 +162,14 @@ class Session:
     # ------------------------------------------------------------------ commands (any thread)
     def submit(self, fn: Callable[[], T]) -> Future[T]:
         fut: Future[T] = Future()
-        if self._closing.is_set():
+        if self.died is not None:
+            fut.set_exception(FacetrackError(f"the engine stopped: {self.died}"))
+        elif self._closing.is_set():
             fut.set_exception(FacetrackError("the app is closing"))
         else:
             self._commands.put((fn, fut))
+            if self.died is not None:  # it died while this was queued: nobody will run it
+                self._fail_pending()
         return fut
 
     def open(self, spec: str, start: int = 0) -> Future[None]:
@@ -222,6 +233,41 @@ class Session:
 
     def name_track(self, track_id: int, name: str) -> Future[Person]:
         return self.submit(lambda: self._engine().tracker.name_track(track_id, name))
+
+    def reject_track(self, track_id: int) -> Future[Person]:
+        """"Not NAME": what that face's track taught the person is taken back, and it stays apart."""
+        return self.submit(lambda: self._engine().tracker.reject_track(track_id))
+
+    def samples(self, name: str) -> Future[list[Sample]]:
+        """A person's stored samples with provenance and thumbnails (for their page)."""
+        return self.submit(lambda: self._gallery().samples(self._gallery().require(name).id))
+
+    def split(self, name: str, sample_ids: list[int], into: str | None = None) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.split_person(name, sample_ids, into))
+
+    def forget(self, name: str, sample_ids: list[int]) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.forget_samples(name, sample_ids))
+
+    def set_cover(self, name: str, sample_id: int) -> Future[Person]:
+        def do() -> Person:
+            person = self._gallery().set_cover(name, sample_id)
+            self._thumbs.pop(person.id, None)
+            return person
+        return self.submit(do)
+
+    def undo(self) -> Future[str]:
+        """Revert the newest change to people (name, rename, merge, split, remove, delete)."""
+        return self.submit(lambda: self._engine().tracker.undo())
+
+    def can_undo(self) -> str | None:
+        """The label of the change Undo would revert (read from the snapshot, any thread)."""
+        with self._lock:
+            return self._undo_label
+
+    def suggestions(self) -> list[Suggestion]:
+        """Identities that are probably one person, from the newest people snapshot."""
+        with self._lock:
+            return list(self._suggestions)
 
     def enroll(self, name: str, paths: list[Path]) -> Future[Any]:
         """Enrol photos; runs on the engine thread, which owns the models (dlib's nets are not
@@ -337,6 +383,11 @@ class Session:
                     self._play(spec, start)
                     continue
                 self._drain(block=True, timeout=0.1)
+        except BaseException as exc:
+            # Should not happen; if it does, say so: the window starts a new session.
+            log.exception("the engine thread stopped")
+            self.died = f"{type(exc).__name__}: {exc}"
+            self._error(f"internal error: the engine stopped ({self.died})")
         finally:
             self._stop_recording()
             self._close_retired()
@@ -357,12 +408,14 @@ class Session:
         return f"CPU{' + BLAS' if info.blas else ''} · {detector}"
 
     def _fail_pending(self) -> None:
+        why = f"the engine stopped: {self.died}" if self.died is not None else "the app is closing"
         while True:
             try:
                 _, fut = self._commands.get_nowait()
             except queue.Empty:
                 return
-            fut.set_exception(FacetrackError("the app is closing"))
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(FacetrackError(why))
 
     def _drain(self, block: bool, timeout: float = 0.0) -> None:
         """Run waiting commands on this thread; a command may end the current run."""
@@ -513,8 +566,15 @@ class Session:
             views.append(PersonView(p, self._thumbs[p.id]))
         self._people_version = gallery.version
         self._people_at = now
+        suggestions = self._suggestions
+        if gallery.version != self._suggested_version and (force or now - self._suggested_at >= SUGGEST_EVERY_S):
+            # Comparing inventories is O(people²): not on every frame.
+            suggestions = suggest_merges(gallery, self.cfg.threshold, self.cfg.knn)
+            self._suggested_version, self._suggested_at = gallery.version, now
         with self._lock:
             self._people = (self._people[0] + 1, views)
+            self._suggestions = suggestions
+            self._undo_label = gallery.can_undo()
 
 
 def _rate(times: deque[float]) -> float:

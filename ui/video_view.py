@@ -38,6 +38,7 @@ class DrawnFace:
 
 class VideoView(QWidget):
     face_clicked = pyqtSignal(int, str)  # track id, current name ("" when undecided)
+    face_menu = pyqtSignal(int, str, QPoint)  # right-click: track id, current name, global position
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,14 +160,18 @@ class VideoView(QWidget):
         if face is not None:
             kind = "known" if face.known else ("automatic identity" if face.name else "not decided yet")
             dist = "" if math.isnan(face.distance) else f"\nmatch distance {face.distance:.3f}"
-            QToolTip.showText(event.globalPosition().toPoint(),
-                              f"{face.label} ({kind}){dist}\ntrack {face.track_id} · click to name", self)
+            QToolTip.showText(event.globalPosition().toPoint(), f"{face.label} ({kind}){dist}\n"
+                              f"track {face.track_id} · click to name, right-click for more", self)
         else:
             QToolTip.hideText()
 
     def mouseReleaseEvent(self, event: QMouseEvent | None) -> None:
-        if event is None or event.button() != Qt.MouseButton.LeftButton:
+        if event is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return
         face = self.face_at(event.position())
-        if face is not None:
+        if face is None:
+            return
+        if event.button() == Qt.MouseButton.RightButton:
+            self.face_menu.emit(face.track_id, face.name or "", event.globalPosition().toPoint())
+        else:
             self.face_clicked.emit(face.track_id, face.name or "")

@@ -1,0 +1,163 @@
+"""Repairing identities in the desktop app (offscreen, real window and session, fake detector and
+embedder: colour is identity): a person's page, "Not NAME", merge suggestions, undo, and a new
+engine thread when the old one dies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fakes import FakeDetector, FakeEmbedder, draw
+from PIL import Image
+from PyQt6.QtCore import QPoint, QSettings, Qt
+
+from tracker.config import Config
+from tracker.gallery import LEARNED, Gallery, Provenance
+from tracker.pipeline import Engine
+from ui.app import MainWindow
+from ui.session import ENDED, Session
+
+WAIT_MS = 20_000
+
+
+def fake_session(cfg: Config) -> Session:
+    emb = FakeEmbedder()
+    return Session(cfg, lambda c, g: Engine(c, g, FakeDetector(), emb)).start()
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path: Path) -> Iterator:  # type: ignore[no-untyped-def]
+    windows: list[MainWindow] = []
+    settings = QSettings(str(tmp_path / "facetrack.ini"), QSettings.Format.IniFormat)
+
+    def make(gallery: Path) -> MainWindow:
+        cfg = Config(gallery=gallery)
+        w = MainWindow(cfg, session=fake_session(cfg), settings=settings, session_factory=fake_session)
+        qtbot.addWidget(w)
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.close()
+
+
+def photo(tmp_path: Path, faces: dict[str, tuple[int, int, int]]) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray(draw(320, 240, faces)).save(path)
+    return path
+
+
+def show_photo(qtbot, w: MainWindow, path: Path, n: int) -> None:  # type: ignore[no-untyped-def]
+    w.session.set_fast(True)
+    w.open_source(str(path))
+    qtbot.waitUntil(lambda: w.session.stats().state == ENDED and sum(f.name is not None for f in w.view.faces) == n,
+                    timeout=WAIT_MS)
+
+
+def test_person_page_lists_samples_with_provenance_removes_and_splits(qtbot, make_window, gallery_path: Path) -> None:
+    emb = FakeEmbedder()
+    with Gallery(gallery_path) as g:
+        p = g.enroll("Alice", emb.descriptor("red")[None], [b""], ["alice.jpg"])
+        g.add_descriptors(p.id, np.stack([emb.descriptor("red") for _ in range(3)]), None, LEARNED,
+                          [Provenance("cam.mp4", 4, 10 * i, i / 3) for i in range(3)])
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: "Alice" in w.people.names(), timeout=WAIT_MS)
+    page = w.open_person("Alice")
+    qtbot.waitUntil(lambda: page.list.count() == 4, timeout=WAIT_MS)
+    tips = [page.list.item(i).toolTip() for i in range(4)]  # type: ignore[union-attr]
+    assert "enrolled photo alice.jpg" in tips[0] and "learned from cam.mp4, frame 10" in tips[2]
+    ids = [s.id for s in page.samples]
+    page.select_ids([ids[3]])
+    qtbot.mouseClick(page.remove_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.list.count() == 3, timeout=WAIT_MS)
+    page.select_ids([ids[2]])
+    page.split_selected("Bea")
+    qtbot.waitUntil(lambda: page.list.count() == 2 and "Bea" in w.people.names(), timeout=WAIT_MS)
+    page.close()
+
+
+def test_not_name_from_the_face_menu(qtbot, make_window, gallery_path: Path, tmp_path: Path) -> None:
+    with Gallery(gallery_path) as g:
+        g.enroll("Alice", FakeEmbedder().descriptor("red")[None], [b""])
+    w = make_window(gallery_path)
+    show_photo(qtbot, w, photo(tmp_path, {"red": (40, 60, 60)}), 1)
+    face = w.view.faces[0]
+    assert face.name == "Alice"
+    w.face_menu(face.track_id, "Alice", QPoint(10, 10))
+    actions = {a.text(): a for a in w._face_menu.actions()}
+    assert "Who is this?…" in actions
+    actions["Not Alice"].trigger()
+    qtbot.waitUntil(lambda: all(f.name != "Alice" for f in w.view.faces), timeout=WAIT_MS)
+    w._face_menu.close()
+
+
+def test_suggestions_merge_with_one_click_and_undo_reverts_changes(qtbot, make_window, gallery_path: Path) -> None:
+    emb = FakeEmbedder()
+    with Gallery(gallery_path) as g:
+        for _ in range(2):  # one person seen twice, never together: two automatic identities
+            p = g.add_person(None, known=False)
+            g.add_descriptors(p.id, np.stack([emb.descriptor("blue") for _ in range(3)]))
+        g.enroll("Cara", emb.descriptor("green")[None], [b""])
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: w.people.suggested == [("Person 1", "Person 2")], timeout=WAIT_MS)
+    assert w.people.suggest_title.isVisible()
+    row = w.people.suggest_box.itemAt(0).widget()  # type: ignore[union-attr]
+    merge = next(b for b in row.children() if getattr(b, "text", lambda: "")() == "Merge")
+    qtbot.mouseClick(merge, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.people.names() == ["Person 2", "Cara"] or set(w.people.names()) == {"Person 2", "Cara"},
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.people.suggested == [], timeout=WAIT_MS)
+
+    w.people.select("Cara")
+    w.people.rename_selected("Carmen")
+    qtbot.waitUntil(lambda: "Carmen" in w.people.names(), timeout=WAIT_MS)
+    w.people.select("Person 2")
+    w.people.delete_selected(confirm=False)
+    qtbot.waitUntil(lambda: "Person 2" not in w.people.names(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.people.undo_btn.isEnabled(), timeout=WAIT_MS)
+    # Ctrl+Z, three times: the delete, the rename, the merge.
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "Person 2" in w.people.names(), timeout=WAIT_MS)
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "Cara" in w.people.names() and "Carmen" not in w.people.names(), timeout=WAIT_MS)
+    w.undo()
+    qtbot.waitUntil(lambda: set(w.people.names()) == {"Person 1", "Person 2", "Cara"}, timeout=WAIT_MS)
+    w.close()
+    with Gallery(gallery_path, readonly=True) as g:
+        assert {p.name: p.descriptors for p in g.people()} == {"Person 1": 3, "Person 2": 3, "Cara": 1}
+
+
+def test_undo_of_naming_a_face_and_names_on_screen_follow(qtbot, make_window, gallery_path: Path,
+                                                        tmp_path: Path) -> None:
+    w = make_window(gallery_path)
+    show_photo(qtbot, w, photo(tmp_path, {"blue": (40, 60, 60)}), 1)
+    face = w.view.faces[0]
+    assert face.name == "Person 1"
+    w.name_face(face.track_id, "Dan")
+    qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Dan"], timeout=WAIT_MS)
+    w.undo()
+    qtbot.waitUntil(lambda: "Dan" not in w.people.names() and "Person 1" in w.people.names(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(f.name != "Dan" for f in w.view.faces), timeout=WAIT_MS)
+
+
+def test_a_dead_engine_thread_is_reported_and_replaced(qtbot, make_window, gallery_path: Path) -> None:
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: w.session.alive and w.session.engine is not None, timeout=WAIT_MS)
+    old = w.session
+
+    def broken() -> None:
+        raise RuntimeError("simulated bug")
+
+    old._relabel_latest = broken  # type: ignore[method-assign]  # runs after every command, outside its guard
+    old.set_fast(True)
+    qtbot.waitUntil(lambda: w.session is not old and w.session.alive, timeout=WAIT_MS)
+    assert not old.alive and old.died is not None and "simulated bug" in old.died
+    assert "engine stopped" in w.messages.text()
+    with pytest.raises(Exception, match="engine stopped"):  # a command to the dead one fails, never hangs
+        old.rename("a", "b").result(2)
+    person = w.session.submit(lambda: w.session._gallery().add_person("Eve")).result(5)
+    assert person.name == "Eve"

@@ -1,0 +1,159 @@
+"""A person's page: every stored sample as a thumbnail with where it came from.
+
+Select samples, then Remove them (a wrong face learned by mistake), Split them into a new
+person (two people lumped together), or use one as the person's thumbnail. Everything goes to
+the session as a command; the page reloads from the gallery when the command is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtGui import QIcon, QImage, QPixmap
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker.gallery import Sample
+from tracker.gallery_schema import decode_thumbnail
+
+from .session import Session
+
+SAMPLE_ID = Qt.ItemDataRole.UserRole
+THUMB = 96
+ORIGIN_LABEL = {"enrolled": "photo", "named": "named", "learned": "learned"}
+
+# Runs `on_done(fut)` on the GUI thread once the engine thread has run the command.
+RunCommand = Callable[[Future[Any], Callable[[Future[Any]], None]], None]
+
+
+def sample_icon(sample: Sample) -> QIcon:
+    img = decode_thumbnail(sample.thumbnail)
+    pix = QPixmap(THUMB, THUMB)
+    if img is None:
+        pix.fill(Qt.GlobalColor.darkGray)
+        return QIcon(pix)
+    img = np.ascontiguousarray(img)
+    h, w = img.shape[:2]
+    qimg = QImage(img.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QIcon(QPixmap.fromImage(qimg).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.SmoothTransformation))
+
+
+class PersonPage(QDialog):
+    def __init__(self, session: Session, name: str, run_command: RunCommand,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.name = name
+        self.run_command = run_command
+        self.samples: list[Sample] = []
+        self.setWindowTitle(name)
+        self.resize(640, 520)
+        self.title = QLabel(name)
+        self.title.setStyleSheet("font-weight: bold; font-size: 14px")
+        self.list = QListWidget()
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setWordWrap(True)
+        self.list.setGridSize(QSize(THUMB + 40, THUMB + 44))
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.remove_btn = QPushButton("Remove")
+        self.split_btn = QPushButton("Split into new person…")
+        self.cover_btn = QPushButton("Use as thumbnail")
+        self.remove_btn.setToolTip("Delete the selected samples (faces stored by mistake)")
+        self.split_btn.setToolTip("The selected samples are someone else: move them to a new person")
+        self.remove_btn.clicked.connect(self.remove_selected)
+        self.split_btn.clicked.connect(lambda: self.split_selected())
+        self.cover_btn.clicked.connect(self.use_as_cover)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        for b in (self.remove_btn, self.split_btn, self.cover_btn):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        self._update_buttons()
+        self.reload()
+
+    def reload(self) -> None:
+        self.run_command(self.session.samples(self.name), self._show)
+
+    def _show(self, fut: Future[Any]) -> None:
+        if fut.exception() is not None:  # the person is gone (merged or deleted meanwhile)
+            self.title.setText(f"{self.name}: {fut.exception()}")
+            self.samples = []
+            self.list.clear()
+            self._update_buttons()
+            return
+        self.samples = fut.result()
+        counts = {o: sum(s.origin == o for s in self.samples) for o in ORIGIN_LABEL}
+        self.title.setText(f"{self.name}: {len(self.samples)} sample(s) · {counts['enrolled']} photo(s), "
+                           f"{counts['named']} named, {counts['learned']} learned")
+        self.list.clear()
+        for s in self.samples:
+            item = QListWidgetItem(sample_icon(s), f"#{s.id} {ORIGIN_LABEL.get(s.origin, s.origin)}")
+            item.setData(SAMPLE_ID, s.id)
+            item.setToolTip(f"sample {s.id}: {s.describe()}")
+            self.list.addItem(item)
+        self._update_buttons()
+
+    def selected_ids(self) -> list[int]:
+        return [int(i.data(SAMPLE_ID)) for i in self.list.selectedItems()]
+
+    def select_ids(self, ids: list[int]) -> None:
+        self.list.clearSelection()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item is not None and int(item.data(SAMPLE_ID)) in ids:
+                item.setSelected(True)
+
+    def _update_buttons(self) -> None:
+        n = len(self.list.selectedItems())
+        self.remove_btn.setEnabled(n >= 1)
+        self.split_btn.setEnabled(1 <= n < len(self.samples))
+        self.cover_btn.setEnabled(n == 1)
+
+    def _then_reload(self, fut: Future[Any]) -> None:
+        self.reload()
+
+    def remove_selected(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.run_command(self.session.forget(self.name, ids), self._then_reload)
+
+    def split_selected(self, into: str | None = None, ask: bool = True) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        if into is None and ask:
+            text, ok = QInputDialog.getText(self, "Split", "Name of the new person (empty: a new automatic identity):")
+            if not ok:
+                return
+            into = text.strip() or None
+        self.run_command(self.session.split(self.name, ids, into), self._then_reload)
+
+    def use_as_cover(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            self.run_command(self.session.set_cover(self.name, ids[0]), self._then_reload)
