@@ -285,15 +285,28 @@ def _compose(bg: NDArray[np.uint8],
     return frame, gt
 
 
+# Per shot of lookalike_clip, a colour cast of the background: each cut changes the colours (as
+# real cuts do), which is what tracker.shots detects.
+SHOT_TINTS = ((1.0, 1.0, 1.0), (0.45, 0.7, 1.3), (1.3, 0.8, 0.45), (0.6, 1.25, 0.6))
+
+
+def tinted_background(width: int, height: int, seed: int, tint: tuple[float, float, float]) -> NDArray[np.uint8]:
+    bg = background(width, height, seed).astype(np.float32) * np.asarray(tint, np.float32)
+    return np.ascontiguousarray(np.clip(bg, 0, 255).astype(np.uint8))
+
+
 def lookalike_clip(width: int = 640, height: int = 360, face_px: int = 80,
-                   shot: int = 45) -> Clip:
+                   shot: int = 45, colour_cuts: bool = True) -> Clip:
     """Two real look-alikes (LOOKALIKE_A, LOOKALIKE_B), in four shots of `shot` frames each:
 
     1. both walk in from opposite sides and cross (seen together: different people);
     2. a cut to another background: only A, drifting;
     3. a cut: only B, drifting;
     4. a cut: both again, side by side, B now on the left.
-    Truth names are the montage label names.
+    Truth names are the montage label names. Each shot has its own background; with
+    `colour_cuts=False` all four have the same colour statistics, so a cut is seen only in the
+    texture (a colour-histogram shot detector misses it), and A's last place in shot 2 overlaps
+    B's first place in shot 3.
     """
     (a_name, a_frame), (b_name, b_frame) = LOOKALIKE_A, LOOKALIKE_B
     imgs = montage_frames({a_frame, b_frame})
@@ -303,7 +316,8 @@ def lookalike_clip(width: int = 640, height: int = 360, face_px: int = 80,
     for i in range(4 * shot):
         part, t = divmod(i, shot)
         u = t / (shot - 1)
-        bg = background(width, height, seed=21 + part)
+        tint = SHOT_TINTS[part] if colour_cuts else SHOT_TINTS[0]
+        bg = tinted_background(width, height, 21 + part, tint)
         if part == 0:
             people = [(a_name, a, 70 + (width - 140) * u, height * 0.40),
                       (b_name, b, width - 70 - (width - 140) * u, height * 0.62)]

@@ -112,7 +112,8 @@ def test_r4_someone_enrolled_after_being_an_automatic_identity_is_named(tmp_path
         g.close()
         return names
 
-    assert run(120, 20)[-1] == ("Person 1",)
+    first = Counter(n for names in run(120, 20) for n in names)
+    assert first["Person 1"] >= 100 and set(first) <= {"Person 1", None}, first  # the setup: one automatic identity
     with Gallery(path) as g:
         g.enroll("Alice", FakeEmbedder(noise=0.03).descriptor("red")[None], [b""])
     counts = Counter(n for names in run(120, 30) for n in names)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,12 +60,10 @@ def impure(cov: dict[str, dict[str, list[int]]]) -> dict[str, dict[str, list[int
 @dataclass
 class Runs:
     clip: Clip
-    path: Path
     first: list[dict]
     second: list[dict]
-    ids: dict[str, int]  # identity name -> person id, after the first run
-    links: frozenset[tuple[int, int]]  # cannot-links after the first run
-    links_after_second: frozenset[tuple[int, int]]
+    after_first: Path  # a copy of the gallery as the first run left it
+    after_second: Path
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +74,19 @@ def clip_and_path(tmp_path_factory: pytest.TempPathFactory) -> tuple[Clip, Path]
 
 @pytest.fixture(scope="module")
 def runs(clip_and_path: tuple[Clip, Path], tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """Two runs over the clip with one gallery, empty at first."""
     clip, path = clip_and_path
     d = tmp_path_factory.mktemp("empty")
     g = d / "g.sqlite3"
     first = run_json(path, g, d / "first.jsonl")
-    with Gallery(g, readonly=True) as gal:
-        ids = {p.name: p.id for p in gal.people()}
-        links = gal.links()
+    shutil.copy(g, d / "after_first.sqlite3")
     second = run_json(path, g, d / "second.jsonl")
-    with Gallery(g, readonly=True) as gal:
-        links2 = gal.links()
-    return Runs(clip, path, first, second, ids, links, links2)
+    return Runs(clip, first, second, d / "after_first.sqlite3", g)
+
+
+def cannot_linked(gallery: Path, a: str, b: str) -> bool:
+    with Gallery(gallery, readonly=True) as g:
+        return g.are_cannot_linked(g.require(a).id, g.require(b).id)
 
 
 @pytest.mark.slow
@@ -102,31 +103,25 @@ def test_lookalikes_get_pure_automatic_identities(runs: Runs) -> None:
 
 @pytest.mark.slow
 def test_lookalikes_seen_together_are_cannot_linked(runs: Runs) -> None:
-    together = set()
-    for got in matched(runs.clip, runs.first):
+    together: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, got in enumerate(matched(runs.clip, runs.first)):
         if A in got and B in got and got[A]["person"] and got[B]["person"]:
-            together.add((got[A]["person"], got[B]["person"]))
+            together[(got[A]["person"], got[B]["person"])].append(i)
     assert together, "the two were never both named in one frame"
-    with Gallery(runs.path.parent / "unused.sqlite3") as _:
-        pass
-    for a, b in sorted(together):
-        assert a != b, f"one identity {a} on both look-alikes in one frame"
-        pair = tuple(sorted((runs.ids[a], runs.ids[b])))
-        assert pair in runs.links, f"{a} and {b} seen together but not cannot-linked: {sorted(runs.links)}"
-        assert pair in runs.links_after_second
+    for (a, b), frames in sorted(together.items()):
+        assert a != b, f"one identity {a} on both look-alikes in frames {frames}"
+        assert cannot_linked(runs.after_first, a, b), f"{a} and {b} seen together in {frames}, not cannot-linked"
+        assert cannot_linked(runs.after_second, a, b), f"{a} / {b}: cannot-link lost in the second run"
 
 
 @pytest.mark.slow
-def test_lookalikes_cannot_link_is_stored_in_the_gallery(runs: Runs, tmp_path: Path) -> None:
-    # One identity per person (as in the crossing clip), and those two are cannot-linked.
+def test_each_lookalike_keeps_one_identity(runs: Runs) -> None:
+    # Each comes back alone after a cut: still her identity (as in the crossing clip), cannot-linked.
     cov = covers(runs.clip, runs.first)
-    per_person = {p: sorted(name for name, by in cov.items() if p in by) for p in (A, B)}
+    per_person = {p: {name: len(by[p]) for name, by in cov.items() if p in by} for p in (A, B)}
     assert all(len(v) == 1 for v in per_person.values()), per_person
     (a,), (b,) = per_person[A], per_person[B]
-    g = Gallery(runs.path.parent / "probe.sqlite3")  # are_cannot_linked on the run's own gallery
-    g.close()
-    pair = tuple(sorted((runs.ids[a], runs.ids[b])))
-    assert pair in runs.links, (a, b, sorted(runs.links))
+    assert cannot_linked(runs.after_first, a, b), (a, b)
 
 
 @pytest.mark.slow
@@ -140,10 +135,7 @@ def test_second_run_keeps_lookalikes_apart(runs: Runs) -> None:
 def test_enrolled_lookalikes_get_no_wrong_names(clip_and_path: tuple[Clip, Path], tmp_path: Path) -> None:
     clip, path = clip_and_path
     g = tmp_path / "g.sqlite3"
-    for person, frame in LOOKALIKE_ENROLL.items():  # other frames than the clip's patches
-        photo = tmp_path / f"{person}.png"
-        cv2.imwrite(str(photo), cv2.cvtColor(montage_crop(person, frame), cv2.COLOR_RGB2BGR))
-        assert main(["enroll", person, str(photo), "--gallery", str(g), "-q"]) == 0
+    enroll_lookalikes(g, tmp_path)
     records = run_json(path, g, tmp_path / "out.jsonl")
     cov = covers(clip, records)
     wrong = {name: by for name, by in cov.items() if name in (A, B) and set(by) - {name}}
@@ -152,3 +144,25 @@ def test_enrolled_lookalikes_get_no_wrong_names(clip_and_path: tuple[Clip, Path]
     s = score(clip, [r["faces"] for r in records], {A: A, B: B})
     assert s.wrong == 0, s
     assert {A, B} <= s.people_seen, s
+
+
+def enroll_lookalikes(gallery: Path, folder: Path) -> None:
+    for person, frame in LOOKALIKE_ENROLL.items():  # other frames than the clip's patches
+        photo = folder / f"{person}.png"
+        cv2.imwrite(str(photo), cv2.cvtColor(montage_crop(person, frame), cv2.COLOR_RGB2BGR))
+        assert main(["enroll", person, str(photo), "--gallery", str(gallery), "-q"]) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("enrolled", [False, True], ids=["empty-gallery", "enrolled"])
+def test_lookalike_behind_an_unseen_cut_does_not_inherit_the_name(enrolled: bool, tmp_path: Path) -> None:
+    # The backgrounds of the shots have the same colours, so tracker.shots sees no cut, and B
+    # appears where A just was: only her face tells that the track is someone else now.
+    clip = lookalike_clip(colour_cuts=False)
+    path = clip.write(tmp_path / "unseen_cut.mp4")
+    g = tmp_path / "g.sqlite3"
+    if enrolled:
+        enroll_lookalikes(g, tmp_path)
+    records = run_json(path, g, tmp_path / "out.jsonl")
+    cov = covers(clip, records)
+    assert not impure(cov), f"identities covering both look-alikes (frames per person): {impure(cov)}"

@@ -64,7 +64,9 @@ def test_one_outlier_descriptor_does_not_flip_a_label(tmp_path: Path) -> None:
     assert results[-1].names == ("Alice",)
     emb.override["red"] = ["green"]  # the next descriptor of the red face looks like Bob
     results = run(tracker, [{"red": (20, 50, 40)} for _ in range(12)])
-    assert all(r.names == ("Alice",) for r in results)
+    # Never Bob; at most shown undecided until the next descriptor (3 frames later) says Alice again.
+    assert all(r.names in (("Alice",), (None,)) for r in results)
+    assert sum(r.names == (None,) for r in results) <= 3 and results[-1].names == ("Alice",)
 
 
 def test_unknown_face_gets_one_automatic_identity_that_survives_leaving(tmp_path: Path) -> None:

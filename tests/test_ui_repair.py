@@ -5,6 +5,7 @@ engine thread when the old one dies."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +13,15 @@ import pytest
 from fakes import FakeDetector, FakeEmbedder, draw
 from PIL import Image
 from PyQt6.QtCore import QPoint, QSettings, Qt
+from PyQt6.QtWidgets import QInputDialog
 
 from tracker.config import Config
+from tracker.errors import FacetrackError
 from tracker.gallery import LEARNED, Gallery, Provenance
 from tracker.pipeline import Engine
 from ui.app import MainWindow
-from ui.session import ENDED, Session
+from ui.person_page import PersonPage
+from ui.session import ENDED, PLAYING, Session
 
 WAIT_MS = 20_000
 
@@ -161,3 +165,156 @@ def test_a_dead_engine_thread_is_reported_and_replaced(qtbot, make_window, galle
         old.rename("a", "b").result(2)
     person = w.session.submit(lambda: w.session._gallery().add_person("Eve")).result(5)
     assert person.name == "Eve"
+
+
+# ---------------------------------------------------------------------------- more repair paths
+
+
+def _samples_gallery(gallery_path: Path) -> None:
+    emb = FakeEmbedder()
+    with Gallery(gallery_path) as g:
+        p = g.enroll("Alice", emb.descriptor("red")[None], [b""], ["alice.jpg"])
+        g.add_descriptors(p.id, np.stack([emb.descriptor("red") for _ in range(3)]), None, LEARNED,
+                          [Provenance("cam.mp4", 4, 10 * i, i / 3) for i in range(3)])
+
+
+def test_double_click_opens_the_page_and_f2_renames(qtbot, make_window, gallery_path: Path, monkeypatch) -> None:
+    _samples_gallery(gallery_path)
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: "Alice" in w.people.names(), timeout=WAIT_MS)
+    item = w.people.list.item(0)
+    assert item is not None
+    rect = w.people.list.visualItemRect(item)
+    viewport = w.people.list.viewport()
+    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    pages = w.findChildren(PersonPage)
+    assert len(pages) == 1 and pages[0].name == "Alice" and pages[0].isVisible()
+    qtbot.waitUntil(lambda: pages[0].list.count() == 4, timeout=WAIT_MS)
+    assert "Alice" in w.people.names()  # a double-click no longer renames
+    pages[0].close()
+
+    w.people.select("Alice")
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Alicia", True)))
+    w.people.setFocus()
+    qtbot.keyClick(w.people.list, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: w.people.names() == ["Alicia"], timeout=WAIT_MS)
+
+
+def test_split_from_the_page_then_thumbnail_then_ctrl_z_undoes_both(qtbot, make_window, gallery_path: Path,
+                                                                   monkeypatch) -> None:
+    _samples_gallery(gallery_path)
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: "Alice" in w.people.names(), timeout=WAIT_MS)
+    page = w.open_person("Alice")
+    qtbot.waitUntil(lambda: page.list.count() == 4, timeout=WAIT_MS)
+    ids = [s.id for s in page.samples]
+    page.select_ids(ids[2:])
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("", True)))  # no name
+    qtbot.mouseClick(page.split_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.list.count() == 2 and len(w.people.names()) == 2, timeout=WAIT_MS)
+    new = next(n for n in w.people.names() if n != "Alice")
+    assert new.startswith("Person")  # a new automatic identity
+    qtbot.waitUntil(lambda: w.undo_action.text() == "Undo split Alice", timeout=WAIT_MS)
+
+    page.select_ids([ids[1]])
+    qtbot.mouseClick(page.cover_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.undo_action.text() == "Undo thumbnail of Alice", timeout=WAIT_MS)
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "Undone: thumbnail of Alice", timeout=WAIT_MS)
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.people.names() == ["Alice"], timeout=WAIT_MS)
+    assert w.statusBar().currentMessage() == "Undone: split Alice"
+    page.reload()
+    qtbot.waitUntil(lambda: page.list.count() == 4, timeout=WAIT_MS)
+    # A page closed before its answer comes drops the answer quietly.
+    page.remove_selected()
+    page.close()
+    qtbot.waitUntil(lambda: w.undo_action.text() == "Undo remove samples of Alice", timeout=WAIT_MS)
+    qtbot.wait(50)
+    # Nothing left to undo says so in the status bar, not as an error.
+    for _ in range(3):
+        w.undo()
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "Nothing to undo", timeout=WAIT_MS)
+    assert w.undo_action.text() == "Undo" and not w.messages.isVisible()
+
+
+def test_ctrl_z_undoes_more_than_twenty_steps_in_order(qtbot, make_window, gallery_path: Path) -> None:
+    with Gallery(gallery_path) as g:
+        g.enroll("N0", FakeEmbedder().descriptor("red")[None], [b""])
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: w.people.names() == ["N0"], timeout=WAIT_MS)
+    steps = 25
+    for i in range(steps):
+        w.session.rename(f"N{i}", f"N{i + 1}")
+    qtbot.waitUntil(lambda: w.people.names() == [f"N{steps}"], timeout=WAIT_MS)
+    for _ in range(steps):  # as fast as the keys come: none is lost, each undoes one step
+        qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.people.names() == ["N0"] and w.session.can_undo() is None, timeout=WAIT_MS)
+    assert w.statusBar().currentMessage() == "Undone: rename N0 to N1"
+
+
+def test_a_dead_engine_thread_restarts_and_reopens_the_source(qtbot, make_window, gallery_path: Path,
+                                                              tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(draw(320, 240, {"red": (40 + 20 * i, 60, 60)})).save(folder / f"{i}.png")
+    w = make_window(gallery_path)
+    w.open_source(str(folder))  # not Fast: each photo stays up a while, so it is still playing
+    qtbot.waitUntil(lambda: w.session.stats().state == PLAYING and w.view.seq > 0, timeout=WAIT_MS)
+    old = w.session
+
+    def broken() -> None:
+        raise RuntimeError("simulated bug")
+
+    old._relabel_latest = broken  # type: ignore[method-assign]
+    old.set_fast(False)  # the command runs inside the run; the bug escapes from the result callback
+    qtbot.waitUntil(lambda: w.session is not old, timeout=WAIT_MS)
+    assert "the engine stopped" in w.messages.text() and "restarted and reopened photos" in w.messages.text()
+    qtbot.waitUntil(lambda: w.session.stats().source == str(folder) and w.session.latest() is not None,
+                    timeout=WAIT_MS)
+    assert not old.alive
+
+
+def test_a_command_that_kills_the_thread_fails_instead_of_hanging(gallery_path: Path) -> None:
+    session = fake_session(Config(gallery=gallery_path))
+
+    class Fatal(BaseException):
+        pass
+
+    def fatal() -> None:
+        raise Fatal("boom")
+
+    try:
+        with pytest.raises(FacetrackError, match="engine stopped.*boom"):
+            session.submit(fatal).result(5)
+        with pytest.raises(FacetrackError, match="engine stopped"):
+            session.rename("a", "b").result(5)
+        assert not session.alive and session.died is not None
+    finally:
+        session.close()
+
+
+def test_suggestions_follow_the_tracker_learning_without_a_command(gallery_path: Path, monkeypatch) -> None:
+    """Suggestions skipped because they were computed a moment ago come once the wait is over, even
+    when the gallery does not change again."""
+    monkeypatch.setattr("ui.session.PEOPLE_REFRESH_S", 0.0)
+    monkeypatch.setattr("ui.session.SUGGEST_EVERY_S", 0.3)
+    emb = FakeEmbedder()
+    session = Session(Config(gallery=gallery_path))  # not started: driven from this thread
+    session.gallery = g = Gallery(gallery_path)
+    try:
+        session._refresh_people(force=True)
+        assert session.suggestions() == []
+        for _ in range(2):  # what the tracker does while it plays
+            p = g.add_person(None, known=False)
+            g.add_descriptors(p.id, np.stack([emb.descriptor("blue") for _ in range(3)]))
+        session._refresh_people(force=False)
+        assert len(session.people()[1]) == 2 and session.suggestions() == []  # too soon
+        time.sleep(0.35)
+        version = session.people()[0]
+        session._refresh_people(force=False)
+        assert [s.describe().split(" (")[0] for s in session.suggestions()] == ["Person 1 may be Person 2"]
+        assert session.people()[0] > version  # the window's panel sees the change
+    finally:
+        g.close()

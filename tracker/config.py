@@ -34,7 +34,7 @@ class Config:
     learn_threshold: float = 0.45  # a sample grows a known person's inventory under this
     auto_learn: float = 0.4  # ... an automatic identity's
     margin: float = 0.04  # the best match must beat the second best by this much
-    swap_distance: float = 0.7  # a track's new faces this far from its earlier ones: another face
+    swap_distance: float = 0.45  # a track's new faces (twice running) this far from its last 8: another face
     knn: int = 3  # a person's distance: the mean over their k nearest stored samples
     max_inventory: int = 48  # descriptors kept per person besides enrolled photos
     diversity: float = 0.12  # a new sample must be this far from the inventory to be kept

@@ -157,7 +157,7 @@ def sample_weight(face_px: float) -> float:
     return float(np.clip((face_px / FULL_WEIGHT_PX) ** 2, 0.2, 1.0))
 
 
-FULL_WEIGHT_PX = 64.0
+FULL_WEIGHT_PX = 48.0
 
 
 def track_distances(per_sample: NDArray[np.float64],
@@ -174,6 +174,15 @@ def track_distances(per_sample: NDArray[np.float64],
     idx = (cum >= 0.5 * w.sum()).argmax(axis=0)
     rows = order[idx, np.arange(per_sample.shape[1])]
     return np.asarray(per_sample[rows, np.arange(per_sample.shape[1])], np.float64)
+
+
+def spread(samples: NDArray[np.floating]) -> float:
+    """How much a set of one face's samples varies: the median distance from each to its nearest other."""
+    if len(samples) < 3:
+        return 0.0
+    d = pairwise_distances(samples, samples)
+    np.fill_diagonal(d, np.inf)
+    return float(np.median(d.min(1)))
 
 
 def inventory_distance(a: NDArray[np.floating], b: NDArray[np.floating], k: int = 3) -> float:

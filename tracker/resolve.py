@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 WINDOW = 8  # a track is scored over its most recent samples
 STABLE = 2  # samples a label must have held before the track teaches the gallery
 SWAP_RUN = 2  # consecutive samples unlike the track's before it is split
+SPREAD = 1.3  # a face further than this times the track's own spread from all its faces is odd
 COASTING = 0.2  # distance handicap of a label held by a track the detector has lost
 
 
@@ -104,7 +105,11 @@ class IdentityResolver:
         if len(base) >= 2:
             prior = np.stack([x.descriptor for x in base[-WINDOW:]])
             d = identity.pairwise_distances(sample.descriptor[None], prior).min()
-            s.outliers = s.outliers + 1 if d > self.cfg.swap_distance else 0
+            # Beyond swap_distance, and beyond what this track's own faces vary by (small or
+            # blurred faces vary more).
+            odd = d > max(self.cfg.swap_distance, SPREAD * identity.spread(prior)) \
+                and not self._still_its_person(s, sample)
+            s.outliers = s.outliers + 1 if odd else 0
         s.samples.append(sample)
         s.fresh.append(sample)
         del s.samples[:-self.cfg.max_inventory]
@@ -113,6 +118,20 @@ class IdentityResolver:
         if s.person_id >= 0:
             s.held_for += 1
         return False
+
+    def _still_its_person(self, s: TrackIdentity, sample: TrackSample) -> bool:
+        """A face unlike the track's recent ones (a turned head, new light) that still matches the
+        track's person, and nobody better, is no swap."""
+        person = self.gallery.person(s.person_id) if s.person_id >= 0 else None
+        if person is None:
+            return False
+        pids, per = identity.person_distances(sample.descriptor[None], self.gallery.vectors, self.gallery.labels,
+                                              self.cfg.knn, self.cfg.threshold + 0.15)
+        if person.id not in pids:
+            return False
+        own = float(per[0][list(pids).index(person.id)])
+        limit = self.policy.threshold if person.known else self.policy.auto_join
+        return own <= limit and bool(np.all(per[0][pids != person.id] >= own))
 
     def split_off(self, old_id: int, new_id: int) -> None:
         """The newest samples of `old_id` belong to another face: they move to a new track."""

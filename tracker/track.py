@@ -42,6 +42,7 @@ NEW_TRACK_MAX_IOU = 0.3  # a detection overlapping a live track this much is not
 MIN_EMBED_PX = 32  # faces smaller than this give unreliable descriptors
 MIN_PSR = 7.0  # correlation tracker confidence under which a lost face is dropped
 UNDECIDED_REEMBED = 3  # frames between descriptors while a track is undecided
+JUMP_IOU = 0.5  # a detection this far off the track's prediction gets a descriptor at once
 GROWN = 1.4  # a face this much wider than at its last descriptor is embedded again
 TOUCH_EVERY_S = 2.0  # how often a person in view has their "last seen" written
 
@@ -264,6 +265,9 @@ class FaceTracker:
         return [int(r) for r in rows[keep]], [int(c) for c in cols[keep]]
 
     def _update_detected(self, t: Track, box: NDArray[np.float64], frame: Frame) -> None:
+        if geometry.iou_matrix(t.predict(frame.index)[None], np.asarray(box)[None])[0, 0] < JUMP_IOU:
+            # The face jumped (a cut the colours did not show, or two faces crossing): look now.
+            t.last_embedded = -(10**9)
         gap = max(frame.index - t.last_frame, 1)
         step = (box - t.box) / gap
         t.velocity = 0.5 * t.velocity + 0.5 * step if t.last_detected >= 0 else step * 0
@@ -376,7 +380,9 @@ class FaceTracker:
         dists: list[float] = []
         for t in shown:
             s = self.identities.state(t.id)
-            p = self.gallery.person(s.person_id) if s.person_id >= 0 else None
+            # A face that stopped looking like its track's is shown undecided until the next
+            # descriptor says whether the track was swapped: never a name that may be someone else's.
+            p = self.gallery.person(s.person_id) if s.person_id >= 0 and not s.outliers else None
             pids.append(p.id if p else -1)
             names.append(p.name if p else None)
             known.append(bool(p.known) if p else False)
