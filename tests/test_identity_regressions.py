@@ -103,6 +103,8 @@ def test_r2_a_claim_that_loses_never_leaves_two_faces_one_person(tmp_path: Path)
 
 
 def test_r4_someone_enrolled_after_being_an_automatic_identity_is_named(tmp_path: Path) -> None:
+    from tracker import repair
+
     path = tmp_path / "g.sqlite3"
 
     def run(n: int, x0: int) -> list[tuple[str | None, ...]]:
@@ -114,8 +116,10 @@ def test_r4_someone_enrolled_after_being_an_automatic_identity_is_named(tmp_path
 
     first = Counter(n for names in run(120, 20) for n in names)
     assert first["Person 1"] >= 100 and set(first) <= {"Person 1", None}, first  # the setup: one automatic identity
-    with Gallery(path) as g:
-        g.enroll("Alice", FakeEmbedder(noise=0.03).descriptor("red")[None], [b""])
+    with Gallery(path) as g:  # what `facetrack enroll Alice photo.jpg` does after the photo's descriptor
+        alice = g.enroll("Alice", FakeEmbedder(noise=0.03).descriptor("red")[None], [b""])
+        alice, merged = repair.fold_automatic(g, alice, 0.6, 0.04)
+        assert [n for n, _ in merged] == ["Person 1"] and alice.known
     counts = Counter(n for names in run(120, 30) for n in names)
     assert counts["Alice"] >= 110, counts  # was 0 of 120: the automatic identity's 48 samples outvoted her
 

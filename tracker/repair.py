@@ -73,3 +73,14 @@ def matching_automatic(gallery: Gallery, person: Person, threshold: float, margi
         if all(x >= d + margin for x in others):
             found.append((auto, d))
     return sorted(found, key=lambda x: x[1])
+
+
+def fold_automatic(gallery: Gallery, person: Person, threshold: float, margin: float, merge: bool = True,
+                   k: int = 3) -> tuple[Person, list[tuple[str, float]]]:
+    """After enrolling `person`: the automatic identities that are them (see `matching_automatic`)
+    are merged in (or only reported, with `merge` False). Returns the person and [(name, distance)]."""
+    found = [(auto.name, d) for auto, d in matching_automatic(gallery, person, threshold, margin, k)]
+    if merge:
+        for name, _ in found:
+            person = gallery.merge(name, person.name)
+    return person, found

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 WINDOW = 8  # a track is scored over its most recent samples
 STABLE = 2  # samples a label must have held before the track teaches the gallery
 SWAP_RUN = 2  # consecutive samples unlike the track's before it is split
+CONTINUOUS_SWAP = 0.7  # swap distance for a track followed without a break since its last descriptor
 SPREAD = 1.3  # a face further than this times the track's own spread from all its faces is odd
 COASTING = 0.2  # distance handicap of a label held by a track the detector has lost
 
@@ -41,6 +42,7 @@ class TrackSample:
     frame: int
     time: float
     face_px: float = 80.0  # the face's width in the frame
+    disrupted: bool = True  # the track was lost or jumped since its previous descriptor
 
     @property
     def weight(self) -> float:
@@ -107,8 +109,10 @@ class IdentityResolver:
             d = identity.pairwise_distances(sample.descriptor[None], prior).min()
             # Beyond swap_distance, and beyond what this track's own faces vary by (small or
             # blurred faces vary more).
-            odd = d > max(self.cfg.swap_distance, SPREAD * identity.spread(prior)) \
-                and not self._still_its_person(s, sample)
+            # A face followed without a break cannot have been swapped for another, short of a
+            # change of face altogether (CONTINUOUS_SWAP).
+            floor = self.cfg.swap_distance if sample.disrupted or s.outliers else CONTINUOUS_SWAP
+            odd = d > max(floor, SPREAD * identity.spread(prior)) and not self._still_its_person(s, sample)
             s.outliers = s.outliers + 1 if odd else 0
         s.samples.append(sample)
         s.fresh.append(sample)
@@ -121,7 +125,7 @@ class IdentityResolver:
 
     def _still_its_person(self, s: TrackIdentity, sample: TrackSample) -> bool:
         """A face unlike the track's recent ones (a turned head, new light) that still matches the
-        track's person, and nobody better, is no swap."""
+        track's person, and nobody clearly better (by the margin), is no swap."""
         person = self.gallery.person(s.person_id) if s.person_id >= 0 else None
         if person is None:
             return False
@@ -131,7 +135,7 @@ class IdentityResolver:
             return False
         own = float(per[0][list(pids).index(person.id)])
         limit = self.policy.threshold if person.known else self.policy.auto_join
-        return own <= limit and bool(np.all(per[0][pids != person.id] >= own))
+        return own <= limit and bool(np.all(per[0][pids != person.id] >= own - self.policy.margin))
 
     def split_off(self, old_id: int, new_id: int) -> None:
         """The newest samples of `old_id` belong to another face: they move to a new track."""
@@ -346,7 +350,9 @@ class IdentityResolver:
                 continue
             own = float(per[0][list(pids).index(person.id)])
             others = per[0][pids != person.id]
-            if identity.may_learn(own, others, person.known, self.policy):
+            # The identity this track founded is made of this track's faces (must-link): all of
+            # them belong there. Anyone else learns only close, unambiguous faces.
+            if s.founded == person.id or identity.may_learn(own, others, person.known, self.policy):
                 new_id = self.gallery.learn(person.id, x.descriptor, x.thumbnail, self.cfg.diversity,
                                             self.cfg.max_inventory, Provenance(self.source, tid, x.frame, x.time))
                 if new_id is not None:

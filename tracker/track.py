@@ -61,6 +61,7 @@ class Track:
     follower: Any = None  # dlib.correlation_tracker while the detector has lost the face
     last_embedded: int = -(10**9)
     embedded_px: float = 0.0  # face width at the last descriptor
+    disrupted: bool = False  # lost or jumped since the last descriptor: a swap is possible
     detected_now: bool = False
 
     def predict(self, index: int) -> NDArray[np.float64]:
@@ -74,6 +75,7 @@ class _Pending:
     frame_index: int
     time: float
     face_px: float
+    disrupted: bool
 
 
 class FaceTracker:
@@ -268,6 +270,7 @@ class FaceTracker:
         if geometry.iou_matrix(t.predict(frame.index)[None], np.asarray(box)[None])[0, 0] < JUMP_IOU:
             # The face jumped (a cut the colours did not show, or two faces crossing): look now.
             t.last_embedded = -(10**9)
+            t.disrupted = True
         gap = max(frame.index - t.last_frame, 1)
         step = (box - t.box) / gap
         t.velocity = 0.5 * t.velocity + 0.5 * step if t.last_detected >= 0 else step * 0
@@ -281,6 +284,7 @@ class FaceTracker:
         if frame.index - t.last_detected > self.cfg.coast_frames or t.detected_image is None:
             self._drop(t)
             return
+        t.disrupted = True  # the detector lost the face: what it finds next may be someone else
         if t.follower is None:
             t.follower = dlib().correlation_tracker()
             t.follower.start_track(t.detected_image, to_dlib_rect(t.box))
@@ -329,7 +333,9 @@ class FaceTracker:
         chips = self.embedder.align(frame.image, np.array([t.box for t in due]))
         for t, chip in zip(due, chips):
             t.last_embedded = frame.index
-            self._pending.append(_Pending(t.id, chip, frame.index, frame.time, float(t.box[2] - t.box[0])))
+            self._pending.append(_Pending(t.id, chip, frame.index, frame.time, float(t.box[2] - t.box[0]),
+                                          t.disrupted))
+            t.disrupted = False
             t.embedded_px = float(t.box[2] - t.box[0])
 
     def _flush_embeddings(self, index: int, force: bool) -> None:
@@ -345,7 +351,8 @@ class FaceTracker:
             t = self.tracks.get(p.track_id)
             if t is None:
                 continue
-            sample = TrackSample(np.asarray(d, np.float32), encode_thumbnail(p.chip), p.frame_index, p.time, p.face_px)
+            sample = TrackSample(np.asarray(d, np.float32), encode_thumbnail(p.chip), p.frame_index, p.time, p.face_px,
+                                 p.disrupted)
             if self.identities.add_sample(t.id, sample):
                 self._split_track(t)
 
