@@ -123,8 +123,8 @@ def enroll(gallery: Gallery, name: str, paths: list[Path], embedder: Embedder | 
         raise FacetrackError(f"no usable face in {', '.join(str(p) for p in paths)}; nothing enrolled")
     with gallery.action(f"enrol {name}"):
         report.person = gallery.enroll(name, np.stack(descriptors), thumbs, [str(p) for p in report.enrolled])
-        report.person, found = repair.fold_automatic(gallery, report.person, threshold, margin, merge)
-        (report.merged if merge else report.matches).extend(found)
+        report.person, folded = repair.fold_automatic(gallery, report.person, threshold, margin, merge)
+        (report.merged if merge else report.matches).extend(folded)
         for auto, d in report.merged:
             log.info("%s is %s (distance %.2f): merged", auto, name, d)
     return report

@@ -238,6 +238,7 @@ class IdentityResolver:
                 taken.add(s.person_id)
         self.repair(visible)
         for tid in visible:
+            self._maybe_fold_founded(tid, self.states.get(tid))
             self._learn(tid, self.states.get(tid), frame_index, frame_time)
 
     def repair(self, visible: list[int]) -> None:
@@ -297,6 +298,25 @@ class IdentityResolver:
         if s.founded < 0 or s.person_id != s.founded or target is None or target.known:
             return True
         return not self.gallery.are_cannot_linked(s.founded, pid) and self._track_supports(s, pid)
+
+    def _maybe_fold_founded(self, tid: int, s: TrackIdentity | None) -> None:
+        """A track showing the identity it founded whose own faces, most of them, are also within
+        `auto_join` of an older automatic identity (never seen with it): by must-link the two are
+        one person, e.g. a performer's close-ups and the wide shot before them."""
+        if s is None or not s.fresh or s.founded < 0 or s.person_id != s.founded or s.outliers:
+            return
+        for c in sorted(s.candidates, key=lambda c: c.distance):
+            if c.person_id == s.founded or c.known or c.distance > self.policy.auto_join:
+                continue
+            if not self.gallery.are_cannot_linked(c.person_id, s.founded) and self._track_supports(s, c.person_id):
+                a, b = self.gallery.person(s.founded), self.gallery.person(c.person_id)
+                if a is None or b is None:
+                    return
+                log.info("track %d: %s is %s (its faces are %.2f from it); merging", tid, a.name, b.name,
+                         c.distance)
+                self.merged(a.id, self.gallery.merge(a.name, b.name).id)
+                s.distance = c.distance
+                return
 
     def _fold_fragment(self, tid: int, founded: int, pid: int) -> None:
         """A track that founded an automatic identity turns out to be someone else already in the

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 FRAME_POLL_MS = 15  # the view repaints at most this often, and only when a new frame came
 STATS_POLL_MS = 250
 MESSAGE_MS = 8000
+UNDO_LABEL_CHARS = 32  # the toolbar's "Undo <step>" is shortened beyond this
 WEBCAMS = 4  # indices offered in the webcam menu
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;All files (*)"
@@ -199,8 +200,10 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action("Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences,
                                             sp.SP_FileDialogDetailedView)
         self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = self._action("Undo", self.undo, QKeySequence.StandardKey.Undo,
+        self.undo_action = self._action("Undo", self.undo, QKeySequence.StandardKey.Undo, sp.SP_ArrowBack,
                                         tip="Undo the last change to people")
+        # Ctrl+Z also works while a person's page has the focus (a text field keeps its own).
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         for a in (self.open_action, self.url_action, self.folder_action):
             bar.addAction(a)
         bar.addWidget(webcam)
@@ -217,6 +220,8 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         for a in (self.record_action, self.fullscreen_action, self.settings_action):
             bar.addAction(a)
+        bar.addSeparator()
+        bar.addAction(self.undo_action)
         self.toolbar = bar
 
     def _build_statusbar(self) -> None:
@@ -406,16 +411,35 @@ class MainWindow(QMainWindow):
         self.run_command(self.session.reject_track(track_id), done)
 
     def open_person(self, name: str) -> PersonPage:
-        page = PersonPage(self.session, name, self.run_command, self)
-        page.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        page.open()
+        """A person's page (double-click in the panel); one page per person."""
+        page = next((p for p in self.findChildren(PersonPage) if p.name == name and not p.gone), None)
+        if page is None:
+            page = PersonPage(self.session, name, self.run_command, self)
+            page.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        page.show()  # not modal: the video and the panel stay usable, and Ctrl+Z works from the page
+        page.raise_()
+        page.activateWindow()
         return page
 
     def undo(self) -> None:
+        """Ctrl+Z: revert the newest change to people; the status bar says which."""
         def done(fut: Future[Any]) -> None:
             if fut.exception() is None:
-                self.statusBar().showMessage(f"Undone: {fut.result()}", 6000)  # type: ignore[union-attr]
+                label = fut.result()
+                self.statusBar().showMessage(  # type: ignore[union-attr]
+                    f"Undone: {label}" if label is not None else "Nothing to undo", 6000)
+                self._show_undo_label()
+                for page in self.findChildren(PersonPage):
+                    page.reload()
         self.run_command(self.session.undo(), done)
+
+    def _show_undo_label(self) -> None:
+        """The Undo action names the step it would revert. It stays enabled, so that Ctrl+Z pressed
+        just after a change is never lost to a label not yet pulled; with nothing to undo it says so."""
+        label = self.session.can_undo()
+        short = label if label is None or len(label) <= UNDO_LABEL_CHARS else label[:UNDO_LABEL_CHARS - 1] + "…"
+        self.undo_action.setText(f"Undo {short}" if short else "Undo")
+        self.undo_action.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo (Ctrl+Z)")
 
     def name_face(self, track_id: int, name: str) -> None:
         def done(fut: Future[Any]) -> None:
@@ -480,20 +504,30 @@ class MainWindow(QMainWindow):
         self.view.show_snapshot(snap)
 
     def _restart_session(self) -> None:
-        """The engine thread died (a bug): say so, and carry on with a new one."""
-        why = self.session.died
-        spec = self._stats.source if self._stats.state in (PLAYING, PAUSED, RECONNECTING, CONNECTING) else None
-        for message in self.session.take_errors():
+        """The engine thread died (a bug): say so, and carry on with a new session (same settings)
+        that reopens the source it was playing, a file where it was."""
+        old = self.session
+        why = old.died or "it ended"
+        st = old.stats()
+        spec = st.source if st.state in (PLAYING, PAUSED, RECONNECTING, CONNECTING) and st.source else None
+        for message in old.take_errors():
             self.messages.show_message(message)
-        self.session.close(timeout=0.5)
+        old.close(timeout=0.5)
+        for page in self.findChildren(PersonPage):  # their commands would go to the dead session
+            page.close()
         self.session = Session(self.cfg).start() if self._session_factory is None else self._session_factory(self.cfg)
         self.people.session = self.session
         self.people.version = -1
         self.session.set_fast(self.fast_action.isChecked())
-        self.messages.show_message(f"The engine stopped ({why}); a new one was started")
-        log.error("the engine thread stopped (%s); started a new one", why)
+        note = ""
         if spec:
-            self.session.open(spec)
+            start = st.position + 1 if st.total and not st.live and st.position + 1 < st.total else 0
+            self.session.open(spec, start)
+            if st.state == PAUSED:
+                self.session.set_paused(True)
+            note = f" and reopened {Path(spec).name if not st.live else spec}"
+        self.messages.show_message(f"The engine stopped: {why}; restarted{note}")
+        log.error("the engine thread stopped (%s); started a new one", why)
 
     def _pull_stats(self) -> None:
         if not self.session.alive and self.session.died is not None and not self._closed:
@@ -501,6 +535,7 @@ class MainWindow(QMainWindow):
         for message in self.session.take_errors():
             self.messages.show_message(message)
         self.people.refresh()
+        self._show_undo_label()
         st = self.session.stats()
         was = self._stats.state
         self._stats = st

@@ -12,8 +12,9 @@ from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
+from PyQt6 import sip
 from PyQt6.QtCore import QSize, Qt
-from PyQt6.QtGui import QIcon, QImage, QPixmap
+from PyQt6.QtGui import QCloseEvent, QIcon, QImage, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -62,6 +63,7 @@ class PersonPage(QDialog):
         self.name = name
         self.run_command = run_command
         self.samples: list[Sample] = []
+        self.gone = False  # closed: answers that come later are dropped
         self.setWindowTitle(name)
         self.resize(640, 520)
         self.title = QLabel(name)
@@ -96,10 +98,24 @@ class PersonPage(QDialog):
         self._update_buttons()
         self.reload()
 
+    def done(self, result: int) -> None:
+        self.gone = True
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:
+        self.gone = True
+        super().closeEvent(event)
+
+    def _alive(self) -> bool:
+        return not self.gone and not sip.isdeleted(self)
+
     def reload(self) -> None:
-        self.run_command(self.session.samples(self.name), self._show)
+        if self._alive():
+            self.run_command(self.session.samples(self.name), self._show)
 
     def _show(self, fut: Future[Any]) -> None:
+        if not self._alive():
+            return
         if fut.exception() is not None:  # the person is gone (merged or deleted meanwhile)
             self.title.setText(f"{self.name}: {fut.exception()}")
             self.samples = []
@@ -135,7 +151,8 @@ class PersonPage(QDialog):
         self.cover_btn.setEnabled(n == 1)
 
     def _then_reload(self, fut: Future[Any]) -> None:
-        self.reload()
+        if self._alive():
+            self.reload()
 
     def remove_selected(self) -> None:
         ids = self.selected_ids()

@@ -249,15 +249,21 @@ class Session:
         return self.submit(lambda: self._engine().tracker.forget_samples(name, sample_ids))
 
     def set_cover(self, name: str, sample_id: int) -> Future[Person]:
+        """The sample that stands for the person in lists; one undoable step like the others."""
         def do() -> Person:
-            person = self._gallery().set_cover(name, sample_id)
-            self._thumbs.pop(person.id, None)
-            return person
+            gallery = self._gallery()
+            with gallery.action(f"thumbnail of {name}"):
+                return gallery.set_cover(name, sample_id)
         return self.submit(do)
 
-    def undo(self) -> Future[str]:
-        """Revert the newest change to people (name, rename, merge, split, remove, delete)."""
-        return self.submit(lambda: self._engine().tracker.undo())
+    def undo(self) -> Future[str | None]:
+        """Revert the newest change to people (name, rename, merge, split, remove samples, "not",
+        delete, enrol, thumbnail); its label, or None when there is nothing to undo."""
+        def do() -> str | None:
+            if self._gallery().can_undo() is None:
+                return None
+            return self._engine().tracker.undo()
+        return self.submit(do)
 
     def can_undo(self) -> str | None:
         """The label of the change Undo would revert (read from the snapshot, any thread)."""
@@ -300,7 +306,7 @@ class Session:
             if gallery_changed and self.gallery is not None:
                 self._retired.append(self.gallery)
                 self._thumbs.clear()
-                self._people_version = -1
+                self._people_version = self._suggested_version = -1
             self.engine = self._factory(cfg, new_gallery)
             self.gallery, self.cfg = new_gallery, cfg
             self._set_stats(device=self._describe_device())
@@ -383,6 +389,7 @@ class Session:
                     self._play(spec, start)
                     continue
                 self._drain(block=True, timeout=0.1)
+                self._refresh_people(force=False)  # what the last frames of a run learned
         except BaseException as exc:
             # Should not happen; if it does, say so: the window starts a new session.
             log.exception("the engine thread stopped")
@@ -431,15 +438,27 @@ class Session:
             first = False
             if not fut.set_running_or_notify_cancel():
                 continue
+            result: Any = None
+            error: Exception | None = None
             try:
                 result = fn()
             except Exception as exc:
-                self._report(exc)
-                fut.set_exception(exc)
-            else:
-                fut.set_result(result)
-            self._refresh_people(force=True)
-            self._relabel_latest()
+                error = exc
+            except BaseException as exc:  # the thread is going down: this command must not hang
+                fut.set_exception(FacetrackError(f"the engine stopped: {type(exc).__name__}: {exc}"))
+                raise
+            try:
+                if error is not None:
+                    self._report(error)
+                # Before the answer, so that the window finds the people and the names on screen
+                # already changed when its callback runs.
+                self._refresh_people(force=True)
+                self._relabel_latest()
+            finally:
+                if error is not None:
+                    fut.set_exception(error)
+                else:
+                    fut.set_result(result)
 
     def _relabel_latest(self) -> None:
         """Names on screen follow a rename or merge at once, even while paused."""
@@ -490,6 +509,9 @@ class Session:
 
     def _on_result(self, frame: Frame, result: FrameResult) -> None:
         now = time.monotonic()
+        if self._step_once:  # the frame a seek while paused asked for: paused before it is shown
+            self._step_once = False
+            self._set_stats(state=PAUSED)
         self._seq += 1
         self._latest = Snapshot(frame, result, self._seq)
         self._done.append(now)
@@ -513,11 +535,9 @@ class Session:
             self._arrivals.append(frame.captured_at or now)
         self._refresh_people(force=False)
         self._drain(block=False)
-        if self._step_once:
-            self._step_once = False
-            self._set_stats(state=PAUSED)
         while self._paused and not self._run_stop.is_set() and not self._closing.is_set():
             self._drain(block=True, timeout=0.05)
+            self._refresh_people(force=False)
         if isinstance(source, ImageSource) and not self._fast:
             self._wait_until(time.monotonic() + PHOTO_S)
         elif not live and not self._fast:
@@ -548,29 +568,41 @@ class Session:
                 return  # the pause loop takes over on the next frame; the clock restarts after it
 
     def _refresh_people(self, force: bool) -> None:
+        """Re-read the people (and merge suggestions) the window shows, when the gallery changed.
+
+        `force` (after a command of the user's) re-reads at once, thumbnails included: a merge, a
+        split, removed samples, a new cover or an undo may have changed them. Otherwise the people
+        are re-read at most every PEOPLE_REFRESH_S, and the suggestions, which compare inventories
+        (O(people²)), at most every SUGGEST_EVERY_S while the tracker learns."""
         gallery = self.gallery
         if gallery is None:
             return
         now = time.monotonic()
-        if gallery.version == self._people_version or (not force and now - self._people_at < PEOPLE_REFRESH_S):
+        version = gallery.version
+        people_due = version != self._people_version and (force or now - self._people_at >= PEOPLE_REFRESH_S)
+        suggest_due = version != self._suggested_version and (force or now - self._suggested_at >= SUGGEST_EVERY_S)
+        if not people_due and not suggest_due:
             return
-        people = gallery.people()
-        if force:
-            ids = {p.id for p in people}
-            self._thumbs = {pid: img for pid, img in self._thumbs.items() if pid in ids}
-        views = []
-        for p in people:
-            if p.id not in self._thumbs or (force and self._thumbs[p.id] is None):
-                thumbs = gallery.thumbnails(p.id, 1)
-                self._thumbs[p.id] = thumbs[0] if thumbs else None
-            views.append(PersonView(p, self._thumbs[p.id]))
-        self._people_version = gallery.version
-        self._people_at = now
-        suggestions = self._suggestions
-        if gallery.version != self._suggested_version and (force or now - self._suggested_at >= SUGGEST_EVERY_S):
-            # Comparing inventories is O(people²): not on every frame.
+        with self._lock:
+            views = self._people[1]
+            suggestions = self._suggestions
+        if people_due:
+            people = gallery.people()
+            if force:
+                self._thumbs.clear()
+            else:
+                ids = {p.id for p in people}
+                self._thumbs = {pid: img for pid, img in self._thumbs.items() if pid in ids}
+            views = []
+            for p in people:
+                if p.id not in self._thumbs:
+                    thumbs = gallery.thumbnails(p.id, 1)
+                    self._thumbs[p.id] = thumbs[0] if thumbs else None
+                views.append(PersonView(p, self._thumbs[p.id]))
+            self._people_version, self._people_at = version, now
+        if suggest_due:
             suggestions = suggest_merges(gallery, self.cfg.threshold, self.cfg.knn)
-            self._suggested_version, self._suggested_at = gallery.version, now
+            self._suggested_version, self._suggested_at = version, now
         with self._lock:
             self._people = (self._people[0] + 1, views)
             self._suggestions = suggestions
