@@ -41,7 +41,7 @@ MIN_IOU = 0.15  # a detection this far off a prediction is another face
 NEW_TRACK_MAX_IOU = 0.3  # a detection overlapping a live track this much is not a new face
 MIN_EMBED_PX = 32  # faces smaller than this give unreliable descriptors
 MIN_PSR = 7.0  # correlation tracker confidence under which a lost face is dropped
-YOUNG_SAMPLES = 6  # descriptors a track gets every UNDECIDED_REEMBED frames before the slower schedule
+YOUNG_SAMPLES = 6  # descriptors a track that founded an identity gets every UNDECIDED_REEMBED frames
 UNDECIDED_REEMBED = 3  # frames between descriptors while a track is undecided
 JUMP_IOU = 0.5  # a detection this far off the track's prediction gets a descriptor at once
 GROWN = 1.4  # a face this much wider than at its last descriptor is embedded again
@@ -324,9 +324,15 @@ class FaceTracker:
                 continue
             ident = self.identities.state(t.id)
             # Undecided, or a face that stopped looking like its track's: look again soon.
-            # A young track is looked at often too: its first faces found or teach its identity.
-            settled = ident.person_id >= 0 and not ident.outliers and len(ident.samples) >= YOUNG_SAMPLES
-            every = self.cfg.reembed_every if settled else UNDECIDED_REEMBED
+            # A track that just founded an identity is looked at often too: its first faces
+            # fill that inventory, or show it is an older automatic identity seen again.
+            decided = ident.person_id >= 0 and not ident.outliers
+            if not decided:
+                every = UNDECIDED_REEMBED
+            elif ident.founded >= 0 and len(ident.samples) < YOUNG_SAMPLES:
+                every = min(UNDECIDED_REEMBED, self.cfg.reembed_every)
+            else:
+                every = self.cfg.reembed_every
             # A face that has grown a lot since its last descriptor gives a better one now.
             grown = geometry.widths(t.box[None])[0] >= GROWN * t.embedded_px
             if frame.index - t.last_embedded >= every or (grown and frame.index - t.last_embedded >= UNDECIDED_REEMBED):
