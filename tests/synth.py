@@ -33,21 +33,8 @@ def face_patch(path: Path, face_px: int) -> Patch:
     img = load_image(path)
     dets = HogDetector(upsample=1).detect(img)
     box = dets.boxes[np.argmax(geometry.area(dets.boxes))]
-    grown = geometry.expand_boxes(box[None], 1.9)
-    crop = np.round(geometry.clip_boxes(grown, img.shape[1], img.shape[0])[0]).astype(int)
-    x0, y0, x1, y1 = crop
-    factor = face_px / (box[2] - box[0])
-    patch = cv2.resize(img[y0:y1, x0:x1], None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    h, w = patch.shape[:2]
-    alpha = np.ones((h, w), np.float32)
-    edge = max(3, int(0.12 * min(h, w)))
-    ramp = np.linspace(0, 1, edge, dtype=np.float32)
-    alpha[:edge] *= ramp[:, None]
-    alpha[-edge:] *= ramp[::-1, None]
-    alpha[:, :edge] *= ramp[None, :]
-    alpha[:, -edge:] *= ramp[None, ::-1]
-    face = (np.asarray(box) - [x0, y0, x0, y0]) * factor
-    return Patch(np.ascontiguousarray(patch), alpha, face)
+    # Always INTER_AREA here, as this clip was first built with.
+    return image_patch(img, box, face_px, interpolation=cv2.INTER_AREA)
 
 
 def background(width: int, height: int, seed: int) -> NDArray[np.uint8]:
@@ -234,15 +221,20 @@ def montage_box(person: str, frame: int) -> NDArray[np.float64]:
     raise KeyError(f"no label for {person!r} in montage frame {frame}")
 
 
-def image_patch(img: NDArray[np.uint8], box: NDArray[np.float64], face_px: int) -> Patch:
-    """Like face_patch, for a given face box in an RGB image (e.g. a labelled video frame)."""
+def image_patch(img: NDArray[np.uint8], box: NDArray[np.float64], face_px: int,
+                interpolation: int | None = None) -> Patch:
+    """The face at `box` in an RGB image, scaled to `face_px` wide, with a feathered alpha.
+
+    interpolation: INTER_AREA when shrinking and INTER_CUBIC when enlarging, unless given.
+    """
     box = np.asarray(box, dtype=np.float64)
     grown = geometry.expand_boxes(box[None], 1.9)
     crop = np.round(geometry.clip_boxes(grown, img.shape[1], img.shape[0])[0]).astype(int)
     x0, y0, x1, y1 = crop
     factor = face_px / (box[2] - box[0])
-    patch = cv2.resize(img[y0:y1, x0:x1], None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA
-                       if factor < 1 else cv2.INTER_CUBIC)
+    if interpolation is None:
+        interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    patch = cv2.resize(img[y0:y1, x0:x1], None, fx=factor, fy=factor, interpolation=interpolation)
     h, w = patch.shape[:2]
     alpha = np.ones((h, w), np.float32)
     edge = max(3, int(0.12 * min(h, w)))
