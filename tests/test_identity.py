@@ -11,9 +11,9 @@ def test_distances_are_euclidean() -> None:
     assert identity.pairwise_distances(np.zeros((0, 128)), np.zeros((3, 128))).shape == (0, 3)
 
 
-def test_knn_vote_uses_inventories_not_centroids() -> None:
+def test_person_distances_use_inventories_not_centroids() -> None:
     # Two people whose centroids nearly coincide although every pair of samples is > 0.6 apart:
-    # averaging would confuse them; k-NN over the samples does not.
+    # averaging would confuse them; distances to the samples themselves do not.
     rng = np.random.default_rng(1)
     axis = np.zeros(128)
     axis[0] = 0.5
@@ -22,33 +22,15 @@ def test_knn_vote_uses_inventories_not_centroids() -> None:
     inventory = np.concatenate([a, b])
     labels = np.array([1, 1, 2, 2])
     assert np.linalg.norm(a.mean(0) - b.mean(0)) < 0.6
-    vote = identity.knn_vote(axis + 0.01, inventory, labels, k=3, threshold=0.6)
-    assert vote.best() is not None and vote.best()[0] == 1
+    pids, per = identity.person_distances((axis + 0.01)[None], inventory, labels, k=1, limit=0.6)
+    assert list(pids) == [1] and per[0, 0] < 0.2  # 0.01 in each of 128 dims: 0.11
 
 
-def test_knn_vote_unknown_beyond_threshold_and_empty() -> None:
+def test_person_distances_score_only_people_within_the_limit() -> None:
     inv = np.zeros((3, 128))
     far = np.full(128, 0.1)  # distance ~1.13
-    assert identity.knn_vote(far, inv, np.array([1, 1, 1]), 3, 0.6).is_unknown
-    assert identity.knn_vote(far, np.zeros((0, 128)), np.zeros(0, np.int64), 3, 0.6).is_unknown
-
-
-def test_knn_vote_weights_sum_to_one_and_exclude() -> None:
-    inv = np.zeros((4, 128))
-    inv[2:, 0] = 0.3
-    v = identity.knn_vote(np.zeros(128), inv, np.array([1, 1, 2, 2]), 4, 0.6)
-    assert np.isclose(v.weights.sum(), 1.0) and v.best()[0] == 1  # type: ignore[index]
-    v2 = identity.knn_vote(np.zeros(128), inv, np.array([1, 1, 2, 2]), 4, 0.6, exclude=frozenset({1}))
-    assert list(v2.person_ids) == [2]
-
-
-def test_assign_people_is_one_to_one() -> None:
-    evidence = np.array([[3.0, 1.0], [2.9, 0.0], [0.0, 0.0]])
-    choice = identity.assign_people(evidence)
-    assert list(choice) == [0, -1, -1] or list(choice) == [1, 0, -1]
-    assigned = [c for c in choice if c >= 0]
-    assert len(assigned) == len(set(assigned))
-    assert identity.assign_people(np.zeros((0, 2))).shape == (0,)
+    assert identity.person_distances(far[None], inv, np.array([1, 1, 1]), 3, 0.6)[0].size == 0
+    assert identity.person_distances(far[None], np.zeros((0, 128)), np.zeros(0, np.int64), 3, 0.6)[0].size == 0
 
 
 def test_inventory_stays_bounded_and_diverse() -> None:

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
-
-UNKNOWN = -1  # the vote for "nobody in the gallery"
 
 
 def pairwise_distances(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -28,71 +25,6 @@ def pairwise_distances(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDAr
         return np.zeros((len(a64), len(b64)))
     sq = (a64**2).sum(1)[:, None] + (b64**2).sum(1)[None, :] - 2.0 * a64 @ b64.T
     return np.sqrt(np.clip(sq, 0.0, None))
-
-
-@dataclass(frozen=True)
-class Vote:
-    """What one descriptor says: weights per person (summing to 1) and each one's nearest distance."""
-
-    person_ids: NDArray[np.int64]
-    weights: NDArray[np.float64]
-    distances: NDArray[np.float64]
-
-    @property
-    def is_unknown(self) -> bool:
-        return len(self.person_ids) == 0
-
-    def best(self) -> tuple[int, float] | None:
-        if self.is_unknown:
-            return None
-        i = int(np.argmax(self.weights))
-        return int(self.person_ids[i]), float(self.distances[i])
-
-
-def knn_vote(
-    query: NDArray[np.floating],
-    inventory: NDArray[np.floating],
-    labels: NDArray[np.int64],
-    k: int,
-    threshold: float,
-    exclude: frozenset[int] = frozenset(),
-) -> Vote:
-    """Distance-weighted k-NN among samples within `threshold`; no neighbour within it is unknown."""
-    labels = np.asarray(labels, dtype=np.int64)
-    if len(labels) == 0:
-        return Vote(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
-    d = pairwise_distances(np.asarray(query).reshape(1, -1), inventory)[0]
-    if exclude:
-        d = np.where(np.isin(labels, list(exclude)), np.inf, d)
-    order = np.argsort(d, kind="stable")[:k]
-    order = order[d[order] < threshold]
-    if len(order) == 0:
-        return Vote(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
-    # A margin weight: a neighbour at the threshold counts for nothing, an identical one fully.
-    w = (threshold - d[order]) / threshold
-    people, inverse = np.unique(labels[order], return_inverse=True)
-    weights: NDArray[np.float64] = np.bincount(inverse, weights=w, minlength=len(people)).astype(np.float64)
-    nearest = np.full(len(people), np.inf)
-    np.minimum.at(nearest, inverse, d[order])
-    total = weights.sum()
-    weights = weights / total if total > 0 else np.full(len(people), 1.0 / len(people))
-    return Vote(people.astype(np.int64), weights, nearest)
-
-
-def assign_people(evidence: NDArray[np.float64], min_evidence: float = 1e-9) -> NDArray[np.int64]:
-    """One person per track, maximising total evidence; evidence is (tracks, people).
-
-    Returns, per track, the column it gets or -1. Two tracks in one frame never share a person.
-    """
-    n_tracks, n_people = evidence.shape
-    result = np.full(n_tracks, -1, dtype=np.int64)
-    if n_tracks == 0 or n_people == 0:
-        return result
-    rows, cols = linear_sum_assignment(-evidence)
-    for r, c in zip(rows, cols):
-        if evidence[r, c] > min_evidence:
-            result[r] = c
-    return result
 
 
 def is_novel(sample: NDArray[np.floating], inventory: NDArray[np.floating], diversity: float) -> bool:
