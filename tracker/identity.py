@@ -61,6 +61,12 @@ def prune_redundant(inventory: NDArray[np.floating], keep: int,
 
 
 # ---------------------------------------------------------------------- scoring by distance
+def nearest_mean(d: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Per row of a distance matrix: the mean of its k smallest entries (all of them if fewer)."""
+    kk = min(k, d.shape[1])
+    return np.asarray(np.partition(d, kk - 1, axis=1)[:, :kk].mean(1), np.float64)
+
+
 def person_distances(samples: NDArray[np.floating], vectors: NDArray[np.floating], labels: NDArray[np.int64],
                      k: int, limit: float) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Per sample and person: the mean distance to that person's k nearest stored samples.
@@ -77,9 +83,7 @@ def person_distances(samples: NDArray[np.floating], vectors: NDArray[np.floating
     people = np.unique(labels[near])
     out = np.zeros((len(q), len(people)))
     for j, pid in enumerate(people):
-        sub = d[:, labels == pid]
-        kk = min(k, sub.shape[1])
-        out[:, j] = np.partition(sub, kk - 1, axis=1)[:, :kk].mean(1)
+        out[:, j] = nearest_mean(d[:, labels == pid], k)
     return people.astype(np.int64), out
 
 
@@ -123,12 +127,7 @@ def inventory_distance(a: NDArray[np.floating], b: NDArray[np.floating], k: int 
     if len(a) == 0 or len(b) == 0:
         return math.inf
     d = pairwise_distances(a, b)
-
-    def one_way(m: NDArray[np.float64]) -> float:
-        kk = min(k, m.shape[1])
-        return float(np.median(np.partition(m, kk - 1, axis=1)[:, :kk].mean(1)))
-
-    return max(one_way(d), one_way(d.T))
+    return max(float(np.median(nearest_mean(d, k))), float(np.median(nearest_mean(d.T, k))))
 
 
 # ---------------------------------------------------------------------- the policy

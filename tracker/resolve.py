@@ -127,15 +127,22 @@ class IdentityResolver:
         """A face unlike the track's recent ones (a turned head, new light) that still matches the
         track's person, and nobody clearly better (by the margin), is no swap."""
         person = self.gallery.person(s.person_id) if s.person_id >= 0 else None
-        if person is None:
+        scored = self._own_and_others(sample.descriptor, person.id) if person is not None else None
+        if person is None or scored is None:
             return False
-        pids, per = identity.person_distances(sample.descriptor[None], self.gallery.vectors, self.gallery.labels,
-                                              self.cfg.knn, self.cfg.threshold + 0.15)
-        if person.id not in pids:
-            return False
-        own = float(per[0][list(pids).index(person.id)])
+        own, others = scored
         limit = self.policy.threshold if person.known else self.policy.auto_join
-        return own <= limit and bool(np.all(per[0][pids != person.id] >= own - self.policy.margin))
+        return own <= limit and bool(np.all(others >= own - self.policy.margin))
+
+    def _own_and_others(self, descriptor: NDArray[np.float32],
+                        person_id: int) -> tuple[float, NDArray[np.float64]] | None:
+        """One face's distance to `person_id` and to everyone else scored; None if that person is
+        not within reach of it."""
+        pids, per = identity.person_distances(descriptor[None], self.gallery.vectors, self.gallery.labels,
+                                              self.cfg.knn, self.cfg.threshold + 0.15)
+        if person_id not in set(pids.tolist()):
+            return None
+        return float(per[0][list(pids).index(person_id)]), per[0][pids != person_id]
 
     def split_off(self, old_id: int, new_id: int) -> None:
         """The newest samples of `old_id` belong to another face: they move to a new track."""
@@ -284,9 +291,7 @@ class IdentityResolver:
         inv = self.gallery.inventory(pid)
         if len(inv) == 0:
             return False
-        d = identity.pairwise_distances(recent, inv)
-        kk = min(self.cfg.knn, d.shape[1])
-        per = np.partition(d, kk - 1, axis=1)[:, :kk].mean(1)
+        per = identity.nearest_mean(identity.pairwise_distances(recent, inv), self.cfg.knn)
         close = int((per <= self.policy.auto_join).sum())
         return close >= min(3, len(per)) and close * 2 >= len(per)
 
@@ -364,12 +369,10 @@ class IdentityResolver:
         if person is None or s.held_for < STABLE or s.outliers:
             return
         for x in fresh:
-            pids, per = identity.person_distances(x.descriptor[None], self.gallery.vectors, self.gallery.labels,
-                                                  self.cfg.knn, self.cfg.threshold + 0.15)
-            if person.id not in set(pids.tolist()):
+            scored = self._own_and_others(x.descriptor, person.id)
+            if scored is None:
                 continue
-            own = float(per[0][list(pids).index(person.id)])
-            others = per[0][pids != person.id]
+            own, others = scored
             # The identity this track founded is made of this track's faces (must-link): all of
             # them belong there. Anyone else learns only close, unambiguous faces.
             if s.founded == person.id or identity.may_learn(own, others, person.known, self.policy):
