@@ -33,7 +33,7 @@ from .errors import GalleryError
 from .gallery import Gallery, Person, encode_thumbnail
 from .models import dlib
 from .records import Detections, Frame, FrameResult
-from .resolve import IdentityResolver, TrackSample
+from .resolve import IdentityResolver, TrackIdentity, TrackSample
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class FaceTracker:
         self.identities.end_all()
 
     # ------------------------------------------------------------------ people, by hand
-    def _track_state(self, track_id: int):  # type: ignore[no-untyped-def]
+    def _track_state(self, track_id: int) -> TrackIdentity:
         if track_id not in self.tracks:
             raise GalleryError("that face is no longer in view")
         return self.identities.state(track_id)
