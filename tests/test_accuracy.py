@@ -80,3 +80,22 @@ def test_demo_clip_beats_the_per_frame_pipeline(tmp_path: Path) -> None:
     # for HOG after frame 19: a name anywhere else is a wrong name.
     assert all(f["person"] != "Lin-Manuel Miranda" for r in records[211:] for f in r["faces"])
     assert all(f["person"] != "Alex Lacamoire" for r in records for f in r["faces"])
+
+
+@pytest.mark.slow
+def test_demo_clip_with_empty_gallery_keeps_the_performer_one_identity(tmp_path: Path) -> None:
+    g = tmp_path / "g.sqlite3"
+    first = run_json(CLIP, g, tmp_path / "first.jsonl")
+    again = run_json(CLIP, g, tmp_path / "again.jsonl")
+    # Frames 0-210 show only the performer; from 211 on, only the audience.
+    for records in (first, again):
+        assert all(not f["known"] for r in records for f in r["faces"])
+    stage = {f["person"] for r in again[:211] for f in r["faces"] if f["person"]}
+    audience = {f["person"] for r in again[211:] for f in r["faces"] if f["person"]}
+    assert len(stage) == 1, stage  # any fragment of the first run was folded into one identity
+    assert stage.isdisjoint(audience), (stage, audience)
+    named = sum(any(f["person"] in stage for f in r["faces"]) for r in again[:211])
+    assert named > 139, named
+    # The first run never gives the audience a name the performer had.
+    seen_on_stage = {f["person"] for r in first[:211] for f in r["faces"] if f["person"]}
+    assert seen_on_stage.isdisjoint(f["person"] for r in first[211:] for f in r["faces"] if f["person"])

@@ -329,7 +329,7 @@ class FaceTracker:
             decided = ident.person_id >= 0 and not ident.outliers
             if not decided:
                 every = UNDECIDED_REEMBED
-            elif ident.founded >= 0 and len(ident.samples) < YOUNG_SAMPLES:
+            elif ident.founded >= 0 and len(ident.samples) < YOUNG_SAMPLES and self._may_be_older(ident.founded):
                 every = min(UNDECIDED_REEMBED, self.cfg.reembed_every)
             else:
                 every = self.cfg.reembed_every
@@ -346,6 +346,12 @@ class FaceTracker:
                                           t.disrupted))
             t.disrupted = False
             t.embedded_px = float(t.box[2] - t.box[0])
+
+    def _may_be_older(self, founded: int) -> bool:
+        """Whether a freshly founded identity could still turn out to be an older automatic one
+        (which its first faces would show): none can when no other automatic identity exists."""
+        return any(not p.known and p.id != founded and not self.gallery.are_cannot_linked(p.id, founded)
+                   for p in self.gallery.people())
 
     def _flush_embeddings(self, index: int, force: bool) -> None:
         if not self._pending:
