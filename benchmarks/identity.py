@@ -87,7 +87,7 @@ def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label]) -> di
 def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool) -> dict[str, Any]:
     from tracker.gallery import Gallery
     from tracker.pipeline import Engine
-    from tracker.sources import open_source
+    from tracker.sources import source_for
 
     results: dict[int, metrics.FrameFaces] = {}
     auto: set[int] = set()
@@ -107,7 +107,7 @@ def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool) -> d
         with Gallery(cfg.gallery) as gallery:
             names = enrol_labelled(gallery, video, labels) if enrol else {}
             with Engine(cfg, gallery) as engine:
-                source = open_source(str(video), cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s)
+                source = source_for(str(video), cfg)
                 started = time.perf_counter()
                 summary = engine.run(source, on_result=on_result)
                 seconds = time.perf_counter() - started

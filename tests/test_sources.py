@@ -9,7 +9,8 @@ from conftest import CLIP
 from streams import MjpegCamera, free_port
 
 from tracker.errors import SourceError
-from tracker.sources import ImageSource, LiveSource, VideoFileSource, open_source
+from tracker.live import LiveSource
+from tracker.sources import ImageSource, VideoFileSource, open_source
 
 
 def test_video_file_loses_no_frame_and_is_rgb() -> None:

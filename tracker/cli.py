@@ -44,6 +44,8 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detect-scale", type=float, help="detect on the frame resized by this factor")
     p.add_argument("--detect-every", type=int, help="full-frame detection every N frames")
     p.add_argument("--reembed-every", type=int, help="frames between descriptors of a decided face")
+    p.add_argument("--rtsp-transport", choices=("auto", "tcp", "udp"),
+                   help="RTSP over tcp, udp, or auto (default: TCP, then UDP if the camera refuses TCP)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-video", type=Path, help="annotated video (MP4)")
     run.add_argument("--events", type=Path, help="person appeared / left, as JSON lines")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--allow-partial", action="store_true",
+                     help="a video that ends before its last frame (truncated, corrupt) is not an error")
     _add_common(run)
     _add_engine(run)
 
@@ -84,12 +88,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    level = logging.DEBUG if getattr(args, "verbose", False) else (
-        logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
+    verbose = getattr(args, "verbose", False)
+    level = logging.DEBUG if verbose else (logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
     logging.basicConfig(level=level, format="facetrack: %(message)s", stream=sys.stderr, force=True)
+    quiet_native_logs(verbose)
 
 
-SETTING_FLAGS = ("threshold", "detector", "upsample", "detect_scale", "detect_every", "reembed_every", "gallery")
+def quiet_native_logs(verbose: bool) -> None:
+    """OpenCV's and FFmpeg's own lines ("[h264 @ 0x...] error while decoding") only with -v:
+    otherwise an error is facetrack's one line."""
+    if verbose:
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # read when FFmpeg is first used
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
+SETTING_FLAGS = ("threshold", "detector", "upsample", "detect_scale", "detect_every", "reembed_every", "gallery",
+                 "rtsp_transport")
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
@@ -109,12 +127,6 @@ def _display_available() -> bool:
 
 
 def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
-    from .gallery import Gallery
-    from .pipeline import Engine, Summary
-    from .records import Frame, FrameResult
-    from .sinks import EventSink, JsonlSink, Sink, VideoSink
-    from .sources import open_source
-
     cfg = cfg or _config(args)
     outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
     if not args.headless and not outputs and _display_available():
@@ -129,18 +141,50 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
             else:
                 explicit = frozenset(k for k in SETTING_FLAGS if getattr(args, k, None) is not None)
                 return int(run_app(cfg, args.sources, explicit))
-    sources = [open_source(s, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s) for s in args.sources]
+    # Signals first: Ctrl+C or SIGTERM while a stream is still connecting ends the wait too.
+    stop = threading.Event()
+    caught: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        caught.append(signum)
+        stop.set()
+
+    handled = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {sig: signal.signal(sig, on_signal) for sig in handled}
+    try:
+        return _run_sources(args, cfg, stop, caught)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stopped_code(caught: list[int]) -> int:
+    """128 + the signal, as a shell reports it: 130 after Ctrl+C, 143 after SIGTERM."""
+    return 128 + int(caught[0]) if caught else 130
+
+
+def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, caught: list[int]) -> int:
+    from .gallery import Gallery
+    from .pipeline import Engine, Summary
+    from .records import Frame, FrameResult
+    from .sinks import EventSink, JsonlSink, Sink, VideoSink
+    from .sources import VideoFileSource, source_for
+
+    sources = [source_for(s, cfg) for s in args.sources]
     for source in sources:
-        source.ensure_open()
+        source.watch(stop)
+        try:
+            source.ensure_open()
+        except FacetrackError:
+            if stop.is_set():
+                print("facetrack: stopped while connecting", file=sys.stderr)
+                return _stopped_code(caught)
+            raise
     info = models.build_info()
     log.info("%s", info.describe())
     if info.hint():
         log.info("hint: %s", info.hint())
 
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     summary = Summary()
     sinks: list[Sink] = []
     with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
@@ -172,9 +216,17 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
         finally:
             for sink in sinks:
                 sink.close()
-            signal.signal(signal.SIGINT, previous)
     print(summary.describe())
-    return 130 if stop.is_set() else 0
+    if stop.is_set():
+        return _stopped_code(caught)
+    short = [s for s in sources if isinstance(s, VideoFileSource) and s.incomplete]
+    if short and args.allow_partial:
+        for s in short:
+            log.warning("%s", s.incomplete)
+    elif short:
+        raise FacetrackError(f"{short[0].incomplete}; the outputs hold what was read "
+                             f"(--allow-partial accepts such a video)")
+    return 0
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
@@ -239,7 +291,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     run_args = argparse.Namespace(
         sources=[str(assets / "demo" / "short_hamilton_clip.mp4")], headless=True,
         output_json=out / "demo.jsonl", output_video=out / "demo.mp4", events=out / "events.jsonl",
-        no_progress=args.no_progress)
+        no_progress=args.no_progress, allow_partial=False)
     code = cmd_run(run_args, cfg)
     print(f"wrote {out / 'demo.mp4'}, {out / 'demo.jsonl'} and {out / 'events.jsonl'}")
     return code

@@ -15,6 +15,7 @@ from .errors import FacetrackError
 
 ENV_PREFIX = "FACETRACK_"
 DETECTORS = ("hog", "cnn")
+RTSP_TRANSPORTS = ("auto", "tcp", "udp")
 
 
 def default_gallery_path() -> Path:
@@ -55,7 +56,9 @@ class Config:
     gallery: Path = dataclasses.field(default_factory=default_gallery_path)
     live_queue: int = 2
     file_queue: int = 16
-    reconnect_max_s: float = 10.0  # longest wait between attempts to reopen a dropped stream
+    reconnect_max_s: float = 2.0  # longest wait between attempts to reopen a dropped stream
+    stall_s: float = 3.0  # a stream with no frame for this long is reopened
+    rtsp_transport: str = "auto"  # tcp, udp, or auto: TCP first, then UDP
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -66,6 +69,11 @@ class Config:
             raise FacetrackError(f"margin must be between 0 and 1, got {self.margin}")
         if self.detector not in DETECTORS:
             raise FacetrackError(f"detector must be one of {', '.join(DETECTORS)}, got {self.detector!r}")
+        if self.rtsp_transport not in RTSP_TRANSPORTS:
+            raise FacetrackError(f"rtsp_transport must be one of {', '.join(RTSP_TRANSPORTS)}, "
+                                 f"got {self.rtsp_transport!r}")
+        if not 0.1 <= self.reconnect_max_s <= 3600 or not 0.5 <= self.stall_s <= 3600:
+            raise FacetrackError("reconnect_max_s must be between 0.1 and 3600 s, and stall_s between 0.5 and 3600 s")
         if not 0.05 <= self.detect_scale <= 4.0:
             raise FacetrackError(f"detect_scale must be between 0.05 and 4, got {self.detect_scale}")
         for name in ("knn", "max_inventory", "detect_every", "reembed_every", "embed_batch",

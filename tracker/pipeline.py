@@ -27,8 +27,9 @@ from .config import Config
 from .detect import CnnDetector, Detector, make_detector
 from .embed import DlibEmbedder, Embedder
 from .gallery import Gallery
+from .live import LiveSource
 from .records import Detections, Frame, FrameResult
-from .sinks import Sink
+from .sinks import Sink, StatusSink
 from .sources import ImageSource, Source
 from .track import FaceTracker
 
@@ -84,6 +85,7 @@ class Engine:
         self.tracker = FaceTracker(cfg, gallery, self.detector, self.embedder)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="detect")
         self._batch = cfg.embed_batch if isinstance(self.detector, CnnDetector) else 1
+        self._on_idle: Callable[[], None] | None = None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -95,10 +97,19 @@ class Engine:
         self.close()
 
     def run(self, source: Source, sinks: Sequence[Sink] = (), stop: threading.Event | None = None,
-            on_result: ResultCallback | None = None, summary: Summary | None = None) -> Summary:
+            on_result: ResultCallback | None = None, summary: Summary | None = None,
+            on_idle: Callable[[], None] | None = None) -> Summary:
+        """Every frame of `source` through the tracker into `sinks`, until it ends or `stop` is set.
+
+        on_idle: called about every 0.1 s while a live source sends nothing (it is down)."""
         summary = summary or Summary()
         stop = stop or threading.Event()
         self.tracker.end_tracks()
+        source.watch(stop)
+        listeners = [s.status for s in sinks if isinstance(s, StatusSink)]
+        if isinstance(source, LiveSource):
+            source.status_listeners.extend(listeners)
+        self._on_idle = on_idle
         source.start()
         started = time.perf_counter()
         try:
@@ -116,6 +127,9 @@ class Engine:
                     break
         finally:
             source.stop()
+            if isinstance(source, LiveSource):
+                for listener in listeners:
+                    source.status_listeners.remove(listener)
             # Pending descriptors are used now; the tracks themselves end when the next source
             # starts, so the faces of a last frame on screen can still be named.
             self.tracker.finish()
@@ -172,7 +186,7 @@ class Engine:
         pending: Future[Detections] | None = None
         previous = None
         since_key = self.cfg.detect_every
-        for frame in source.frames():
+        for frame in source.frames(self._on_idle):
             if stop.is_set():
                 break
             signature = shots.colour_signature(frame.image)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, runtime_checkable
 
 import cv2
 
@@ -21,10 +22,20 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class StatusSink(Protocol):
+    """A sink that also records what happens to the source (`stream_lost`, `stream_resumed`),
+    called from the capture thread, between frames or while none come."""
+
+    def status(self, event: str, info: dict[str, Any]) -> None: ...
+
+
 def _open_text(path: Path) -> IO[str]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("w", encoding="utf-8")
+        # Line-buffered: a dashboard tailing a live run sees each line as it is written, and a
+        # stop never leaves half a line behind.
+        return path.open("w", encoding="utf-8", buffering=1)
     except OSError as exc:
         raise FacetrackError(f"cannot write {path}: {exc.strerror}") from None
 
@@ -91,16 +102,22 @@ class VideoSink:
 
 
 class EventSink:
-    """`appeared` when a person is first labelled, `left` once they have been gone `grace_s`."""
+    """`appeared` when a person is first labelled, `left` once they have been gone `grace_s`;
+    `stream_lost` and `stream_resumed` from a live source."""
 
     def __init__(self, path: Path, grace_s: float = 1.0) -> None:
         self._fh = _open_text(path)
+        self._lock = threading.Lock()
         self.grace_s = grace_s
         self._present: dict[int, dict[str, Any]] = {}  # person id -> last sighting
 
     def _emit(self, event: str, info: dict[str, Any]) -> None:
-        self._fh.write(json.dumps({"event": event, **info}, separators=(",", ":")) + "\n")
-        self._fh.flush()
+        with self._lock:  # status() writes from the capture thread
+            if not self._fh.closed:
+                self._fh.write(json.dumps({"event": event, **info}, separators=(",", ":")) + "\n")
+
+    def status(self, event: str, info: dict[str, Any]) -> None:
+        self._emit(event, info)
 
     def write(self, frame: Frame, result: FrameResult) -> None:
         now = {int(p): (n, bool(k), int(t)) for p, n, k, t in
@@ -123,4 +140,5 @@ class EventSink:
         for info in self._present.values():
             self._emit("left", info)
         self._present.clear()
-        self._fh.close()
+        with self._lock:
+            self._fh.close()

@@ -8,11 +8,10 @@ falls behind real time. A stream that drops is reopened with backoff.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from .config import Config
 from .errors import FacetrackError, SourceError
 from .images import is_image_path, list_images, load_image
 from .records import Frame
@@ -27,8 +27,7 @@ from .records import Frame
 log = logging.getLogger(__name__)
 
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
-OPEN_TIMEOUT_MS = 5000
-READ_TIMEOUT_MS = 5000
+JOIN_S = 1.0  # how long stop() waits for a capture thread (a live one may sit in a blocking read)
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class _End:
     error: BaseException | None = None
 
 
-def _bgr_to_rgb(bgr: NDArray[np.uint8]) -> NDArray[np.uint8]:
+def bgr_to_rgb(bgr: NDArray[np.uint8]) -> NDArray[np.uint8]:
     # cvtColor returns a new contiguous array: dlib's HOG finds nothing on a strided view.
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
@@ -50,6 +49,7 @@ class Source:
         self.name = name
         self._queue: queue.Queue[Frame | _End] = queue.Queue(maxsize=max(1, queue_size))
         self._stop = threading.Event()
+        self._watched: threading.Event | None = None  # the caller's stop (Ctrl+C, the app's Stop)
         self._thread: threading.Thread | None = None
         self.dropped = 0
         self.read = 0
@@ -82,14 +82,28 @@ class Source:
         self._thread = threading.Thread(target=self._run, name=f"capture:{self.name}", daemon=True)
         self._thread.start()
 
+    def watch(self, stop: threading.Event) -> None:
+        """Also end (opening, capturing and `frames()`) when the caller's `stop` is set."""
+        self._watched = stop
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            # A file's capture thread ends at once; a live one is never needed after Stop (its
+            # reads are abandoned), so Stop does not wait for a stream that does not answer.
+            self._thread.join(timeout=JOIN_S if self.live else 5.0)
 
     @property
     def stopped(self) -> bool:
-        return self._stop.is_set()
+        return self._stop.is_set() or (self._watched is not None and self._watched.is_set())
+
+    def clear_queue(self) -> None:
+        """Drop what is queued (a live source after a drop: those frames are stale)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
 
     def _put(self, item: Frame | _End) -> None:
         if self.live and isinstance(item, Frame):
@@ -103,7 +117,7 @@ class Source:
                         self.dropped += 1
                     except queue.Empty:
                         pass
-        while not self._stop.is_set():
+        while not self.stopped:
             try:
                 self._queue.put(item, timeout=0.1)
                 return
@@ -114,7 +128,7 @@ class Source:
         error: BaseException | None = None
         try:
             for frame in self.produce():
-                if self._stop.is_set():
+                if self.stopped:
                     break
                 self.read += 1
                 self._put(frame)
@@ -128,7 +142,7 @@ class Source:
                     self._queue.put(_End(error), timeout=0.1)
                     break
                 except queue.Full:
-                    if self._stop.is_set():
+                    if self.stopped:
                         break
                     if self.live:
                         try:
@@ -136,14 +150,21 @@ class Source:
                         except queue.Empty:
                             pass
 
-    def frames(self) -> Iterator[Frame]:
-        """Frames in order until the source ends; re-raises an error from the capture thread."""
+    def frames(self, on_idle: Callable[[], None] | None = None) -> Iterator[Frame]:
+        """Frames in order until the source ends; re-raises an error from the capture thread.
+
+        on_idle: called about every 0.1 s while no frame comes (a stream that is down), so the
+        caller can still take commands."""
         while True:
+            if self._watched is not None and self._watched.is_set():
+                return  # the caller stopped: whatever the capture thread is waiting on
             try:
                 item = self._queue.get(timeout=0.1)
             except queue.Empty:
-                if self._stop.is_set() and (self._thread is None or not self._thread.is_alive()):
+                if self.stopped and (self._thread is None or not self._thread.is_alive()):
                     return
+                if on_idle is not None:
+                    on_idle()
                 continue
             if isinstance(item, _End):
                 if item.error is not None:
@@ -165,6 +186,7 @@ class VideoFileSource(Source):
         self._first: NDArray[np.uint8] | None = None
         self._fps = 0.0
         self._total: int | None = None
+        self.incomplete = ""  # why the video ended early, once it has
 
     @property
     def total(self) -> int | None:
@@ -203,84 +225,15 @@ class VideoFileSource(Source):
             # Stream position in seconds, not the index times a nominal rate: VFR files exist.
             pos = cap.get(cv2.CAP_PROP_POS_MSEC)
             t = (pos / 1000.0) if index > 0 and pos > 0 else index / self._fps
-            yield Frame(_bgr_to_rgb(bgr), index, round(t, 4), self.name, time.monotonic())
+            yield Frame(bgr_to_rgb(bgr), index, round(t, 4), self.name, time.monotonic())
             index += 1
             ok, nxt = cap.read()
             bgr = nxt if ok else None
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-
-class LiveSource(Source):
-    """A webcam index or a network stream; reopened with backoff when it drops."""
-
-    live = True
-
-    def __init__(self, spec: str, queue_size: int = 2, reconnect_max_s: float = 10.0) -> None:
-        super().__init__(spec, queue_size)
-        self.spec = spec
-        self.reconnect_max_s = reconnect_max_s
-        self._cap: cv2.VideoCapture | None = None
-        self._fps = 0.0
-        self.reconnects = 0
-        self.connected = False  # False while a dropped stream is being reopened
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    def _connect(self) -> cv2.VideoCapture | None:
-        if self.spec.isdigit():
-            cap = cv2.VideoCapture(int(self.spec))
-        else:
-            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS]
-            cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG, params)
-        if not cap.isOpened():
-            cap.release()
-            return None
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self._fps = fps if 0 < fps < 1000 else 30.0
-        return cap
-
-    def open(self) -> None:
-        if self.spec.startswith(("rtsp://", "rtsps://")):
-            # TCP is what survives lossy links; UDP drops smear frames.
-            os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
-        self._cap = self._connect()
-        if self._cap is None:
-            what = f"webcam {self.spec}" if self.spec.isdigit() else f"stream {self.spec}"
-            raise SourceError(f"cannot open {what}")
-        self.connected = True
-
-    def produce(self) -> Iterator[Frame]:
-        start = time.monotonic()
-        index = 0
-        delay = 0.5
-        while not self.stopped:
-            cap = self._cap
-            ok, bgr = cap.read() if cap is not None else (False, None)
-            if ok and bgr is not None:
-                delay = 0.5
-                now = time.monotonic()
-                yield Frame(_bgr_to_rgb(bgr), index, round(now - start, 4), self.name, now)
-                index += 1
-                continue
-            self.connected = False
-            if cap is not None:
-                cap.release()
-                self._cap = None
-            log.warning("%s: stream dropped; reopening in %.1f s", self.name, delay)
-            if self._stop.wait(delay):
-                break
-            delay = min(delay * 2, self.reconnect_max_s)
-            self._cap = self._connect()
-            if self._cap is not None:
-                self.reconnects += 1
-                self.connected = True
-                log.info("%s: stream reopened", self.name)
+        # Headers can be a little off; a video that stops well short of its own count was cut
+        # or fails to decode, which the user must hear about rather than get a short result.
+        if self._total is not None and not self.stopped and index < self._total - max(2, self._total // 100):
+            self.incomplete = (f"{self.path}: the video ends at frame {index} of the {self._total} its header "
+                               f"announces (truncated or corrupt)")
 
     def close(self) -> None:
         if self._cap is not None:
@@ -324,17 +277,25 @@ class ImageSource(Source):
             yield Frame(image, index, 0.0, str(f), time.monotonic())
 
 
-def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 10.0,
-                start: int = 0) -> Source:
+def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 2.0,
+                start: int = 0, stall_s: float = 3.0, rtsp_transport: str = "auto") -> Source:
     """A source from what a user typed: `0`, a URL, a video, an image, or a folder of images.
 
     start: the first frame of a video file (a seek); other sources start where they are.
     """
     if spec.isdigit() or spec.lower().startswith(STREAM_PREFIXES):
-        return LiveSource(spec, live_queue, reconnect_max_s)
+        from .live import LiveSource  # live.py builds on this module's Source
+
+        return LiveSource(spec, live_queue, reconnect_max_s, stall_s, rtsp_transport)
     path = Path(spec).expanduser()
     if not path.exists():
         raise SourceError(f"{spec}: no such file or folder")
     if path.is_dir() or is_image_path(path):
         return ImageSource(path)
     return VideoFileSource(path, file_queue, start)
+
+
+def source_for(spec: str, cfg: Config, start: int = 0) -> Source:
+    """`open_source` with the queue sizes and stream settings of `cfg`."""
+    return open_source(spec, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s, start, cfg.stall_s,
+                       cfg.rtsp_transport)

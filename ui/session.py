@@ -28,11 +28,12 @@ from tracker import models
 from tracker.config import Config
 from tracker.errors import FacetrackError
 from tracker.gallery import Gallery, Person, Sample
+from tracker.live import LiveSource
 from tracker.pipeline import Engine
 from tracker.records import Frame, FrameResult
 from tracker.repair import Suggestion, suggest_merges
 from tracker.sinks import VideoSink
-from tracker.sources import ImageSource, LiveSource, Source, VideoFileSource, open_source
+from tracker.sources import ImageSource, Source, VideoFileSource, source_for
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,11 @@ class Session:
         def do() -> None:
             self._paused = False
             self._restart(spec, start)
-        return self.submit(do)
+        fut = self.submit(do)
+        # Set here too, not only when the command runs: a source that is connecting or down
+        # holds the engine thread until its run ends.
+        self._run_stop.set()
+        return fut
 
     def seek(self, index: int) -> Future[None]:
         def do() -> None:
@@ -194,7 +199,9 @@ class Session:
             self._run_stop.set()
             if self._source is None:
                 self._set_stats(state=IDLE)
-        return self.submit(do)
+        fut = self.submit(do)
+        self._run_stop.set()  # at once, as in open()
+        return fut
 
     def set_paused(self, paused: bool | None) -> Future[None]:
         """Pause or play; None toggles, decided on the engine thread so that it never races it.
@@ -474,11 +481,12 @@ class Session:
         self._set_stats(state=CONNECTING, source=spec, position=start, total=None, dropped=0,
                         processing_fps=0.0, source_fps=0.0, latency_ms=math.nan)
         try:
-            source = open_source(spec, self.cfg.file_queue, self.cfg.live_queue, self.cfg.reconnect_max_s,
-                                 start=start)
+            source = source_for(spec, self.cfg, start)
+            source.watch(self._run_stop)  # Stop, Open and close end a slow connection too
             source.ensure_open()
         except FacetrackError as exc:
-            self._error(str(exc))
+            if not self._run_stop.is_set():  # a connection the user stopped is not an error
+                self._error(str(exc))
             self._spec = None
             self._set_stats(state=IDLE)
             return
@@ -494,7 +502,8 @@ class Session:
                         total=source.total, source_fps=source.fps)
         ended = False
         try:
-            self._engine().run(source, (), self._run_stop, on_result=self._on_result)
+            self._engine().run(source, (), self._run_stop, on_result=self._on_result,
+                               on_idle=lambda: self._drain(block=False))
             ended = not self._run_stop.is_set()
         except Exception as exc:
             self._report(exc)
