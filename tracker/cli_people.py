@@ -1,4 +1,5 @@
-"""`facetrack people ...`: list, show, rename, merge, remove, split, forget, suggest."""
+"""`facetrack people ...`: list, show, rename, merge, remove, split, forget, suggest, export,
+import, prune."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     split.add_argument("--into", metavar="NEW", help="name of the new person (default: a new automatic identity)")
     forget = action("forget", "delete some samples of a person", "name")
     forget.add_argument("--samples", type=int, nargs="+", required=True, metavar="ID")
+    action("export", "a backup of the whole gallery in one file (a gallery itself)", "file")
+    action("import", "add the people of a backup (or another gallery) to this one", "file")
+    prune = action("prune", "remove automatic identities not seen for a while")
+    prune.add_argument("--days", type=float, metavar="DAYS",
+                       help="not seen for this many days (default: the forget-unnamed-after setting)")
     suggest = action("suggest", "identities that are probably one person (merge candidates)")
     suggest.add_argument("--threshold", type=float, help="inventory distance (default: the match threshold)")
 
@@ -61,8 +67,17 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
             for s in found:
                 print(f"{s.describe()}\t`facetrack people merge {s.a.name!r} {s.b.name!r}`")
         return 0
+    if args.action == "import":
+        return _import(args, cfg)
     if not cfg.gallery.exists():
         raise FacetrackError(f"gallery {cfg.gallery} does not exist")
+    if args.action == "export":
+        with Gallery(cfg.gallery) as gallery:
+            gallery.export_to(Path(args.file))
+        print(f"wrote {args.file} ({len(gallery)} people)")
+        return 0
+    if args.action == "prune":
+        return _prune(args, cfg)
     with Gallery(cfg.gallery) as gallery:
         if args.action == "rename":
             p = gallery.rename(args.old, args.new)
@@ -122,4 +137,40 @@ def _show(gallery: Any, args: argparse.Namespace) -> int:
         print(f"not the same person as: {', '.join(others)}")
     for s in samples:
         print(f"  {s.id}\t{s.describe()}")
+    return 0
+
+
+def _import(args: argparse.Namespace, cfg: Any) -> int:
+    from .gallery import Gallery
+
+    source = Path(args.file)
+    if not source.is_file():
+        raise FacetrackError(f"{source}: no such file")
+    with Gallery(source, readonly=True) as other:
+        if other.path.resolve() == Path(cfg.gallery).resolve():
+            raise FacetrackError("a gallery cannot be imported into itself")
+        with Gallery(cfg.gallery) as gallery:
+            report = gallery.import_people(other)
+    if args.json:
+        _print_json([{"from": a, "as": b} for a, b in report])
+    else:
+        for a, b in report:
+            print(f"{a}" + (f" -> {b}" if a != b else ""))
+        print(f"imported {len(report)} people into {cfg.gallery}")
+    return 0
+
+
+def _prune(args: argparse.Namespace, cfg: Any) -> int:
+    from .gallery import Gallery
+
+    days = args.days if args.days is not None else cfg.forget_unnamed_after
+    if days is None or days <= 0:
+        raise FacetrackError("give --days DAYS (or set forget-unnamed-after in the config)")
+    with Gallery(cfg.gallery) as gallery:
+        gone = gallery.forget_unseen(days)
+    if args.json:
+        _print_json([p.as_json() for p in gone])
+    else:
+        print(f"removed {len(gone)} automatic identities not seen for {days:g} days"
+              + (": " + ", ".join(p.name for p in gone) if gone else ""))
     return 0

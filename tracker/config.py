@@ -1,8 +1,13 @@
-"""All settings in one typed object, filled from defaults < TOML file < environment < flags."""
+"""All settings in one typed object, filled from defaults < TOML file < environment < flags.
+
+Values are never coerced: a TOML `true` is not a number and `2.7` is not a whole number, so a
+typo is an error that names the setting rather than a run with a setting the user did not mean.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
@@ -16,6 +21,33 @@ from .errors import FacetrackError
 ENV_PREFIX = "FACETRACK_"
 DETECTORS = ("hog", "cnn")
 RTSP_TRANSPORTS = ("auto", "tcp", "udp")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+# Allowed range (inclusive) of every numeric setting, checked before anything starts: an
+# out-of-range value otherwise shows up much later as a crash or as memory running out
+# (HOG upsampling doubles the image per step, so `upsample = 99` can never finish).
+# Distances are exclusive at both ends and margin/diversity at the top; see _OPEN.
+LIMITS: dict[str, tuple[float, float]] = {
+    "threshold": (0.0, 2.0), "auto_join": (0.0, 2.0), "auto_found": (0.0, 2.0),
+    "learn_threshold": (0.0, 2.0), "auto_learn": (0.0, 2.0), "swap_distance": (0.0, 2.0),
+    "margin": (0.0, 1.0), "diversity": (0.0, 2.0),
+    "knn": (1, 100), "max_inventory": (1, 10_000), "min_votes_new": (1, 1000),
+    "upsample": (0, 4), "detect_scale": (0.05, 4.0), "detect_every": (1, 10_000),
+    "roi_face_px": (1, 1000), "coast_frames": (0, 10_000),
+    "reembed_every": (1, 10_000), "embed_batch": (1, 256), "embed_max_delay": (0, 10_000),
+    "num_jitters": (0, 100),
+    "live_queue": (1, 256), "file_queue": (1, 256),
+    "reconnect_max_s": (0.1, 3600.0), "stall_s": (0.5, 3600.0),
+    "forget_unnamed_after": (0.0, 100_000.0),
+}
+# (low end open, high end open): a match distance of exactly 0 or 2 means nothing.
+_OPEN: dict[str, tuple[bool, bool]] = {
+    **{name: (True, True) for name in ("threshold", "auto_join", "auto_found", "learn_threshold",
+                                       "auto_learn", "swap_distance")},
+    "margin": (False, True), "diversity": (False, True),
+}
 
 
 def default_gallery_path() -> Path:
@@ -57,46 +89,105 @@ class Config:
     live_queue: int = 2
     file_queue: int = 16
     reconnect_max_s: float = 2.0  # longest wait between attempts to reopen a dropped stream
+    forget_unnamed_after: float = 0.0  # days unseen after which an automatic identity is removed (0: never)
     stall_s: float = 3.0  # a stream with no frame for this long is reopened
     rtsp_transport: str = "auto"  # tcp, udp, or auto: TCP first, then UDP
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
-        for name in ("threshold", "auto_join", "auto_found", "learn_threshold", "auto_learn", "swap_distance"):
-            if not 0.0 < getattr(self, name) < 2.0:
-                raise FacetrackError(f"{name} must be between 0 and 2, got {getattr(self, name)}")
-        if not 0.0 <= self.margin < 1.0:
-            raise FacetrackError(f"margin must be between 0 and 1, got {self.margin}")
+        # Code builds Config directly too (the app's settings, tests): the same checks apply.
+        for f in fields(self):
+            object.__setattr__(self, f.name, _checked_type(f.name, _KINDS[f.name], getattr(self, f.name)))
+        for name, (lo, hi) in LIMITS.items():
+            _check_range(name, getattr(self, name), lo, hi, *_OPEN.get(name, (False, False)))
         if self.detector not in DETECTORS:
             raise FacetrackError(f"detector must be one of {', '.join(DETECTORS)}, got {self.detector!r}")
         if self.rtsp_transport not in RTSP_TRANSPORTS:
             raise FacetrackError(f"rtsp_transport must be one of {', '.join(RTSP_TRANSPORTS)}, "
                                  f"got {self.rtsp_transport!r}")
-        if not 0.1 <= self.reconnect_max_s <= 3600 or not 0.5 <= self.stall_s <= 3600:
-            raise FacetrackError("reconnect_max_s must be between 0.1 and 3600 s, and stall_s between 0.5 and 3600 s")
-        if not 0.05 <= self.detect_scale <= 4.0:
-            raise FacetrackError(f"detect_scale must be between 0.05 and 4, got {self.detect_scale}")
-        for name in ("knn", "max_inventory", "detect_every", "reembed_every", "embed_batch",
-                     "live_queue", "file_queue", "min_votes_new", "roi_face_px"):
-            if getattr(self, name) < 1:
-                raise FacetrackError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("upsample", "coast_frames", "embed_max_delay", "num_jitters"):
-            if getattr(self, name) < 0:
-                raise FacetrackError(f"{name} must not be negative, got {getattr(self, name)}")
+        level = self.log_level.strip().upper()
+        if level not in LOG_LEVELS:
+            raise FacetrackError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        object.__setattr__(self, "log_level", level)
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _coerce(name: str, kind: Any, value: Any) -> Any:
+_KINDS: dict[str, Any] = get_type_hints(Config)
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", Path: "a path"}
+
+
+def _describe(value: Any) -> str:
+    kind = {bool: "boolean", int: "whole number", float: "number", str: "string", list: "array",
+            dict: "table"}.get(type(value), type(value).__name__)
+    shown = str(value).lower() if isinstance(value, bool) else repr(value)  # as TOML writes it
+    return f"{shown[:60]}… ({kind})" if len(shown) > 60 else f"{shown} ({kind})"
+
+
+def _checked_type(name: str, kind: Any, value: Any) -> Any:
+    """`value` if it already is a `kind` (an int where a float is wanted is fine); else an error."""
+    # bool is an int subclass in Python: `threshold = true` must not become 1.0.
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is str and isinstance(value, str):
+        return value
+    if kind is Path and isinstance(value, str | os.PathLike):
+        text = os.fspath(value)
+        # Path("") is the current folder, and a NUL byte fails deep inside open(): say so now.
+        if isinstance(text, str) and text.strip() and "\0" not in text:
+            return Path(os.path.expanduser(text))
+    raise FacetrackError(f"setting {name}: expected {_TYPE_WORDS.get(kind, kind)}, got {_describe(value)}")
+
+
+def _check_range(name: str, value: float, lo: float, hi: float, open_lo: bool, open_hi: bool) -> None:
+    below = value <= lo if open_lo else value < lo
+    above = value >= hi if open_hi else value > hi
+    # nan compares false with everything: test finiteness first, or nan would pass. (An int is
+    # finite, and math.isfinite would overflow on a huge one.)
+    if (isinstance(value, float) and not math.isfinite(value)) or below or above:
+        lo_word = "above" if open_lo else "at least"
+        hi_word = "below" if open_hi else "at most"
+        raise FacetrackError(f"{name} must be {lo_word} {lo:g} and {hi_word} {hi:g}, got {value}")
+
+
+def _parse_text(name: str, kind: Any, text: str) -> Any:
+    """A setting from an environment variable (always a string), read strictly."""
+    word = text.strip()
     try:
-        if kind is bool and isinstance(value, str):
-            return value.strip().lower() in ("1", "true", "yes", "on")
-        if kind is Path:
-            return Path(os.path.expanduser(str(value)))
-        return kind(value)
-    except (TypeError, ValueError):
-        raise FacetrackError(f"setting {name}: cannot read {value!r} as {kind.__name__}") from None
+        if kind is bool:
+            if word.lower() in TRUE_WORDS:
+                return True
+            if word.lower() in FALSE_WORDS:
+                return False
+            raise ValueError(text)
+        if kind is int:
+            return int(word)  # int("2.7") fails: no silent truncation
+        if kind is float:
+            return float(word)
+    except ValueError:
+        raise FacetrackError(f"setting {name}: cannot read {text!r} as {_TYPE_WORDS[kind]}") from None
+    return _checked_type(name, kind, text)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise FacetrackError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise FacetrackError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    if "facetrack" not in data:
+        return data
+    table = data["facetrack"]
+    if not isinstance(table, dict):
+        raise FacetrackError(f"config file {path}: 'facetrack' must be a table of settings ([facetrack]), "
+                             f"got {_describe(table)}")
+    return table
 
 
 def load_config(
@@ -105,33 +196,36 @@ def load_config(
     overrides: dict[str, Any] | None = None,
 ) -> Config:
     """Defaults, then the TOML file, then FACETRACK_* variables, then flags (non-None only)."""
-    hints = get_type_hints(Config)
     names = {f.name for f in fields(Config)}
     values: dict[str, Any] = {}
 
     path = toml_path or default_config_path()
-    if toml_path is not None and not path.is_file():
+    try:
+        present = path.is_file()
+    except OSError as exc:  # e.g. a config folder we may not look into
+        raise FacetrackError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    if toml_path is not None and not present:
         raise FacetrackError(f"config file not found: {path}")
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise FacetrackError(f"config file {path} is not valid TOML: {exc}") from None
-        data = data.get("facetrack", data)
-        for key, value in data.items():
+    if present:
+        for key, value in _read_toml(path).items():
             key = key.replace("-", "_")
             if key not in names:
                 raise FacetrackError(f"config file {path}: unknown setting {key!r}")
-            values[key] = _coerce(key, hints[key], value)
+            values[key] = _checked_type(key, _KINDS[key], value)
 
     environ = os.environ if env is None else env
     for key, value in environ.items():
         if key.startswith(ENV_PREFIX):
             name = key[len(ENV_PREFIX):].lower()
             if name in names:
-                values[name] = _coerce(name, hints[name], value)
+                values[name] = _parse_text(f"{name} ({key})", _KINDS[name], value)
 
     for key, value in (overrides or {}).items():
-        if value is not None:
-            values[key] = _coerce(key, hints[key], value)
+        if value is None:
+            continue
+        if key not in names:
+            raise FacetrackError(f"unknown setting {key!r}")
+        # Flags arrive typed from argparse; scripts (benchmarks' --set) pass text.
+        values[key] = (_parse_text(key, _KINDS[key], value) if isinstance(value, str) and _KINDS[key] is not str
+                       else _checked_type(key, _KINDS[key], value))
     return Config(**values)

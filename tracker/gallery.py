@@ -1,27 +1,25 @@
 """The gallery: people, their descriptor inventories and cannot-links, in one SQLite file.
 
 All reads for matching go to an in-memory copy; every change is written through at once in
-its own transaction, so a crash loses nothing and a failed command changes nothing. The
-gallery stores; the tracker decides (tracker/track.py).
+its own transaction, so a crash loses nothing and a failed command changes nothing. Other
+processes may share the file: see tracker/gallery_store.py. The gallery stores; the tracker
+decides (tracker/track.py).
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import identity
 from .errors import GalleryError
-from .gallery_edits import GalleryEdits, _pair
+from .gallery_edits import GalleryEdits
 from .gallery_schema import (
     ENROLLED,
     LEARNED,
@@ -30,138 +28,22 @@ from .gallery_schema import (
     Person,
     Provenance,
     Sample,
-    check_gallery_file,
+    _pair,
+    clean_name,
     encode_thumbnail,
-    prepare,
 )
+from .gallery_store import GalleryFile, create_private, transaction
 from .records import DESCRIPTOR_SIZE
-from .undo import UndoLog
 
 __all__ = ["ENROLLED", "LEARNED", "NAMED", "Gallery", "Person", "Provenance", "Sample", "encode_thumbnail"]
 
 AUTO_NAME = re.compile(r"^Person (\d+)$")
-UNDO_STEPS = 50
 _INSERT = ("INSERT INTO descriptors (person_id, vector, thumbnail, origin, created, source, track, frame, at) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-class Gallery(GalleryEdits):
+class Gallery(GalleryFile, GalleryEdits):
     """People, descriptors and cannot-links; thread-safe, though the tracker uses it from one thread."""
-
-    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        self._db: sqlite3.Connection | None = None
-        self._undo: UndoLog | None = None  # once the file is open for writing
-        self.version = 0  # bumped on every change, so views know when to refresh
-        self._vectors = np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
-        self._labels = np.zeros(0, dtype=np.int64)
-        self._desc_ids = np.zeros(0, dtype=np.int64)
-        self._origins = np.zeros(0, dtype=np.int8)  # index into ORIGINS
-        self._people: dict[int, Person] = {}
-        self._links: set[tuple[int, int]] = set()
-        self._auto_counter = 0  # the highest "Person N" ever given
-        exists = self.path.exists()
-        if exists:
-            check_gallery_file(self.path)
-        elif readonly:
-            return  # an absent gallery reads as empty and is not created
-        self._open(create=not exists)
-        self._load()
-
-    # ---------------------------------------------------------------- storage
-    def _open(self, create: bool) -> None:
-        if create:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise GalleryError(f"cannot create gallery folder {self.path.parent}: {exc.strerror}") from None
-        try:
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA foreign_keys = ON")
-            prepare(db, self.path, create)
-        except sqlite3.DatabaseError as exc:
-            raise GalleryError(f"{self.path} is not a facetrack gallery ({exc})") from None
-        self._db = db
-        self._undo = UndoLog(db, ["people", "descriptors", "cannot_links"], limit=UNDO_STEPS)
-
-    def _load(self) -> None:
-        assert self._db is not None
-        try:
-            people = self._db.execute(
-                "SELECT p.id, p.name, p.known, p.created, p.last_seen, COUNT(d.id) FROM people p "
-                "LEFT JOIN descriptors d ON d.person_id = p.id GROUP BY p.id ORDER BY p.id").fetchall()
-            rows = self._db.execute(
-                "SELECT id, person_id, vector, origin FROM descriptors ORDER BY id").fetchall()
-            links = self._db.execute("SELECT a, b FROM cannot_links").fetchall()
-            counter = self._db.execute("SELECT value FROM meta WHERE key = 'auto_counter'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise GalleryError(f"gallery {self.path} is damaged ({exc})") from None
-        self._people = {
-            pid: Person(pid, name, bool(known), int(n), float(created), last_seen)
-            for pid, name, known, created, last_seen, n in people
-        }
-        vecs = [np.frombuffer(r[2], dtype=np.float32) for r in rows]
-        if any(v.shape != (DESCRIPTOR_SIZE,) for v in vecs):
-            raise GalleryError(f"gallery {self.path} holds descriptors of the wrong size")
-        self._vectors = np.stack(vecs) if vecs else np.zeros((0, DESCRIPTOR_SIZE), np.float32)
-        self._desc_ids = np.asarray([r[0] for r in rows], np.int64)
-        self._labels = np.asarray([r[1] for r in rows], np.int64)
-        self._origins = np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8)
-        self._links = {_pair(int(a), int(b)) for a, b in links}
-        self._auto_counter = int(counter[0]) if counter and str(counter[0]).isdigit() else 0
-        self.version += 1
-
-    def _write(self, sql_steps: list[tuple[str, tuple[object, ...]]]) -> list[int]:
-        """Run several statements in one transaction; returns lastrowid per statement."""
-        if self._db is None:
-            self._open(create=True)
-        assert self._db is not None
-        ids: list[int] = []
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            for sql, args in sql_steps:
-                ids.append(int(self._db.execute(sql, args).lastrowid or 0))
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise GalleryError(f"cannot write gallery {self.path}: {exc}") from None
-        return ids
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-    def __enter__(self) -> Gallery:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # ---------------------------------------------------------------- undo
-    def action(self, label: str) -> Any:
-        """A user's action (rename, merge, split...): one step that `undo` reverts whole."""
-        if self._db is None:
-            self._open(create=True)
-        return self._undo.action(label) if self._undo is not None else nullcontext()
-
-    def can_undo(self) -> str | None:
-        """The label of the step `undo` would revert, or None."""
-        return self._undo.peek() if self._undo is not None else None
-
-    def undo(self) -> str:
-        with self._lock:
-            if self._undo is None or not self._undo.can_undo():
-                raise GalleryError("nothing to undo")
-            try:
-                label: str = self._undo.undo()
-            except sqlite3.Error as exc:
-                raise GalleryError(f"cannot undo: {exc}") from None
-            self._load()
-            return label
 
     # ---------------------------------------------------------------- reads
     def people(self) -> list[Person]:
@@ -209,9 +91,12 @@ class Gallery(GalleryEdits):
         numbers = [int(m.group(1)) for p in self._people.values() if (m := AUTO_NAME.match(p.name))]
         return f"Person {max(*numbers, self._auto_counter, 0) + 1}"
 
+    @transaction
     def add_person(self, name: str | None = None, known: bool = True) -> Person:
         with self._lock:
-            name = (name or "").strip() or self.next_auto_name()
+            # An automatic name is chosen here, inside the write transaction, over a copy that
+            # includes every other process's people: two cameras never both make "Person 3".
+            name = clean_name(name) if name is not None and name.strip() else self.next_auto_name()
             if self.find(name) is not None:
                 raise GalleryError(f"a person named {name!r} already exists")
             now = time.time()
@@ -227,6 +112,7 @@ class Gallery(GalleryEdits):
             self.version += 1
             return self._people[pid]
 
+    @transaction
     def add_descriptors(self, person_id: int, descriptors: NDArray[np.floating],
                         thumbnails: Sequence[bytes] | None = None, origin: str = LEARNED,
                         provenance: Sequence[Provenance] | None = None) -> list[int]:
@@ -254,13 +140,12 @@ class Gallery(GalleryEdits):
             self.version += 1
             return ids
 
+    @transaction
     def enroll(self, name: str, descriptors: NDArray[np.floating], thumbnails: Sequence[bytes],
                files: Sequence[str] | None = None) -> Person:
         """Add enrolled photos to a person, creating them (known) if new; one transaction."""
         desc = np.asarray(descriptors, dtype=np.float32).reshape(-1, DESCRIPTOR_SIZE)
-        name = name.strip()
-        if not name:
-            raise GalleryError("a person's name cannot be empty")
+        name = clean_name(name)
         sources: list[str | None] = list(files) if files else [None] * len(desc)
         with self._lock:
             existing = self.find(name)
@@ -280,6 +165,7 @@ class Gallery(GalleryEdits):
             self.add_descriptors(pid, desc, thumbnails, ENROLLED, [Provenance(source=s) for s in sources])
             return self._people[pid]
 
+    @transaction
     def learn(self, person_id: int, descriptor: NDArray[np.floating], thumbnail: bytes,
               diversity: float, max_inventory: int, provenance: Provenance | None = None,
               origin: str = LEARNED) -> int | None:
@@ -294,6 +180,7 @@ class Gallery(GalleryEdits):
             self.prune(person_id, max_inventory)
             return new_id if new_id in set(self._desc_ids.tolist()) else None
 
+    @transaction
     def prune(self, person_id: int, max_inventory: int) -> None:
         """Bound a person's samples besides enrolled photos: learned ones go first, then named ones."""
         with self._lock:
@@ -324,6 +211,7 @@ class Gallery(GalleryEdits):
             self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - int(n), p.created, p.last_seen)
         self.version += 1
 
+    @transaction
     def touch(self, person_ids: list[int], when: float | None = None) -> None:
         """Record that these people were seen; written in one transaction."""
         now = time.time() if when is None else when
@@ -337,11 +225,10 @@ class Gallery(GalleryEdits):
                 self._people[pid] = Person(p.id, p.name, p.known, p.descriptors, p.created, now)
             self.version += 1
 
+    @transaction
     def rename(self, old: str, new: str) -> Person:
         """Naming a person makes them known, automatic identities included."""
-        new = new.strip()
-        if not new:
-            raise GalleryError("the new name is empty")
+        new = clean_name(new)
         with self._lock:
             p = self.require(old)
             other = self.find(new)
@@ -352,6 +239,7 @@ class Gallery(GalleryEdits):
             self.version += 1
             return self._people[p.id]
 
+    @transaction
     def merge(self, source: str, into: str) -> Person:
         """One person from two: `source`'s samples and cannot-links move to `into`.
 
@@ -377,6 +265,7 @@ class Gallery(GalleryEdits):
             self.version += 1
             return self._people[dst.id]
 
+    @transaction
     def remove(self, name: str) -> Person:
         with self._lock:
             p = self.require(name)
@@ -390,3 +279,69 @@ class Gallery(GalleryEdits):
             del self._people[p.id]
             self.version += 1
             return p
+
+    @transaction
+    def forget_unseen(self, days: float, now: float | None = None) -> list[Person]:
+        """Remove automatic identities (never named) not seen for `days`: a retention limit for
+        the faces of passers-by. Named and enrolled people stay."""
+        cutoff = (time.time() if now is None else now) - days * 86400.0
+        gone = [p for p in self.people() if not p.known and (p.last_seen or p.created) < cutoff]
+        for p in gone:
+            self.remove(p.name)
+        return gone
+
+    # ---------------------------------------------------------------- backups
+    def export_to(self, dest: Path) -> None:
+        """A copy of the whole gallery in one self-contained file (SQLite's backup API, so it is
+        consistent while other processes write), private like the gallery itself."""
+        dest = Path(dest)
+        if self._db is None:
+            raise GalleryError(f"gallery {self.path} does not exist; nothing to export")
+        if dest.exists():
+            raise GalleryError(f"{dest} exists; not replacing it")
+        create_private(dest)
+        try:
+            out = sqlite3.connect(dest)
+            try:
+                with self._lock:
+                    self._db.backup(out)
+                out.execute("PRAGMA journal_mode = DELETE")  # one file, no -wal beside it
+            finally:
+                out.close()
+        except sqlite3.Error as exc:
+            dest.unlink(missing_ok=True)
+            raise GalleryError(f"cannot write {dest}: {exc}") from None
+
+    @transaction
+    def import_people(self, other: Gallery) -> list[tuple[str, str]]:
+        """Every person of `other` (a backup) with their samples, provenance and cannot-links, in
+        one transaction. A real name already here gets the samples it lacks; an automatic name
+        already taken becomes a new automatic identity (it is someone else's number here).
+        Returns (name in `other`, name here) per person."""
+        mapping: dict[int, int] = {}
+        report: list[tuple[str, str]] = []
+        owner = {v.tobytes(): int(pid) for v, pid in zip(self._vectors, self._labels)}
+        for p in other.people():
+            vectors = other.sample_vector_map(p.id)
+            # Someone already imported (every sample of theirs is here, under one person) is
+            # that person, whatever number they have now.
+            owners = {owner.get(v.tobytes()) for v in vectors.values()}
+            same = next(iter(owners)) if len(owners) == 1 and None not in owners else None
+            here = self.person(same) if same is not None else self.find(p.name)
+            if here is None:
+                here = self.add_person(p.name, known=p.known)
+            elif same is None and AUTO_NAME.match(p.name) and not p.known:
+                here = self.add_person(None, known=False)
+            mapping[p.id] = here.id
+            report.append((p.name, here.name))
+            have = {v.tobytes() for v in self.inventory(here.id)}
+            groups: dict[str, list[tuple[NDArray[np.float32], bytes, Provenance]]] = {}
+            for s in other.samples(p.id):
+                v = vectors.get(s.id)
+                if v is not None and v.tobytes() not in have:  # importing twice adds nothing
+                    groups.setdefault(s.origin, []).append((v, s.thumbnail, s.provenance))
+            for origin, items in groups.items():
+                self.add_descriptors(here.id, np.stack([v for v, _, _ in items]), [t for _, t, _ in items],
+                                     origin, [pr for _, _, pr in items])
+        self.add_cannot_links([(mapping[a], mapping[b]) for a, b in other.links() if a in mapping and b in mapping])
+        return report

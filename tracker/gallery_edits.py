@@ -9,16 +9,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .errors import GalleryError
-from .gallery_schema import Person, Provenance, Sample, decode_thumbnail
-
-
-def _pair(a: int, b: int) -> tuple[int, int]:
-    return (a, b) if a < b else (b, a)
+from .gallery_schema import Person, Provenance, Sample, _pair, decode_thumbnail
+from .gallery_store import transaction
 
 
 class GalleryEdits:
@@ -31,7 +29,9 @@ class GalleryEdits:
     _vectors: NDArray[np.float32]
     _labels: NDArray[np.int64]
     _desc_ids: NDArray[np.int64]
+    _txn_depth: int
     version: int
+    path: Path
 
     # Provided by Gallery.
     def require(self, name: str) -> Person:
@@ -47,6 +47,15 @@ class GalleryEdits:
         raise NotImplementedError
 
     def _delete_descriptors(self, ids: NDArray[np.int64]) -> None:
+        raise NotImplementedError
+
+    def _ensure_db(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def _reload_if_stale(self) -> None:
+        raise NotImplementedError
+
+    def _load(self) -> None:
         raise NotImplementedError
 
     def cannot_linked(self, person_id: int) -> frozenset[int]:
@@ -75,6 +84,12 @@ class GalleryEdits:
                 (person_id,)).fetchall()
         return [Sample(r[0], r[1], r[2], r[3], Provenance(r[4], r[5], r[6], r[7]), r[8] or b"") for r in rows]
 
+    def sample_vector_map(self, person_id: int) -> dict[int, NDArray[np.float32]]:
+        """A person's stored vectors by sample id."""
+        with self._lock:
+            mask = self._labels == person_id
+            return dict(zip(self._desc_ids[mask].tolist(), self._vectors[mask]))
+
     def sample_vectors(self, ids: Sequence[int]) -> NDArray[np.float32]:
         with self._lock:
             return self._vectors[np.isin(self._desc_ids, np.asarray(list(ids), np.int64))]
@@ -90,6 +105,7 @@ class GalleryEdits:
         return [img for (data,) in rows if (img := decode_thumbnail(data)) is not None]
 
     # ---------------------------------------------------------------- changes
+    @transaction
     def add_cannot_links(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Record that these people are different (seen in one frame, split apart, "not X")."""
         with self._lock:
@@ -113,6 +129,7 @@ class GalleryEdits:
             raise GalleryError(f"{p.name!r} has no sample(s) {', '.join(map(str, stray))}; see `people show`")
         return ids
 
+    @transaction
     def forget(self, name: str, sample_ids: Sequence[int]) -> Person:
         """Delete some of a person's samples (the person stays, even with none left)."""
         with self._lock:
@@ -120,6 +137,7 @@ class GalleryEdits:
             self._delete_descriptors(self._own_samples(p, sample_ids))
             return self._people[p.id]
 
+    @transaction
     def split(self, name: str, sample_ids: Sequence[int], into: str | None = None) -> Person:
         """Move some of a person's samples to a new (or existing) person, who is then someone else.
 
@@ -146,6 +164,7 @@ class GalleryEdits:
             self.add_cannot_links([(p.id, t.id)])
             return self._people[t.id]
 
+    @transaction
     def set_cover(self, name: str, sample_id: int) -> Person:
         """The sample whose thumbnail stands for the person in lists."""
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +132,28 @@ def decode_thumbnail(data: bytes) -> NDArray[np.uint8] | None:
     return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+MAX_NAME = 100
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    """A cannot-link's key: (smaller id, larger id)."""
+    return (a, b) if a < b else (b, a)
+
+
+def clean_name(name: str) -> str:
+    """A person's name as stored: trimmed, printable (no tabs, newlines or other control
+    characters that would forge rows in a listing), at most MAX_NAME characters."""
+    cleaned = unicodedata.normalize("NFC", str(name)).strip()
+    if not cleaned:
+        raise GalleryError("a person's name cannot be empty")
+    bad = [c for c in cleaned if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")]
+    if bad:
+        raise GalleryError(f"a name must be printable: {cleaned[:40]!r} holds {bad[0]!r}")
+    if len(cleaned) > MAX_NAME:
+        raise GalleryError(f"a name is at most {MAX_NAME} characters (this one has {len(cleaned)})")
+    return cleaned
+
+
 def check_gallery_file(path: Path) -> None:
     """A clear error for a path that exists but is not a facetrack gallery; no change to it."""
     if path.is_dir():
@@ -146,10 +169,10 @@ def check_gallery_file(path: Path) -> None:
 
 def prepare(db: sqlite3.Connection, path: Path, create: bool) -> None:
     """Create the schema in a new file, check an existing one, and migrate it to the newest."""
-    if create:
-        db.executescript(SCHEMA)
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('app', 'facetrack')")
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    if create:  # in one transaction: another process may be creating the same file
+        db.executescript("BEGIN IMMEDIATE;" + SCHEMA +
+                         "INSERT OR IGNORE INTO meta VALUES ('app', 'facetrack');"
+                         f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;")
     row = db.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
     if row is None or row[0] != "facetrack":
         raise GalleryError(f"{path} is an SQLite file but not a facetrack gallery")

@@ -105,6 +105,7 @@ class Session:
         self._recording: Path | None = None
         self._seekable = False
         self._reconnects = 0
+        self._synced = 0.0
         self._retired: list[Engine | Gallery] = []  # replaced while a run used them: closed after it
         self._seq = 0
         self._arrivals: deque[float] = deque(maxlen=120)
@@ -587,6 +588,12 @@ class Session:
         if gallery is None:
             return
         now = time.monotonic()
+        if now - self._synced >= 1.0:  # changes by other processes (a `people` command, a camera)
+            self._synced = now
+            try:
+                gallery.sync()
+            except FacetrackError as exc:
+                self._error(str(exc))
         version = gallery.version
         people_due = version != self._people_version and (force or now - self._people_at >= PEOPLE_REFRESH_S)
         suggest_due = version != self._suggested_version and (force or now - self._suggested_at >= SUGGEST_EVERY_S)
