@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from .errors import FacetrackError
 log = logging.getLogger("facetrack")
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEMO_MARKER = ".facetrack-demo"
 
 
 def _assets() -> Path:
@@ -44,6 +46,8 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detect-scale", type=float, help="detect on the frame resized by this factor")
     p.add_argument("--detect-every", type=int, help="full-frame detection every N frames")
     p.add_argument("--reembed-every", type=int, help="frames between descriptors of a decided face")
+    p.add_argument("--forget-unnamed-after", type=float, metavar="DAYS",
+                   help="remove automatic identities not seen for DAYS (checked at start and hourly)")
     p.add_argument("--rtsp-transport", choices=("auto", "tcp", "udp"),
                    help="RTSP over tcp, udp, or auto (default: TCP, then UDP if the camera refuses TCP)")
 
@@ -107,7 +111,7 @@ def quiet_native_logs(verbose: bool) -> None:
 
 
 SETTING_FLAGS = ("threshold", "detector", "upsample", "detect_scale", "detect_every", "reembed_every", "gallery",
-                 "rtsp_transport")
+                 "rtsp_transport", "forget_unnamed_after")
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
@@ -127,7 +131,12 @@ def _display_available() -> bool:
 
 
 def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
+    from .outputs import check_outputs
+
     cfg = cfg or _config(args)
+    config_file = getattr(args, "config", None)
+    check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
+                  [cfg.gallery, *([config_file] if config_file else [])])
     outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
     if not args.headless and not outputs and _display_available():
         try:
@@ -156,6 +165,28 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class _Retention:
+    """`forget-unnamed-after`: automatic identities unseen for that many days are removed at the
+    start of a run and then hourly (a camera runs for weeks)."""
+
+    EVERY_S = 3600.0
+
+    def __init__(self, gallery: Any, days: float) -> None:
+        self.gallery, self.days = gallery, days
+        self._last = -self.EVERY_S
+        self.check()
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if self.days <= 0 or now - self._last < self.EVERY_S:
+            return
+        self._last = now
+        gone = self.gallery.forget_unseen(self.days)
+        if gone:
+            log.info("removed %d automatic identities not seen for %g days: %s", len(gone), self.days,
+                     ", ".join(p.name for p in gone))
 
 
 def _stopped_code(caught: list[int]) -> int:
@@ -188,6 +219,7 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
     summary = Summary()
     sinks: list[Sink] = []
     with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
+        retention = _Retention(gallery, cfg.forget_unnamed_after)
         try:
             if args.output_json:
                 sinks.append(JsonlSink(args.output_json))
@@ -205,6 +237,7 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
                 def tick(frame: Frame, result: FrameResult, bar: Any = bar) -> None:
                     if bar is not None:
                         bar.update(1)
+                    retention.check()
 
                 try:
                     engine.run(source, sinks, stop, on_result=tick, summary=summary)
@@ -243,6 +276,9 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     else:
         if not args.name or not args.paths:
             raise FacetrackError("usage: facetrack enroll NAME PATH... (or --folders DIR)")
+        from .gallery_schema import clean_name
+
+        args.name = clean_name(args.name)  # a bad name fails before any photo is read
         with Gallery(cfg.gallery) as gallery:
             reports = [enroll(gallery, args.name, list(args.paths), **options)]
     failed = False
@@ -279,10 +315,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     assets = _assets()
     out: Path = args.output
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise FacetrackError(f"--output {out} is a file; the demo needs a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FacetrackError(f"cannot create the demo folder {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise FacetrackError(f"cannot write in the demo folder {out}")
     gallery_path = out / "gallery.sqlite3"
+    marker = out / DEMO_MARKER
     if gallery_path.exists():
-        gallery_path.unlink()  # the demo starts from its own fresh gallery every time
+        # The demo starts from a fresh gallery of its own every time, and never replaces one it
+        # did not make (someone's real gallery in that folder).
+        if not marker.exists():
+            raise FacetrackError(f"{gallery_path} exists and was not made by the demo; not replacing it "
+                                 f"(choose another --output folder)")
+        for f in (gallery_path, Path(f"{gallery_path}-wal"), Path(f"{gallery_path}-shm")):
+            f.unlink(missing_ok=True)
+    marker.write_text("this folder's gallery.sqlite3 was made by `facetrack demo` and is replaced by it\n")
     cfg = _config(args, gallery=gallery_path)
     with Gallery(gallery_path) as gallery:
         for r in enroll_folders(gallery, assets / "people"):

@@ -21,6 +21,9 @@ from .records import Detections
 
 log = logging.getLogger(__name__)
 
+# dlib's pyramid grows 4x in pixels per upsampling step; past this many pixels (about 1 GB of
+# HOG features) the step is dropped, so a large photo at a high --upsample cannot exhaust memory.
+MAX_UPSAMPLED_PX = 64_000_000
 ROI_CONTEXT = 2.2  # a tracked region spans this many face widths, room for motion between frames
 CNN_ROI_SIZE = 240
 
@@ -82,7 +85,7 @@ class HogDetector:
         self.roi_face_px = roi_face_px
 
     def _run(self, image: NDArray[np.uint8], upsample: int) -> tuple[list[Any], list[float]]:
-        rects, scores, _ = models.hog_detector().run(image, upsample, 0.0)
+        rects, scores, _ = models.hog_detector().run(image, affordable_upsample(image, upsample), 0.0)
         return list(rects), list(scores)
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
@@ -116,6 +119,17 @@ class HogDetector:
         return _finish(out_boxes, out_scores, w, h)
 
 
+def affordable_upsample(image: NDArray[np.uint8], upsample: int) -> int:
+    """`upsample`, lowered until the upsampled image stays under MAX_UPSAMPLED_PX."""
+    px = image.shape[0] * image.shape[1]
+    up = upsample
+    while up > 0 and px * 4 ** up > MAX_UPSAMPLED_PX:
+        up -= 1
+    if up < upsample:
+        log.debug("upsampling %d lowered to %d for a %dx%d image", upsample, up, image.shape[1], image.shape[0])
+    return up
+
+
 class CnnDetector:
     """dlib's MMOD CNN detector, batched. Over 2 s a frame on a CPU: meant for a GPU."""
 
@@ -125,7 +139,8 @@ class CnnDetector:
         self.batch_size = batch_size
 
     def _run(self, images: list[NDArray[np.uint8]], upsample: int) -> list[Any]:
-        return list(models.cnn_detector()(images, upsample, batch_size=max(1, len(images))))
+        up = min(affordable_upsample(img, upsample) for img in images)
+        return list(models.cnn_detector()(images, up, batch_size=max(1, len(images))))
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
         return self.detect_batch([image])[0]

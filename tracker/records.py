@@ -6,6 +6,7 @@ no stage can change what another stage sees.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +32,11 @@ class Frame:
     time: float
     source: str
     captured_at: float = 0.0  # time.monotonic() when read; for latency figures
+    scale: float = 1.0  # source pixels per pixel of `image`: a huge photo is decoded reduced
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"frame scale must be a positive number, got {self.scale}")
         img = self.image
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f"frame must be HxWx3 uint8 RGB, got {img.dtype} {img.shape}")
@@ -112,6 +116,7 @@ class FrameResult:
     captured_at: float = 0.0
     width: int = 0
     height: int = 0
+    scale: float = 1.0  # source pixels per pixel of the frame the boxes were measured on
 
     def __post_init__(self) -> None:
         n = len(self.names)

@@ -41,7 +41,9 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def result_json(result: FrameResult) -> dict[str, Any]:
-    """One frame as the documented JSONL record."""
+    """One frame as the documented JSONL record, boxes in the source's pixels."""
+    # A huge photo was tracked reduced (result.scale > 1); the JSONL speaks of the file itself.
+    boxes = result.boxes * result.scale
     return {
         "frame": result.index,
         "time": result.time,
@@ -55,7 +57,7 @@ def result_json(result: FrameResult) -> dict[str, Any]:
                 "distance": None if math.isnan(dist) else round(float(dist), 4),
             }
             for tid, name, known, box, dist in zip(
-                result.track_ids, result.names, result.known, result.boxes, result.distances)
+                result.track_ids, result.names, result.known, boxes, result.distances)
         ],
     }
 

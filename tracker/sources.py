@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from .config import Config
 from .errors import FacetrackError, SourceError
-from .images import is_image_path, list_images, load_image
+from .images import is_image_path, list_images, load_image, load_image_scaled
 from .records import Frame
 
 log = logging.getLogger(__name__)
@@ -267,14 +267,14 @@ class ImageSource(Source):
         single = not self.path.is_dir()
         for index, f in enumerate(self._files):
             try:
-                image = load_image(f)
+                image, scale = load_image_scaled(f)
             except FacetrackError as exc:
                 if single:
                     raise
                 log.warning("%s; skipped", exc)
                 self.skipped.append((f, str(exc)))
                 continue
-            yield Frame(image, index, 0.0, str(f), time.monotonic())
+            yield Frame(image, index, 0.0, str(f), time.monotonic(), scale=scale)
 
 
 def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 2.0,

@@ -46,6 +46,7 @@ UNDECIDED_REEMBED = 3  # frames between descriptors while a track is undecided
 JUMP_IOU = 0.5  # a detection this far off the track's prediction gets a descriptor at once
 GROWN = 1.4  # a face this much wider than at its last descriptor is embedded again
 TOUCH_EVERY_S = 2.0  # how often a person in view has their "last seen" written
+SYNC_EVERY_S = 1.0  # how often the gallery is checked for other processes' changes
 
 
 @dataclass
@@ -92,6 +93,7 @@ class FaceTracker:
         self.descriptors_computed = 0
         self._still = False
         self._touched: dict[int, float] = {}
+        self._synced = time.monotonic()
 
     # ------------------------------------------------------------------ public
     def step(self, frame: Frame, detections: Detections | None = None, *,
@@ -107,6 +109,10 @@ class FaceTracker:
         """
         image = frame.image
         self._still = still
+        now = time.monotonic()
+        if now - self._synced >= SYNC_EVERY_S:  # another process (a camera, `people`) changed it?
+            self._synced = now
+            self.gallery.sync()
         if cut or still or frame.source != self.identities.source:
             self.end_tracks()
         self.identities.source = frame.source
@@ -416,5 +422,5 @@ class FaceTracker:
             boxes=np.array([t.box for t in shown]).reshape(-1, 4),
             person_ids=np.array(pids, np.int64), names=tuple(names),
             known=np.array(known, bool), distances=np.array(dists, np.float64),
-            captured_at=frame.captured_at, width=frame.width, height=frame.height,
+            captured_at=frame.captured_at, width=frame.width, height=frame.height, scale=frame.scale,
         )

@@ -1,0 +1,195 @@
+"""Bad input of every kind, through the real command line: one clear line on stderr, exit 1, no
+traceback, no native library chatter, and the gallery untouched."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import CLIP, FACES, LIN
+from PIL import Image
+from streams import free_port
+
+from tracker.cli import main
+
+Case = tuple[str, Callable[[Path], list[str]], str]
+
+
+def _write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data)
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def _truncated_avi(path: Path) -> Path:
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (64, 48))
+    for i in range(60):
+        w.write(np.full((48, 64, 3), i * 4, np.uint8))
+    w.release()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])  # the header still says 60 frames
+    return path
+
+
+def _png(path: Path, size: tuple[int, int], value: int = 255) -> Path:
+    Image.fromarray(np.full((size[1], size[0], 3), value, np.uint8)).save(path)
+    return path
+
+
+def _gallery_copy(d: Path, name: str, sql: str) -> Path:
+    """A copy of the test's gallery, damaged by `sql`."""
+    path = d / name
+    path.write_bytes((d / "g.sqlite3").read_bytes())
+    db = sqlite3.connect(path)
+    db.executescript(sql)
+    db.close()
+    return path
+
+
+def _other_sqlite(d: Path) -> Path:
+    path = d / "other.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (t TEXT)")
+    db.commit()
+    db.close()
+    return path
+
+
+def _config(d: Path, text: str) -> Path:
+    return _write(d / f"cfg{abs(hash(text))}.toml", text)
+
+
+def G(d: Path) -> list[str]:
+    return ["--gallery", str(d / "g.sqlite3")]
+
+
+def run(d: Path, *extra: str) -> list[str]:
+    return ["run", str(CLIP), "--headless", "--no-progress", *G(d), *extra]
+
+
+CASES: list[Case] = [
+    # Paths and files
+    ("missing video", lambda d: ["run", str(d / "missing.mp4"), "--headless", *G(d)], "no such file"),
+    ("zeros as mp4", lambda d: ["run", str(_write(d / "z.mp4", b"\0" * 5000)), "--headless", *G(d)], "cannot decode"),
+    ("text as mp4", lambda d: ["run", str(_write(d / "t.mp4", "hello")), "--headless", *G(d)], "cannot decode"),
+    ("empty folder", lambda d: ["run", str((d / "empty").mkdir() or d / "empty"), "--headless", *G(d)],
+     "no images"),
+    ("folder without images", lambda d: ["run", str(_write(d / "docs" / "a.txt", "x").parent), "--headless",
+                                          *G(d)], "no images"),
+    ("truncated video", lambda d: ["run", str(_truncated_avi(d / "cut.avi")), "--headless", "--no-progress",
+                                   *G(d)], "ends at frame"),
+    ("truncated jpeg", lambda d: ["run", str(_write(d / "cut.jpg", (FACES / "obama_1.jpg").read_bytes()[:20000])),
+                                  "--headless", *G(d)], "cannot decode image"),
+    ("text as jpeg", lambda d: ["run", str(_write(d / "n.jpg", "hello")), "--headless", *G(d)], "not an image"),
+    ("empty png", lambda d: ["run", str(_write(d / "e.png", b"")), "--headless", *G(d)], "not an image"),
+    ("1x1 png", lambda d: ["run", str(_png(d / "tiny.png", (1, 1))), "--headless", *G(d)], "too small"),
+    # URLs
+    ("rtsp nobody listens", lambda d: ["run", f"rtsp://127.0.0.1:{free_port()}/cam", "--headless", *G(d)],
+     "cannot open stream"),
+    ("http nobody listens", lambda d: ["run", f"http://127.0.0.1:{free_port()}/x.mjpg", "--headless", *G(d)],
+     "cannot open stream"),
+    ("rtsp without host", lambda d: ["run", "rtsp://", "--headless", *G(d)], "cannot open stream"),
+    ("no such webcam", lambda d: ["run", "97", "--headless", *G(d)], "cannot open webcam"),
+    # Galleries
+    ("gallery is text", lambda d: run(d, "--gallery", str(_write(d / "t.sqlite3", "just text"))),
+     "not a facetrack gallery"),
+    ("gallery of another app", lambda d: run(d, "--gallery", str(_other_sqlite(d))), "not a facetrack gallery"),
+    ("gallery is a folder", lambda d: run(d, "--gallery", str(d)), "is a folder"),
+    ("gallery without schema row", lambda d: ["people", "list", "--gallery", str(
+        _gallery_copy(d, "noschema.sqlite3", "DELETE FROM meta WHERE key = 'schema'"))], "no schema version"),
+    ("gallery with a bad descriptor", lambda d: ["people", "list", "--gallery", str(
+        _gallery_copy(d, "blob.sqlite3", "UPDATE descriptors SET vector = x'0011'"))], "wrong size"),
+    ("gallery from the future", lambda d: ["people", "list", "--gallery", str(
+        _gallery_copy(d, "new.sqlite3", "UPDATE meta SET value = '99' WHERE key = 'schema'"))], "newer facetrack"),
+    ("gallery where nothing can be made", lambda d: ["enroll", "X", str(LIN), "--gallery",
+                                                     "/proc/facetrack/g.sqlite3"], "cannot create gallery"),
+    # Names
+    ("name with a tab", lambda d: ["enroll", "A\tB", str(LIN), *G(d)], "printable"),
+    ("name with a newline", lambda d: ["enroll", "A\nB", str(LIN), *G(d)], "printable"),
+    ("name of 10,000 characters", lambda d: ["enroll", "x" * 10_000, str(LIN), *G(d)], "at most 100"),
+    ("blank name", lambda d: ["enroll", "   ", str(LIN), *G(d)], "cannot be empty"),
+    ("rename to a control character", lambda d: ["people", "rename", "Lin", "B\x07", *G(d)], "printable"),
+    ("rename to a long name", lambda d: ["people", "rename", "Lin", "y" * 200, *G(d)], "at most 100"),
+    ("rename nobody", lambda d: ["people", "rename", "Nobody", "X", *G(d)], "no person named"),
+    ("merge into oneself", lambda d: ["people", "merge", "Lin", "Lin", *G(d)], "themselves"),
+    ("show nobody", lambda d: ["people", "show", "Nobody", *G(d)], "no person named"),
+    ("split unknown samples", lambda d: ["people", "split", "Lin", "--samples", "99999", *G(d)], "no sample"),
+    ("enrol a photo without a face", lambda d: ["enroll", "X", str(_png(d / "white.png", (300, 300))), *G(d)],
+     "no face"),
+    # Settings
+    ("config file missing", lambda d: run(d, "--config", str(d / "none.toml")), "config file not found"),
+    ("config not TOML", lambda d: run(d, "--config", str(_config(d, "threshold = = 1"))), "not valid TOML"),
+    ("config unknown setting", lambda d: run(d, "--config", str(_config(d, "speed = 3"))), "unknown setting"),
+    ("config facetrack = 5", lambda d: run(d, "--config", str(_config(d, "facetrack = 5"))), "facetrack"),
+    ("config bool threshold", lambda d: run(d, "--config", str(_config(d, "threshold = true"))), "threshold"),
+    ("config float detect-every", lambda d: run(d, "--config", str(_config(d, "detect-every = 2.7"))),
+     "detect_every"),
+    ("config huge upsample", lambda d: run(d, "--config", str(_config(d, "upsample = 1000000000"))), "upsample"),
+    ("config log level", lambda d: run(d, "--config", str(_config(d, 'log-level = "LOUD"'))), "log_level"),
+    ("flag upsample 99", lambda d: run(d, "--upsample", "99"), "upsample"),
+    ("flag detect scale 100", lambda d: run(d, "--detect-scale", "100"), "detect_scale"),
+    ("flag threshold nan", lambda d: run(d, "--threshold", "nan"), "threshold"),
+    ("flag threshold -3", lambda d: run(d, "--threshold", "-3"), "threshold"),
+    # Outputs
+    ("output json is the gallery", lambda d: run(d, "--output-json", str(d / "g.sqlite3")), "gallery"),
+    ("output video is the input", lambda d: run(d, "--output-video", str(CLIP)), "also an input"),
+    ("output json is someone's file", lambda d: run(d, "--output-json", str(_write(d / "mine.txt", "notes"))),
+     "not a facetrack json output"),
+    ("two outputs, one file", lambda d: run(d, "--output-json", str(d / "o.jsonl"), "--events", str(d / "o.jsonl")),
+     "already the"),
+    ("output json is a folder", lambda d: run(d, "--output-json", str(d)), "is a folder"),
+    ("output video is no video name", lambda d: run(d, "--output-video", str(d / "out.txt")), "video file name"),
+    ("demo output is a file", lambda d: ["demo", "--output", str(_write(d / "file.txt", "x"))], "is a file"),
+    ("demo over someone's gallery", lambda d: ["demo", "--output", str(
+        _write(d / "mine" / "gallery.sqlite3", (d / "g.sqlite3").read_bytes()).parent)], "not made by the demo"),
+]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("hostile")
+    assert main(["enroll", "Lin", str(LIN), "--gallery", str(d / "g.sqlite3"), "-q"]) == 0
+    return d
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(CASES) >= 40 and len({name for name, _, _ in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("name, argv, pattern", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+                   argv: Callable[[Path], list[str]], pattern: str) -> None:
+    d = tmp_path
+    (d / "g.sqlite3").write_bytes((base / "g.sqlite3").read_bytes())
+    args = argv(d)
+    before = (d / "g.sqlite3").read_bytes()
+    capsys.readouterr()
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 1, (code, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("facetrack: error:")]
+    assert len(errors) == 1 and pattern in errors[0], err
+    assert "Traceback" not in err and "internal error" not in err
+    assert (d / "g.sqlite3").read_bytes() == before, "the gallery changed"
+
+
+def test_no_native_library_lines_reach_the_terminal(tmp_path: Path) -> None:
+    """FFmpeg and OpenCV print their own lines ("[mjpeg @ 0x...] overread"); without -v the user
+    sees only facetrack's."""
+    video = _truncated_avi(tmp_path / "cut.avi")
+    proc = subprocess.run([sys.executable, "-m", "tracker", "run", str(video), "--headless", "--no-progress",
+                           "--gallery", str(tmp_path / "g.sqlite3")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "@ 0x" not in proc.stderr and "WARN" not in proc.stderr, proc.stderr
+    assert [ln for ln in proc.stderr.splitlines() if ln.startswith("facetrack: error:")]
+    assert not (tmp_path / "g.sqlite3").exists()  # nothing was stored, so no gallery was made
