@@ -193,3 +193,21 @@ def test_no_native_library_lines_reach_the_terminal(tmp_path: Path) -> None:
     assert "@ 0x" not in proc.stderr and "WARN" not in proc.stderr, proc.stderr
     assert [ln for ln in proc.stderr.splitlines() if ln.startswith("facetrack: error:")]
     assert not (tmp_path / "g.sqlite3").exists()  # nothing was stored, so no gallery was made
+
+
+def test_unreadable_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = tmp_path / "locked"
+    (locked / "Ann").mkdir(parents=True)
+    real = Path.iterdir
+
+    def iterdir(self: Path):  # type: ignore[no-untyped-def]
+        if self == locked:  # what chmod 000 does for a user who is not root
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    for argv in (["run", str(locked), "--headless"], ["enroll", "--folders", str(locked)]):
+        assert main([*argv, "--gallery", str(tmp_path / "g.sqlite3")]) == 1
+        err = capsys.readouterr().err
+        assert "cannot read this folder (Permission denied)" in err and "internal error" not in err, err

@@ -88,7 +88,7 @@ class Config:
     gallery: Path = dataclasses.field(default_factory=default_gallery_path)
     live_queue: int = 2
     file_queue: int = 16
-    reconnect_max_s: float = 2.0  # longest wait between attempts to reopen a dropped stream
+    reconnect_max_s: float = 1.0  # longest wait between attempts to reopen a dropped stream
     forget_unnamed_after: float = 0.0  # days unseen after which an automatic identity is removed (0: never)
     stall_s: float = 3.0  # a stream with no frame for this long is reopened
     rtsp_transport: str = "auto"  # tcp, udp, or auto: TCP first, then UDP

@@ -135,7 +135,10 @@ def enroll_folders(gallery: Gallery, root: Path, embedder: Embedder | None = Non
     """Every subfolder of `root` is one person, named after it."""
     if not root.is_dir():
         raise FacetrackError(f"{root}: not a folder")
-    people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    try:
+        people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        raise FacetrackError(f"{root}: cannot read this folder ({exc.strerror})") from None
     if not people:
         raise FacetrackError(f"{root} has no subfolders; expected one folder per person")
     emb = embedder or DlibEmbedder()

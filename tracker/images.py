@@ -140,4 +140,7 @@ def _decode_reduced(img: Image.Image) -> Image.Image:
 
 
 def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p) and not p.name.startswith("."))
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p) and not p.name.startswith("."))
+    except OSError as exc:
+        raise ImageError(f"{folder}: cannot read this folder ({exc.strerror})") from None

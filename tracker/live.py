@@ -131,7 +131,7 @@ class LiveSource(Source):
 
     live = True
 
-    def __init__(self, spec: str, queue_size: int = 2, reconnect_max_s: float = 2.0, stall_s: float = 3.0,
+    def __init__(self, spec: str, queue_size: int = 2, reconnect_max_s: float = 1.0, stall_s: float = 3.0,
                  transport: str = "auto") -> None:
         super().__init__(spec, queue_size)
         if transport not in TRANSPORTS:

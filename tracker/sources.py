@@ -277,7 +277,7 @@ class ImageSource(Source):
             yield Frame(image, index, 0.0, str(f), time.monotonic(), scale=scale)
 
 
-def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 2.0,
+def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 1.0,
                 start: int = 0, stall_s: float = 3.0, rtsp_transport: str = "auto") -> Source:
     """A source from what a user typed: `0`, a URL, a video, an image, or a folder of images.
 
