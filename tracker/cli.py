@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_people, models
+from . import __version__, cli_analyze, cli_people, models
 from .config import DETECTORS, Config, load_config
 from .errors import FacetrackError
 
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(enroll)
 
     cli_people.add_parser(sub, _add_common)
+    cli_analyze.add_parsers(sub, _add_common, _add_engine)
 
     demo = sub.add_parser("demo", help="run the bundled clip with the bundled portraits enrolled")
     demo.add_argument("--output", type=Path, default=Path("facetrack-demo"), help="output folder")
@@ -365,7 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return int(run_app(_config(args), []))
             parser.print_help()
             return 2
-        handler = {"run": cmd_run, "enroll": cmd_enroll, "people": cmd_people, "demo": cmd_demo}[args.command]
+        handler = {"run": cmd_run, "enroll": cmd_enroll, "people": cmd_people, "demo": cmd_demo,
+                   "analyze": lambda a: cli_analyze.cmd_analyze(a, _config(a)),
+                   "cluster": lambda a: cli_analyze.cmd_cluster(a, _config(a), a.gallery is not None)}[args.command]
         return handler(args)
     except FacetrackError as exc:
         print(f"facetrack: error: {exc}", file=sys.stderr)

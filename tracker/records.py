@@ -117,9 +117,16 @@ class FrameResult:
     width: int = 0
     height: int = 0
     scale: float = 1.0  # source pixels per pixel of the frame the boxes were measured on
+    # Per face: found by the detector in this frame (else followed by correlation alone); empty
+    # when unknown. Offline analysis trusts "two faces in one frame" only between detected ones.
+    detected: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
 
     def __post_init__(self) -> None:
         n = len(self.names)
+        det = np.asarray(self.detected, dtype=np.bool_).reshape(-1)
+        if len(det) not in (0, n):
+            raise ValueError(f"detected has {len(det)} rows, names has {n}")
+        object.__setattr__(self, "detected", _frozen(det))
         arrays = {
             "track_ids": np.asarray(self.track_ids, dtype=np.int64).reshape(-1),
             "boxes": np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4),

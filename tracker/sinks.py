@@ -67,6 +67,9 @@ class JsonlSink:
         self._fh = _open_text(path)
 
     def write(self, frame: Frame, result: FrameResult) -> None:
+        self.write_result(result)
+
+    def write_result(self, result: FrameResult) -> None:
         self._fh.write(json.dumps(result_json(result), separators=(",", ":")) + "\n")
 
     def close(self) -> None:

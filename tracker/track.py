@@ -19,7 +19,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +47,15 @@ JUMP_IOU = 0.5  # a detection this far off the track's prediction gets a descrip
 GROWN = 1.4  # a face this much wider than at its last descriptor is embedded again
 TOUCH_EVERY_S = 2.0  # how often a person in view has their "last seen" written
 SYNC_EVERY_S = 1.0  # how often the gallery is checked for other processes' changes
+
+
+class SampleObserver(Protocol):
+    """Sees every descriptor a track gets (offline analysis keeps them all)."""
+
+    def sample(self, track_id: int, sample: TrackSample) -> None: ...
+
+    def split(self, old_id: int, new_id: int, moved: int) -> None:
+        """A swap: the last `moved` samples of `old_id` belong to the new track `new_id`."""
 
 
 @dataclass
@@ -94,6 +103,7 @@ class FaceTracker:
         self._still = False
         self._touched: dict[int, float] = {}
         self._synced = time.monotonic()
+        self.observer: SampleObserver | None = None
 
     # ------------------------------------------------------------------ public
     def step(self, frame: Frame, detections: Detections | None = None, *,
@@ -374,10 +384,16 @@ class FaceTracker:
                 continue
             sample = TrackSample(np.asarray(d, np.float32), encode_thumbnail(p.chip), p.frame_index, p.time, p.face_px,
                                  p.disrupted)
-            if self.identities.add_sample(t.id, sample):
-                self._split_track(t)
+            split = self.identities.add_sample(t.id, sample)
+            moved = self.identities.state(t.id).outliers if split else 0
+            if self.observer is not None:
+                self.observer.sample(t.id, sample)
+            if split:
+                new_id = self._split_track(t)
+                if self.observer is not None:
+                    self.observer.split(t.id, new_id, moved)
 
-    def _split_track(self, t: Track) -> None:
+    def _split_track(self, t: Track) -> int:
         """The track's face changed under it (a swap at a crossing): a new track from here on."""
         new = Track(id=self._next_id, box=t.box.copy(), first_frame=t.last_frame, last_frame=t.last_frame,
                     velocity=t.velocity.copy(), last_detected=t.last_detected, detected_image=t.detected_image,
@@ -386,6 +402,7 @@ class FaceTracker:
         self.identities.split_off(t.id, new.id)
         del self.tracks[t.id]
         self.tracks[new.id] = new
+        return new.id
 
     # ------------------------------------------------------------------ output
     def result(self, frame: Frame) -> FrameResult:
@@ -423,4 +440,5 @@ class FaceTracker:
             person_ids=np.array(pids, np.int64), names=tuple(names),
             known=np.array(known, bool), distances=np.array(dists, np.float64),
             captured_at=frame.captured_at, width=frame.width, height=frame.height, scale=frame.scale,
+            detected=np.array([t.detected_now for t in shown], bool),
         )

@@ -1,0 +1,189 @@
+"""`facetrack analyze` (who appears when in recordings) and `facetrack cluster` (group the faces
+of photos)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config
+from .errors import FacetrackError
+
+log = logging.getLogger("facetrack")
+
+GROUP_THRESHOLD = 0.5  # dlib's own face-clustering example; stricter than 0.6 because one wrong link merges two people
+
+
+def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
+                add_engine: Callable[[argparse.ArgumentParser], None]) -> None:
+    a = sub.add_parser("analyze", help="who appears when in recordings or photo folders: a report in a folder")
+    a.add_argument("sources", nargs="+", metavar="SOURCE", help="video files, images or folders of images")
+    a.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for report.json, report.html, people.png, timeline.png and thumbnails")
+    a.add_argument("--output-json", type=Path, help="the final labels, one JSON line per frame (as `run` writes)")
+    a.add_argument("--save-to-gallery", action="store_true",
+                   help="store the new people as automatic identities, so `people rename` can name them")
+    a.add_argument("--cluster-threshold", type=float, default=GROUP_THRESHOLD, metavar="D",
+                   help=f"tracks closer than this are one person (default {GROUP_THRESHOLD})")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_common(a)
+    add_engine(a)
+
+    c = sub.add_parser("cluster", help="group the faces of photos by person")
+    c.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders of images")
+    c.add_argument("--threshold", type=float, default=GROUP_THRESHOLD, metavar="D",
+                   help=f"faces closer than this are one person (default {GROUP_THRESHOLD})")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--upsample", type=int, help="detector upsampling (default: the setting, 1)")
+    add_common(c)
+
+
+def _check_threshold(value: float) -> float:
+    if not 0.0 < value < 2.0:
+        raise FacetrackError(f"the grouping threshold must be between 0 and 2, got {value}")
+    return value
+
+
+def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
+    from . import offline, report
+    from .gallery import Gallery
+    from .outputs import check_outputs
+    from .sinks import JsonlSink
+    from .sources import source_for
+
+    threshold = _check_threshold(args.cluster_threshold)
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise FacetrackError(f"--out {out} is a file; give a folder")
+    check_outputs({"json": args.output_json}, args.sources, [cfg.gallery, out / "report.json"])
+    sources = [source_for(s, cfg) for s in args.sources]
+    for s in sources:
+        if s.live:
+            raise FacetrackError(f"{s.name}: analyze reads recordings (video files, photos), not live sources; "
+                                 f"record it first or use `facetrack run`")
+        s.ensure_open()
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    bar = None
+    try:
+        if not args.no_progress:
+            from tqdm import tqdm
+            totals = [s.total for s in sources]
+            bar = tqdm(total=sum(t or 0 for t in totals) if all(totals) else None, unit="frame", desc="analyzing",
+                       leave=False, disable=None)
+        p1 = offline.track_all(cfg, sources, stop, on_frame=(lambda _f: bar.update(1)) if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+        signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        print("facetrack: interrupted; nothing written")
+        return 130
+
+    with Gallery(cfg.gallery, readonly=not args.save_to_gallery) as gallery:
+        analysis = offline.identify(p1, gallery, cfg, threshold)
+        if args.save_to_gallery:
+            saved = offline.save_to_gallery(analysis, gallery, cfg)
+            log.info("stored %d new people in %s: %s", len(saved), cfg.gallery, ", ".join(saved) or "none")
+    durations: dict[str, float] = {}
+    for r in p1.results:
+        fps = p1.fps.get(r.source, 0.0)
+        if fps > 0:
+            durations[r.source] = max(durations.get(r.source, 0.0), r.time + 1.0 / fps)
+    report.write(analysis, out, durations)
+    if args.output_json:
+        sink = JsonlSink(args.output_json)
+        try:
+            for result in analysis.results:
+                sink.write_result(result)
+        finally:
+            sink.close()
+    known = [p.name for p in analysis.people if p.known]
+    print(f"{len(analysis.people)} people ({len(known)} known) in {len(p1.results)} frames; "
+          f"report: {out / 'report.html'}")
+    for p in analysis.people:
+        print(f"  {p.name}\t{'known' if p.known else 'new'}\t{report.clock(p.screen_time)} on screen\t"
+              f"{len(p.appearances)} appearance(s)")
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace, cfg: Config, gallery_given: bool) -> int:
+    from . import clustering
+    from .detect import make_detector
+    from .embed import DlibEmbedder, embed
+    from .gallery import Gallery
+    from .images import is_image_path, list_images, load_image_scaled
+
+    threshold = _check_threshold(args.threshold)
+    if args.upsample is not None:
+        cfg = cfg.replace(upsample=args.upsample)
+    files: list[tuple[Path, bool]] = []  # (path, named by the user)
+    for p in args.paths:
+        if p.is_dir():
+            files.extend((f, False) for f in list_images(p))
+        elif p.exists():
+            if not is_image_path(p):
+                raise FacetrackError(f"{p}: not an image file")
+            files.append((p, True))
+        else:
+            raise FacetrackError(f"{p}: no such file or folder")
+    if not files:
+        raise FacetrackError("no images to group")
+    detector, embedder = make_detector(cfg), DlibEmbedder(cfg.num_jitters)
+    faces: list[tuple[str, list[int]]] = []
+    vectors: list[np.ndarray] = []
+    cannot: list[tuple[int, int]] = []
+    for path, named in files:
+        try:
+            image, scale = load_image_scaled(path)
+        except FacetrackError as exc:
+            if named:
+                raise
+            log.warning("%s; skipped", exc)
+            continue
+        boxes = detector.detect(image).boxes
+        emb = embed(embedder, image, boxes)
+        first = len(faces)
+        for box, d in zip(emb.boxes, emb.descriptors):
+            faces.append((str(path), [int(round(v * scale)) for v in box]))
+            vectors.append(d)
+        cannot.extend((i, j) for i in range(first, len(faces)) for j in range(i + 1, len(faces)))
+    labels = clustering.cluster([v[None] for v in vectors], threshold, cannot)
+    members: dict[int, list[int]] = {}
+    for i, lab in enumerate(labels):
+        members.setdefault(lab, []).append(i)
+    names: dict[int, str | None] = {lab: None for lab in members}
+    if gallery_given:
+        with Gallery(cfg.gallery, readonly=True) as gallery:
+            known = {p.id: p.known for p in gallery.people()}
+            used: set[int] = set()
+            for lab in sorted(members):
+                pid, _ = clustering.match_people(np.stack([vectors[i] for i in members[lab]]), gallery.vectors,
+                                                 gallery.labels, {k: v for k, v in known.items() if v},
+                                                 cfg.threshold, 0.0, cfg.margin, cfg.knn)
+                p = gallery.person(pid) if pid >= 0 and pid not in used else None
+                if p is not None:
+                    names[lab] = p.name
+                    used.add(pid)
+    order = sorted(members)  # cluster() numbers groups largest first
+    if args.json:
+        groups = [{"person": names[lab], "faces": [{"source": faces[i][0], "box": faces[i][1]} for i in members[lab]]}
+                  for lab in order]
+        print(json.dumps({"groups": groups}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{len(faces)} faces in {len(files)} photo(s): {len(order)} group(s)")
+    for n, lab in enumerate(order, 1):
+        who = f" ({names[lab]})" if names[lab] else ""
+        print(f"group {n}{who}: {len(members[lab])} face(s)")
+        for i in members[lab]:
+            print(f"  {faces[i][0]}\t{faces[i][1]}")
+    return 0
