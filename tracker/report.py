@@ -45,7 +45,10 @@ def file_name(name: str, taken: set[str]) -> str:
     return out
 
 
-def clock(seconds: float) -> str:
+def clock(seconds: float, tenths: bool = False) -> str:
+    """h:mm:ss or m:ss; with `tenths`, m:ss.s (short clips, where whole seconds say little)."""
+    if tenths and seconds < 3600:
+        return f"{int(seconds // 60):d}:{seconds % 60:04.1f}"
     s = int(round(seconds))
     return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:d}:{s % 60:02d}"
 
@@ -177,11 +180,14 @@ def _inline(data: bytes, kind: str) -> str:
 def page(analysis: Analysis, data: dict[str, Any], sheet: bytes, line: bytes, out: Path) -> str:
     """One HTML file with every image inlined: it opens offline, mailed or moved alone."""
     rows = []
+    ends = [a["end"] for p in data["people"] for a in p["appearances"]]
+    tenths = max(ends, default=0.0) < 600  # short material: whole seconds would blur the spans
     for i, p in enumerate(data["people"]):
         thumb = ""
         if p["thumbnail"]:
             thumb = f'<img class="face" src="{_inline((out / p["thumbnail"]).read_bytes(), "jpeg")}" alt="">'
-        spans = "<br>".join(f"{html.escape(Path(a['source']).name)}: {clock(a['start'])}–{clock(a['end'])}"
+        spans = "<br>".join(f"{html.escape(Path(a['source']).name)}: {clock(a['start'], tenths)}–"
+                            f"{clock(a['end'], tenths)}"
                             for a in p["appearances"][:50])
         more = len(p["appearances"]) - 50
         if more > 0:
@@ -189,7 +195,7 @@ def page(analysis: Analysis, data: dict[str, Any], sheet: bytes, line: bytes, ou
         r, g, b = colour(i)[::-1]
         rows.append(f'<tr><td><span class="dot" style="background:rgb({r},{g},{b})"></span></td><td>{thumb}</td>'
                     f"<td><b>{html.escape(p['person'])}</b><br><small>{'known' if p['known'] else 'new'}</small></td>"
-                    f"<td>{clock(p['screen_time'])}</td><td>{p['faces']}</td><td>{spans}</td></tr>")
+                    f"<td>{clock(p['screen_time'], tenths)}</td><td>{p['faces']}</td><td>{spans}</td></tr>")
     sources = ", ".join(html.escape(s) for s in analysis.sources)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>facetrack: who appears when</title>
