@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_analyze, cli_people, models
+from . import __version__, cli_analyze, cli_calibrate, cli_people, models
 from .config import DETECTORS, Config, load_config
 from .errors import FacetrackError
 
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_people.add_parser(sub, _add_common)
     cli_analyze.add_parsers(sub, _add_common, _add_engine)
+    cli_calibrate.add_parser(sub, _add_common)
 
     demo = sub.add_parser("demo", help="run the bundled clip with the bundled portraits enrolled")
     demo.add_argument("--output", type=Path, default=Path("facetrack-demo"), help="output folder")
@@ -368,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         handler = {"run": cmd_run, "enroll": cmd_enroll, "people": cmd_people, "demo": cmd_demo,
                    "analyze": lambda a: cli_analyze.cmd_analyze(a, _config(a)),
-                   "cluster": lambda a: cli_analyze.cmd_cluster(a, _config(a), a.gallery is not None)}[args.command]
+                   "cluster": lambda a: cli_analyze.cmd_cluster(a, _config(a), a.gallery is not None),
+                   "calibrate": lambda a: cli_calibrate.run(a, _config(a))}[args.command]
         return handler(args)
     except FacetrackError as exc:
         print(f"facetrack: error: {exc}", file=sys.stderr)
