@@ -149,6 +149,7 @@ CASES: list[Case] = [
     ("output json is a folder", lambda d: run(d, "--output-json", str(d)), "is a folder"),
     ("output video is no video name", lambda d: run(d, "--output-video", str(d / "out.txt")), "video file name"),
     ("demo output is a file", lambda d: ["demo", "--output", str(_write(d / "file.txt", "x"))], "is a file"),
+    ("demo output cannot be made", lambda d: ["demo", "--output", "/proc/facetrack-demo"], "cannot create"),
     ("demo over someone's gallery", lambda d: ["demo", "--output", str(
         _write(d / "mine" / "gallery.sqlite3", (d / "g.sqlite3").read_bytes()).parent)], "not made by the demo"),
 ]
@@ -211,3 +212,13 @@ def test_unreadable_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str],
         assert main([*argv, "--gallery", str(tmp_path / "g.sqlite3")]) == 1
         err = capsys.readouterr().err
         assert "cannot read this folder (Permission denied)" in err and "internal error" not in err, err
+
+
+def test_a_failed_enrolment_leaves_no_gallery_behind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gallery = tmp_path / "new" / "g.sqlite3"
+    blank = _png(tmp_path / "white.png", (300, 300))
+    assert main(["enroll", "Nobody", str(blank), "--gallery", str(gallery)]) == 1
+    assert "no face" in capsys.readouterr().err
+    assert not gallery.exists() and not Path(f"{gallery}-wal").exists()
+    assert main(["people", "list", "--gallery", str(gallery)]) == 0  # reads as empty, still not made
+    assert not gallery.exists()
