@@ -42,6 +42,7 @@ from tracker.config import Config
 from tracker.errors import FacetrackError
 from tracker.images import IMAGE_SUFFIXES
 
+from .analysis import AnalysisController
 from .people_panel import PeoplePanel
 from .person_page import PersonPage
 from .session import CONNECTING, ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Session, Stats
@@ -140,6 +141,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self._build_toolbar()
         self._build_statusbar()
+        # Analyze… (ui/analysis.py): its action, its progress in the status bar, the timeline under the video.
+        self.analysis = AnalysisController(self)
+        self.toolbar.insertAction(self.record_action, self.analysis.action)
+        lv.addWidget(self.analysis.panel)
 
         self._frame_timer = QTimer(self)
         self._frame_timer.timeout.connect(self._pull_frame)
@@ -539,6 +544,7 @@ class MainWindow(QMainWindow):
         st = self.session.stats()
         was = self._stats.state
         self._stats = st
+        self.analysis.follow(st)
         if st.state == RECONNECTING and was != RECONNECTING:
             self.messages.show_message(f"{st.source}: the stream dropped; reconnecting…")
         if st.state == ENDED and was != ENDED and self.playlist:
@@ -585,8 +591,10 @@ class MainWindow(QMainWindow):
             self._frame_timer.stop()
             self._stats_timer.stop()
             self._save()
+            self.analysis.cancel()  # both threads stop at once: the two 2 s waits below overlap
             if not self.session.close(timeout=2.0):
                 log.warning("the engine thread did not stop within 2 s")
+            self.analysis.close(timeout=2.0)
         if event is not None:
             event.accept()
 

@@ -1,0 +1,225 @@
+"""The timeline under the video after Analyze…: a row per person, a bar per appearance, on the
+file's time axis; a click seeks there. AnalysisPanel puts it under a title with the exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import QEvent, QRect, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PyQt6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker import report
+
+from .analysis_job import AnalysisResult
+
+ROW_H = 22
+NAME_W = 190  # the name column of the timeline
+AXIS_H = 20
+PAD = 6
+VISIBLE_ROWS = 6  # more people than this scroll inside the panel, so the video keeps its room
+
+
+def _qcolour(i: int) -> QColor:
+    b, g, r = report.colour(i)  # the report's palette (BGR): a person has one colour in both
+    return QColor(r, g, b)
+
+
+class TimelineView(QWidget):
+    """A row per person, a bar per appearance, on the file's time axis; a click seeks there."""
+
+    seek_requested = pyqtSignal(float)  # seconds
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.result: AnalysisResult | None = None
+        self.names: list[str] = []
+        self.position: float | None = None  # the playhead, seconds
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setMinimumWidth(NAME_W + 200)
+        self._resize_rows()
+
+    def set_result(self, result: AnalysisResult | None) -> None:
+        self.result = result
+        self.names = [p.name for p in result.analysis.people] if result is not None else []
+        self._resize_rows()
+        self.update()
+
+    def set_position(self, t: float | None) -> None:
+        if t != self.position:
+            self.position = t
+            self.update()
+
+    def content_height(self) -> int:
+        return PAD + max(1, len(self.names)) * ROW_H + AXIS_H
+
+    def _resize_rows(self) -> None:
+        self.setMinimumHeight(self.content_height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(800, self.content_height())
+
+    # geometry (public: the tests click on bars with these)
+    def _span(self) -> tuple[int, int]:
+        return NAME_W, max(NAME_W + 10, self.width() - PAD)
+
+    def x_of(self, t: float) -> float:
+        x0, x1 = self._span()
+        duration = self.result.duration if self.result is not None and self.result.duration > 0 else 1.0
+        return x0 + (x1 - x0) * min(max(t, 0.0), duration) / duration
+
+    def time_at(self, x: float) -> float:
+        x0, x1 = self._span()
+        duration = self.result.duration if self.result is not None else 0.0
+        return min(max((x - x0) / (x1 - x0), 0.0), 1.0) * duration
+
+    def row_rect(self, row: int) -> QRect:
+        return QRect(0, PAD + row * ROW_H, self.width(), ROW_H)
+
+    def bar_rect(self, row: int, k: int) -> QRect:
+        """Appearance `k` of the person in `row`."""
+        assert self.result is not None
+        a = self.result.analysis.people[row].appearances[k]
+        xa = int(self.x_of(a.start))
+        xb = max(xa + 3, int(self.x_of(a.end)))  # a glimpse stays visible and clickable
+        y = PAD + row * ROW_H
+        return QRect(xa, y + 4, xb - xa, ROW_H - 8)
+
+    def _hit(self, x: float, y: float) -> tuple[int, int] | None:
+        """(row, appearance) under a point, or None."""
+        if self.result is None:
+            return None
+        row = int((y - PAD) // ROW_H)
+        if not 0 <= row < len(self.names):
+            return None
+        for k in range(len(self.result.analysis.people[row].appearances)):
+            if self.bar_rect(row, k).adjusted(-2, -4, 2, 4).contains(int(x), int(y)):
+                return row, k
+        return None
+
+    # events
+    def mousePressEvent(self, event: QMouseEvent | None) -> None:
+        if event is None or self.result is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = event.position()
+        if pos.x() >= NAME_W - 2:  # anywhere on the time axis: a bar's own time when on a bar
+            self.seek_requested.emit(self.time_at(pos.x()))
+        event.accept()
+
+    def event(self, e: QEvent | None) -> bool:
+        if e is not None and e.type() == QEvent.Type.ToolTip and isinstance(e, QHelpEvent):
+            hit = self._hit(e.pos().x(), e.pos().y())
+            if hit is not None and self.result is not None:
+                p = self.result.analysis.people[hit[0]]
+                a = p.appearances[hit[1]]
+                QToolTip.showText(e.globalPos(), f"{p.name}: {report.clock(a.start, True)}–"
+                                                 f"{report.clock(a.end, True)} (click to go there)", self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(e)
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        pal = self.palette()
+        painter.fillRect(self.rect(), pal.base())
+        result = self.result
+        if result is None:
+            painter.end()
+            return
+        x0, x1 = self._span()
+        people = result.analysis.people
+        text = pal.text().color()
+        if not people:
+            painter.setPen(text)
+            painter.drawText(QRect(PAD, PAD, self.width(), ROW_H), Qt.AlignmentFlag.AlignVCenter,
+                             "Nobody found in this file")
+        metrics = painter.fontMetrics()
+        shade = QColor(text)
+        shade.setAlpha(14)
+        for row, p in enumerate(people):
+            r = self.row_rect(row)
+            if row % 2 == 0:
+                painter.fillRect(r, shade)
+            painter.fillRect(QRect(PAD, r.top() + 5, 6, ROW_H - 10), _qcolour(row))
+            label = f"{p.name}  {report.clock(p.screen_time)}"
+            painter.setPen(text)
+            painter.drawText(QRect(PAD + 12, r.top(), NAME_W - PAD - 16, ROW_H), Qt.AlignmentFlag.AlignVCenter,
+                             metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, NAME_W - PAD - 18))
+            for k in range(len(p.appearances)):
+                painter.fillRect(self.bar_rect(row, k), _qcolour(row))
+        # The time axis: ticks at a round step, as the report's timeline.png has them.
+        axis_y = PAD + max(1, len(people)) * ROW_H
+        painter.setPen(QPen(text, 1))
+        painter.drawLine(x0, axis_y, x1, axis_y)
+        step = next(v for v in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 1e9)
+                    if result.duration / v <= max(2, (x1 - x0) // 70))
+        tick = 0.0
+        while tick <= result.duration + 1e-6:
+            x = int(self.x_of(tick))
+            painter.drawLine(x, axis_y, x, axis_y + 4)
+            painter.drawText(QRect(x - 30, axis_y + 4, 60, AXIS_H - 4), Qt.AlignmentFlag.AlignHCenter,
+                             report.clock(tick, tenths=step < 1))
+            tick += step
+        if self.position is not None:
+            x = int(self.x_of(self.position))
+            painter.setPen(QPen(QColor(220, 40, 40), 2))
+            painter.drawLine(x, PAD, x, axis_y)
+        painter.end()
+
+
+class AnalysisPanel(QFrame):
+    """Under the video: a title, the exports, a close button and the timeline."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title = QLabel("")
+        self.csv_button = QPushButton("Export CSV…")
+        self.json_button = QPushButton("Export JSON…")
+        for b in (self.csv_button, self.json_button):
+            b.setToolTip("Save who appears when (one entry per appearance)")
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide the timeline")
+        close.clicked.connect(self.hide)
+        head = QHBoxLayout()
+        head.setContentsMargins(6, 2, 2, 0)
+        head.addWidget(self.title, 1)
+        head.addWidget(self.csv_button)
+        head.addWidget(self.json_button)
+        head.addWidget(close)
+        self.timeline = TimelineView()
+        self.rows_area = QScrollArea()
+        self.rows_area.setWidget(self.timeline)
+        self.rows_area.setWidgetResizable(True)
+        self.rows_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.rows_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 2)
+        col.setSpacing(2)
+        col.addLayout(head)
+        col.addWidget(self.rows_area)
+        self.hide()
+
+    def show_result(self, result: AnalysisResult) -> None:
+        people = result.analysis.people
+        known = sum(p.known for p in people)
+        self.title.setText(f"Who appears when in {Path(result.spec).name}: {len(people)} "
+                           f"{'person' if len(people) == 1 else 'people'} ({known} known)")
+        self.timeline.set_result(result)
+        rows = min(max(1, len(people)), VISIBLE_ROWS)
+        self.rows_area.setFixedHeight(PAD + rows * ROW_H + AXIS_H + 2)
+        self.show()
