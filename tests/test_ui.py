@@ -68,7 +68,7 @@ def _engine_threads() -> list[str]:
 
 def test_open_file_boxes_and_labels_reach_the_view(qtbot, make_window, enrolled: Path, monkeypatch) -> None:
     w = make_window(enrolled)
-    monkeypatch.setattr("ui.app.QFileDialog.getOpenFileName", lambda *a, **k: (str(CLIP), ""))
+    monkeypatch.setattr("ui.window_playback.QFileDialog.getOpenFileName", lambda *a, **k: (str(CLIP), ""))
     qtbot.waitUntil(lambda: w.people.names() == ["Alex Lacamoire", "Lin-Manuel Miranda"], timeout=WAIT_MS)
     w.fast_action.trigger()
     w.open_action.trigger()  # "Open file…" with the dialog answered

@@ -58,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="track faces in webcams, videos, streams or photos")
-    run.add_argument("sources", nargs="+", metavar="SOURCE",
-                     help="webcam index (0), video file, rtsp:// or http(s):// URL, image, or folder of images")
+    run.add_argument("sources", nargs="*", metavar="SOURCE",
+                     help="webcam index (0), video file, rtsp:// or http(s):// URL, image, or folder of images "
+                          "(the desktop app may be started without: it opens where you left off)")
     run.add_argument("--headless", action="store_true", help="no window: for servers and batch jobs")
     run.add_argument("--output-json", type=Path, help="one JSON line per frame")
     run.add_argument("--output-video", type=Path, help="annotated video (MP4)")
@@ -140,7 +141,11 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
                   [cfg.gallery, *([config_file] if config_file else [])])
     outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
-    if not args.headless and not outputs and _display_available():
+    app = not args.headless and not outputs and _display_available()
+    if not args.sources and not app:
+        raise FacetrackError("run needs a SOURCE without a window (a webcam index, a video file, a URL, "
+                             "an image or a folder); only the desktop app opens where it left off")
+    if app:
         try:
             from ui.app import platform_problem, run_app
         except ImportError as exc:
@@ -350,9 +355,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def app_argv(argv: Sequence[str], commands: Sequence[str]) -> list[str]:
+    """`facetrack --gallery G [SOURCE]` (options, no command) means `facetrack run ...`: the app."""
+    argv = list(argv)
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version") \
+            and not any(a in commands for a in argv):
+        return ["run", *argv]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    args = parser.parse_args(app_argv(sys.argv[1:] if argv is None else argv, list(commands or ())))
     _setup_logging(args)
     try:
         if args.command is None:

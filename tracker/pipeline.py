@@ -86,6 +86,7 @@ class Engine:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="detect")
         self._batch = cfg.embed_batch if isinstance(self.detector, CnnDetector) else 1
         self._on_idle: Callable[[], None] | None = None
+        self._skip: Callable[[Frame], bool] | None = None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -98,10 +99,12 @@ class Engine:
 
     def run(self, source: Source, sinks: Sequence[Sink] = (), stop: threading.Event | None = None,
             on_result: ResultCallback | None = None, summary: Summary | None = None,
-            on_idle: Callable[[], None] | None = None) -> Summary:
+            on_idle: Callable[[], None] | None = None, skip: Callable[[Frame], bool] | None = None) -> Summary:
         """Every frame of `source` through the tracker into `sinks`, until it ends or `stop` is set.
 
-        on_idle: called about every 0.1 s while a live source sends nothing (it is down)."""
+        on_idle: called about every 0.1 s while a live source sends nothing (it is down).
+        skip: for a file, asked of each frame as it is read; True drops it before detection (the
+        app playing a file at its own speed on a machine that cannot keep up)."""
         summary = summary or Summary()
         stop = stop or threading.Event()
         self.tracker.end_tracks()
@@ -110,6 +113,7 @@ class Engine:
         if isinstance(source, LiveSource):
             source.status_listeners.extend(listeners)
         self._on_idle = on_idle
+        self._skip = skip
         source.start()
         started = time.perf_counter()
         try:
@@ -163,6 +167,8 @@ class Engine:
                 if frame is None:
                     exhausted = True
                     break
+                if self._skip is not None and self._skip(frame):
+                    continue
                 signature = shots.colour_signature(frame.image)
                 cut = still or shots.is_cut(previous, signature)
                 previous = signature

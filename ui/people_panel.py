@@ -6,11 +6,16 @@ it never touches the gallery itself.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from typing import Any
 
 import numpy as np
-from PyQt6.QtCore import QPoint, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QColor, QIcon, QImage, QPixmap
+from PyQt6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QAction, QColor, QIcon, QImage, QKeyEvent, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -32,6 +37,9 @@ from .session import PersonView, Session
 THUMB = 56
 MAX_SUGGESTIONS = 4
 PERSON_ID = Qt.ItemDataRole.UserRole
+SEEN_EVERY_MS = 5000  # "seen 2 min ago" is rewritten this often, in place: no rebuild, no gallery read
+LIST_KEYS = (Qt.Key.Key_Home, Qt.Key.Key_End)  # the list keeps these while it has the focus (not a seek)
+Report = Callable[["Future[Any]", Callable[[Any], str], str], None]  # (command, success text, failure)
 
 
 def thumbnail_icon(view: PersonView) -> QIcon:
@@ -69,6 +77,9 @@ class PeoplePanel(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        # Set by the window: modal dialogs pause the video; every command's outcome is reported.
+        self.dialog_pause: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
+        self.report: Report = lambda _fut, _ok, _failed: None
         self.version = -1
         self.views: list[PersonView] = []
         self.list = QListWidget()
@@ -105,6 +116,15 @@ class PeoplePanel(QWidget):
         rename_key.setShortcut("F2")
         rename_key.triggered.connect(lambda: self.rename_selected())
         self.addAction(rename_key)
+        self.delete_key = QAction("Delete", self)
+        self.delete_key.setShortcut("Delete")
+        self.delete_key.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.delete_key.triggered.connect(lambda: self.delete_selected())
+        self.addAction(self.delete_key)
+        self.list.installEventFilter(self)
+        self._seen_timer = QTimer(self)
+        self._seen_timer.timeout.connect(self.update_seen)
+        self._seen_timer.start(SEEN_EVERY_MS)
         buttons = QHBoxLayout()
         for b in (self.rename_btn, self.merge_btn, self.delete_btn):
             buttons.addWidget(b)
@@ -121,7 +141,35 @@ class PeoplePanel(QWidget):
         layout.addLayout(bottom)
         self._update_buttons()
 
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        # Home/End move in the list while it has the focus; elsewhere they seek the video.
+        if obj is self.list and event is not None and event.type() == QEvent.Type.ShortcutOverride \
+                and isinstance(event, QKeyEvent) and event.key() in LIST_KEYS:
+            event.accept()
+            return False
+        return super().eventFilter(obj, event)
+
     # ------------------------------------------------------------------ view
+    def _texts(self, v: PersonView, now: float) -> tuple[str, str]:
+        p = v.person
+        kind = "known" if p.known else "automatic"
+        return (f"{p.name}\n{kind} · {p.descriptors} descriptor(s)\n{ago(p.last_seen, now)}",
+                f"{p.name}: {kind}, {p.descriptors} stored descriptor(s), {ago(p.last_seen, now)}")
+
+    def update_seen(self, now: float | None = None) -> None:
+        """'Last seen' kept current: each row's text rewritten in place (cheap: no icons, no gallery)."""
+        now = time.time() if now is None else now
+        by_name = {v.person.name: v for v in self.views}
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            v = by_name.get(str(item.data(PERSON_ID))) if item is not None else None
+            if item is None or v is None:
+                continue
+            text, tip = self._texts(v, now)
+            if item.text() != text:
+                item.setText(text)
+                item.setToolTip(tip)
+
     def refresh(self) -> None:
         """Re-read the session's snapshot when it changed; keeps the selection."""
         version, views = self.session.people()
@@ -139,11 +187,10 @@ class PeoplePanel(QWidget):
         order = sorted(views, key=lambda v: (not v.person.known, v.person.name.lower()))
         for v in order:
             p = v.person
-            kind = "known" if p.known else "automatic"
-            item = QListWidgetItem(thumbnail_icon(v), f"{p.name}\n{kind} · {p.descriptors} descriptor(s)\n"
-                                                       f"{ago(p.last_seen, now)}")
+            text, tip = self._texts(v, now)
+            item = QListWidgetItem(thumbnail_icon(v), text)
             item.setData(PERSON_ID, p.name)
-            item.setToolTip(f"{p.name}: {kind}, {p.descriptors} stored descriptor(s), {ago(p.last_seen, now)}")
+            item.setToolTip(tip)
             tint = QColor(*person_colour(p.id))
             tint.setAlpha(50)  # the same colour as the person's box in the video
             item.setBackground(tint)
@@ -224,7 +271,8 @@ class PeoplePanel(QWidget):
             return
         old = names[0]
         if new is None:
-            text, ok = QInputDialog.getText(self, "Rename", f"New name for {old}:", text=old)
+            with self.dialog_pause():
+                text, ok = QInputDialog.getText(self, "Rename", f"New name for {old}:", text=old)
             if not ok:
                 return
             new = text
@@ -232,11 +280,12 @@ class PeoplePanel(QWidget):
         if not new or new == old:
             return
         if new in self.names():
-            answer = QMessageBox.question(self, "Merge?", f"{new} already exists. Merge {old} into {new}?")
+            with self.dialog_pause():
+                answer = QMessageBox.question(self, "Merge?", f"{new} already exists. Merge {old} into {new}?")
             if answer == QMessageBox.StandardButton.Yes:
                 self._merge(old, new)
             return
-        self.session.rename(old, new)
+        self.report(self.session.rename(old, new), lambda p: f"{old} is now {p.name}", f"Could not rename {old}")
 
     def merge_selected(self, into: str | None = None) -> None:
         names = self.selected_names()
@@ -246,8 +295,9 @@ class PeoplePanel(QWidget):
             # Keep a known name over an automatic one by default.
             known = {v.person.name for v in self.views if v.person.known}
             default = 0 if names[0] in known or names[1] not in known else 1
-            choice, ok = QInputDialog.getItem(self, "Merge", "These are one person. Keep the name:",
-                                              names, default, False)
+            with self.dialog_pause():
+                choice, ok = QInputDialog.getItem(self, "Merge", "These are one person. Keep the name:",
+                                                  names, default, False)
             if not ok:
                 return
             into = choice
@@ -255,16 +305,19 @@ class PeoplePanel(QWidget):
         self._merge(source, into)
 
     def _merge(self, source: str, into: str) -> None:
-        self.session.merge(source, into)
+        self.report(self.session.merge(source, into), lambda p: f"{source} merged into {p.name}",
+                    f"Could not merge {source} into {into}")
 
     def delete_selected(self, confirm: bool = True) -> None:
         names = self.selected_names()
         if not names:
             return
         if confirm:
-            answer = QMessageBox.question(
-                self, "Delete", f"Delete {', '.join(names)} and every stored descriptor? (Ctrl+Z undoes it.)")
+            with self.dialog_pause():
+                answer = QMessageBox.question(
+                    self, "Delete", f"Delete {', '.join(names)} and every stored descriptor? (Ctrl+Z undoes it.)")
             if answer != QMessageBox.StandardButton.Yes:
                 return
         for name in names:
-            self.session.remove(name)
+            self.report(self.session.remove(name), lambda p: f"Deleted {p.name} (Ctrl+Z undoes it)",
+                        f"Could not delete {name}")

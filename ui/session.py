@@ -35,6 +35,8 @@ from tracker.repair import Suggestion, suggest_merges
 from tracker.sinks import VideoSink
 from tracker.sources import ImageSource, Source, VideoFileSource, source_for
 
+from .playback_clock import PlaybackClock
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -43,7 +45,6 @@ EngineFactory = Callable[[Config, Gallery], Engine]
 IDLE, CONNECTING, PLAYING, PAUSED, ENDED = "idle", "connecting", "playing", "paused", "ended"
 RECONNECTING = "reconnecting"  # a live stream dropped and is being reopened
 PEOPLE_REFRESH_S = 0.5  # a gallery changed by the tracker is re-read at most this often
-BEHIND_RESET_S = 0.5  # a file that falls this far behind its clock stops trying to catch up
 PHOTO_S = 1.5  # how long each photo of a folder stays up, unless Fast
 SUGGEST_EVERY_S = 3.0  # merge suggestions are recomputed at most this often while the tracker learns
 
@@ -71,6 +72,11 @@ class Stats:
     recording: Path | None = None
     device: str = ""
     fast: bool = False
+    time: float = 0.0  # media time of the newest result, seconds (a file: from its start)
+    duration: float | None = None  # a file's length, seconds
+    behind: bool = False  # a file played at its own speed that the engine cannot keep up with...
+    skipped: int = 0  # ...and the frames dropped to keep time since it (or a seek) started
+    note: str = ""  # what became of the last source, when it is not playing: why it failed, or stopped
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class Session:
         self._next: tuple[str, int] | None = None  # what to play once the current run ends
         self._paused = False
         self._step_once = False  # show one frame after a seek while paused
+        self._pending_open: str | None = None  # an Open sent but not yet taken by the engine thread
         self._fast = False
         self._recorder: VideoSink | None = None  # made at the first frame, at the source's rate
         self._recording: Path | None = None
@@ -112,7 +119,7 @@ class Session:
         self._done: deque[float] = deque(maxlen=120)
         self._left_at = 0.0  # when the last result callback returned: the engine's time starts there
         self._work: deque[float] = deque(maxlen=30)
-        self._clock: tuple[float, float] | None = None  # (wall, media time) that playback follows
+        self._clock = PlaybackClock()  # a file at its own speed: when each frame is due, what to drop
         self._people_version = -1
         self._people_at = 0.0
         self._thumbs: dict[int, NDArray[np.uint8] | None] = {}
@@ -177,11 +184,19 @@ class Session:
     def open(self, spec: str, start: int = 0) -> Future[None]:
         def do() -> None:
             self._paused = False
+            self._latest = None
             self._restart(spec, start)
+            self._pending_open = None
+        # Said at once, not when the command runs: the window shows "opening", never the old
+        # source's state, note or last frame under the new source's name.
+        self._pending_open = spec
+        self._set_stats(state=CONNECTING, source=spec, note="", live=False, total=None, duration=None)
         fut = self.submit(do)
         # Set here too, not only when the command runs: a source that is connecting or down
-        # holds the engine thread until its run ends.
+        # holds the engine thread until its run ends. The old source's last frame goes at once,
+        # so that the window never shows it under the new source's name (or its error).
         self._run_stop.set()
+        self._latest = None
         return fut
 
     def seek(self, index: int) -> Future[None]:
@@ -193,11 +208,14 @@ class Session:
         return self.submit(do)
 
     def stop(self) -> Future[None]:
+        self._pending_open = None
+
         def do() -> None:
             self._next = None
             self._spec = None
             self._latest = None
             self._run_stop.set()
+            self._set_stats(note="Stopped")
             if self._source is None:
                 self._set_stats(state=IDLE)
         fut = self.submit(do)
@@ -214,7 +232,9 @@ class Session:
                 if not pause and self._source is None and self._spec is not None:
                     self._restart(self._spec, 0)
             self._paused = pause
-            self._clock = None
+            if not pause:
+                self._step_once = False  # Space right after a seek while paused: play, not pause again
+            self._clock.reset()
             if self._source is not None:
                 self._set_stats(state=PAUSED if pause else PLAYING)
         return self.submit(do)
@@ -226,7 +246,7 @@ class Session:
         """Files play at their own frame rate; fast processes them as quickly as the machine can."""
         def do() -> None:
             self._fast = fast
-            self._clock = None
+            self._clock.reset()
             self._set_stats(fast=fast)
         return self.submit(do)
 
@@ -480,7 +500,8 @@ class Session:
         self._run_stop = threading.Event()
         self._spec = spec
         self._set_stats(state=CONNECTING, source=spec, position=start, total=None, dropped=0,
-                        processing_fps=0.0, source_fps=0.0, latency_ms=math.nan)
+                        processing_fps=0.0, source_fps=0.0, latency_ms=math.nan, time=0.0, duration=None,
+                        behind=False, skipped=0, note="")
         try:
             source = source_for(spec, self.cfg, start)
             source.watch(self._run_stop)  # Stop, Open and close end a slow connection too
@@ -488,7 +509,9 @@ class Session:
         except FacetrackError as exc:
             if not self._run_stop.is_set():  # a connection the user stopped is not an error
                 self._error(str(exc))
+                self._set_stats(note=f"Could not open {spec}: {exc}")
             self._spec = None
+            self._latest = None
             self._set_stats(state=IDLE)
             return
         self._source = source
@@ -497,31 +520,38 @@ class Session:
         self._done.clear()
         self._work.clear()
         self._left_at = time.monotonic()
-        self._clock = None
+        self._clock = PlaybackClock()
         self._reconnects = 0
+        fps = source.fps or 0.0
         self._set_stats(state=PAUSED if self._paused and not self._step_once else PLAYING, live=source.live,
-                        total=source.total, source_fps=source.fps)
+                        total=source.total, source_fps=source.fps,
+                        duration=source.total / fps if source.total and fps > 0 and not source.live else None)
         ended = False
         try:
+            timed = not source.live and not isinstance(source, ImageSource)
             self._engine().run(source, (), self._run_stop, on_result=self._on_result,
-                               on_idle=lambda: self._drain(block=False))
+                               on_idle=lambda: self._drain(block=False), skip=self._late if timed else None)
             ended = not self._run_stop.is_set()
         except Exception as exc:
             self._report(exc)
+            self._set_stats(note=f"{spec} stopped: {exc}")
         finally:
             self._source = None
             self._close_retired()
         if ended:
             self._set_stats(state=ENDED)  # the last frame stays up; play starts it again
-        elif self._next is None:
+        elif self._next is None and self._pending_open is None:
             self._spec = None
             self._set_stats(state=IDLE)
 
     def _on_result(self, frame: Frame, result: FrameResult) -> None:
+        if self._run_stop.is_set():
+            return  # a frame of a run that Open or Stop already ended: never shown
         now = time.monotonic()
         if self._step_once:  # the frame a seek while paused asked for: paused before it is shown
             self._step_once = False
-            self._set_stats(state=PAUSED)
+            if self._paused:
+                self._set_stats(state=PAUSED)
         self._seq += 1
         self._latest = Snapshot(frame, result, self._seq)
         self._done.append(now)
@@ -534,6 +564,9 @@ class Session:
             self._error(f"{source.name}: the stream dropped and was reopened ({source.reconnects} time(s))")
         self._set_stats(
             position=frame.index,
+            time=frame.time,
+            behind=not live and not self._fast and self._clock.behind(now),
+            skipped=self._clock.skipped,
             processing_fps=_rate(self._done),
             source_fps=_rate(self._arrivals) if live else self._stats.source_fps,
             # A file is read ahead of playback, so its capture time says nothing about speed.
@@ -555,17 +588,17 @@ class Session:
         self._left_at = time.monotonic()
 
     def _follow_clock(self, frame: Frame) -> None:
-        """Play a file at its own speed: wait until this frame is due, taking commands meanwhile."""
-        now = time.monotonic()
-        if self._clock is None:
-            self._clock = (now, frame.time)
-            return
-        wall0, media0 = self._clock
-        due = wall0 + (frame.time - media0)
-        if now - due > BEHIND_RESET_S or frame.time < media0:
-            self._clock = (now, frame.time)  # slower than real time: play every frame, late
-            return
-        self._wait_until(due)
+        """Play a file at its own speed: wait until this frame is due, taking commands meanwhile.
+        Where the engine is slower than the file, `_late` drops frames so that playback keeps time
+        (unless recording, which wants every frame: then it plays late)."""
+        self._clock.drop = self._recording is None
+        self._wait_until(self._clock.shown(frame.time, time.monotonic()))
+
+    def _late(self, frame: Frame) -> bool:
+        """Asked by the engine as it reads each frame of a file: too late to be worth processing?"""
+        if self._fast or self._paused or self._step_once:
+            return False
+        return self._clock.should_skip(frame.time, time.monotonic())
 
     def _wait_until(self, due: float) -> None:
         """Sleep until `due` (monotonic), taking commands meanwhile."""
@@ -575,6 +608,7 @@ class Session:
                 break
             self._drain(block=True, timeout=min(left, 0.05))
             if self._paused:
+                self._clock.reset()
                 return  # the pause loop takes over on the next frame; the clock restarts after it
 
     def _refresh_people(self, force: bool) -> None:

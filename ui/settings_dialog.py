@@ -22,6 +22,9 @@ from PyQt6.QtWidgets import (
 from tracker.config import DETECTORS, Config
 from tracker.errors import FacetrackError
 
+GALLERY_MIN_W = 320
+GALLERY_MAX_W = 720
+
 
 class SettingsDialog(QDialog):
     def __init__(self, cfg: Config, parent: QWidget | None = None) -> None:
@@ -44,6 +47,12 @@ class SettingsDialog(QDialog):
         self.upsample.setValue(cfg.upsample)
         self.upsample.setToolTip("Each step finds faces half as large, at about 4x the detection cost.")
         self.gallery = QLineEdit(str(cfg.gallery))
+        # The whole path in view (up to a sane width), its end visible when it is longer still.
+        text_w = self.gallery.fontMetrics().horizontalAdvance(str(cfg.gallery)) + 24
+        self.gallery.setMinimumWidth(min(GALLERY_MAX_W, max(GALLERY_MIN_W, text_w)))
+        self.gallery.setCursorPosition(len(str(cfg.gallery)))
+        self.gallery.setToolTip(str(cfg.gallery))
+        self.gallery.textChanged.connect(self.gallery.setToolTip)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()

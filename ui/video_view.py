@@ -19,6 +19,10 @@ from tracker.records import FrameResult
 
 from .session import Snapshot
 
+LABEL_SHARE = 0.032  # a label's text height as a share of the picture's height on screen
+LABEL_MIN_PX = 12
+LABEL_MAX_PX = 40
+
 
 @dataclass(frozen=True)
 class DrawnFace:
@@ -111,11 +115,14 @@ class VideoView(QWidget):
             return []
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         font = QFont(self.font())
-        font.setPointSizeF(max(8.0, min(13.0, 10.0 * scale)))
+        # Sized to the picture on screen, not to the video's pixels: readable on a 720p frame in
+        # a small window, and larger in full screen.
+        shown_h = (self._image.height() if self._image is not None else 0) * scale
+        font.setPixelSize(int(round(min(LABEL_MAX_PX, max(LABEL_MIN_PX, LABEL_SHARE * shown_h)))))
         font.setBold(True)
         small = QFont(font)
         small.setBold(False)
-        small.setPointSizeF(font.pointSizeF() * 0.8)
+        small.setPixelSize(max(LABEL_MIN_PX - 2, int(round(font.pixelSize() * 0.8))))
         fm, fm_small = QFontMetricsF(font), QFontMetricsF(small)
         drawn: list[DrawnFace] = []
         for tid, box, pid, name, known, dist in zip(res.track_ids, res.boxes, res.person_ids, res.names,

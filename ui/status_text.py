@@ -1,0 +1,66 @@
+"""What the status bar and the idle view say, from a session's Stats: pure functions, no widgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .session import CONNECTING, ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Stats
+
+WELCOME = "Open a video (Ctrl+O), a webcam or a stream"
+
+
+def clock(seconds: float) -> str:
+    """hh:mm:ss.ff (hundredths), as players show a position."""
+    cs = max(0, int(round(seconds * 100)))
+    h, rest = divmod(cs, 360_000)
+    m, rest = divmod(rest, 6000)
+    s, ff = divmod(rest, 100)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ff:02d}"
+
+
+def source_name(st: Stats) -> str:
+    return Path(st.source).name if st.source and not st.live else st.source
+
+
+def state_text(st: Stats) -> str:
+    """State, source, frame and time: 'playing clip.mp4 · frame 12/275 · 00:00:00.40 / 00:00:09.17'."""
+    name = source_name(st)
+    text = {IDLE: "idle", CONNECTING: f"opening {name}…", PLAYING: f"playing {name}",
+            PAUSED: f"paused: {name}", ENDED: f"finished {name}",
+            RECONNECTING: f"reconnecting to {name}…"}.get(st.state, st.state)
+    if st.state == IDLE:
+        return text
+    if st.total:
+        text += f" · frame {st.position + 1}/{st.total}"
+    if st.duration is not None and st.state != CONNECTING:
+        text += f" · {clock(st.time)} / {clock(st.duration)}"
+    elif st.live and st.state in (PLAYING, PAUSED):
+        text += f" · {clock(st.time)}"
+    if st.live and st.dropped:
+        text += f" · {st.dropped} frames skipped to stay live"
+    return text
+
+
+def behind_text(st: Stats) -> str:
+    """A file the engine cannot keep up with at its own speed: say so (empty otherwise)."""
+    if st.state != PLAYING or st.live or st.fast or not st.behind:
+        return ""
+    if st.recording is not None:
+        return "behind: recording keeps every frame, so playback is slower than the file (try Fast)"
+    return f"behind: {st.skipped} frame(s) skipped to keep time (Fast processes every frame)"
+
+
+def placeholder(st: Stats, last_failed: str | None = None) -> str:
+    """What the view says when no frame is up."""
+    if st.state == CONNECTING:
+        return f"Opening {source_name(st)}…"
+    if st.state == RECONNECTING:
+        return f"{source_name(st)}: the stream dropped; reconnecting…"
+    if st.note.startswith("Stopped"):
+        return "Stopped. Press Space to play again, or open another source."
+    if st.note:
+        return f"{st.note}\n\nOpen another source (Ctrl+O), or press Space to try again."
+    if last_failed:
+        return (f"Last time {last_failed} could not be opened, so it was not opened again.\n\n"
+                "Press Space to try it again, or open another source (Ctrl+O).")
+    return WELCOME

@@ -1,0 +1,184 @@
+"""The main window's people side: "Who is this?", "Not NAME", a person's page, Undo, enrolment
+and drag and drop. A mixin of MainWindow (ui/app.py), which owns the widgets and the session.
+
+Every command's outcome is visible: success in the status bar; a failure also in the status bar
+(the session puts its reason on the message strip, which stays until dismissed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PyQt6.QtCore import QPoint, QSettings, Qt, QUrl
+from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent
+from PyQt6.QtWidgets import QCompleter, QFileDialog, QInputDialog, QMenu
+
+from tracker.images import IMAGE_SUFFIXES
+
+from .people_panel import PeoplePanel
+from .person_page import PersonPage
+from .session import Session
+
+if TYPE_CHECKING:
+    from PyQt6.QtWidgets import QMainWindow as _Base
+else:
+    _Base = object
+
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;All files (*)"
+UNDO_LABEL_CHARS = 32  # the toolbar's "Undo <step>" is shortened beyond this
+DONE_MS = 6000  # how long a success stays in the status bar
+FAILED_MS = 10000
+
+
+class PeopleMixin(_Base):
+    session: Session
+    settings: QSettings
+    people: PeoplePanel
+    undo_action: QAction
+    _face_menu: QMenu
+
+    if TYPE_CHECKING:
+        def run_command(self, fut: Future[Any], on_done: Callable[[Future[Any]], None] | None = None) -> None: ...
+        def dialog_pause(self) -> AbstractContextManager[None]: ...
+        def open_source(self, spec: str, playlist: Sequence[str] = ()) -> None: ...
+
+    def say(self, text: str, ms: int = DONE_MS) -> None:
+        self.statusBar().showMessage(text, ms)  # type: ignore[union-attr]
+
+    def outcome(self, fut: Future[Any], success: Callable[[Any], str], failure: str) -> None:
+        """A command's result in the status bar, whether it worked or not."""
+        error = fut.exception()
+        if error is None:
+            self.say(success(fut.result()))
+        else:
+            self.say(f"{failure}: {error}", FAILED_MS)
+
+    # ------------------------------------------------------------------ naming
+    def _ask_person(self, title: str, prompt: str, current: str = "") -> str | None:
+        names = sorted(self.people.names(), key=str.lower)
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(prompt)
+        dialog.setComboBoxItems(names)
+        dialog.setComboBoxEditable(True)
+        dialog.setTextValue(current)
+        combo = dialog.findChild(QCompleter)
+        if combo is not None:
+            combo.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        with self.dialog_pause():
+            accepted = dialog.exec()
+        if not accepted:
+            return None
+        name = dialog.textValue().strip()
+        return name or None
+
+    def who_is_this(self, track_id: int, current: str) -> None:
+        """A click on a face: name it, or say it is someone already in the gallery."""
+        name = self._ask_person("Who is this?", "Name this face (a new name, or pick someone):", current)
+        if name is not None:
+            self.name_face(track_id, name)
+
+    def face_menu(self, track_id: int, name: str, pos: QPoint) -> None:
+        """Right-click on a face: name it, or say it is not who it shows."""
+        menu = QMenu(self)
+        menu.addAction("Who is this?…", lambda: self.who_is_this(track_id, name))
+        if name:
+            menu.addAction(f"Not {name}", lambda: self.not_person(track_id, name))
+        menu.popup(pos)
+        self._face_menu = menu  # kept for tests
+
+    def name_face(self, track_id: int, name: str) -> None:
+        self.run_command(self.session.name_track(track_id, name), lambda fut: self.outcome(
+            fut, lambda person: f"This face is {person.name}", f"Could not name that face {name}"))
+
+    def not_person(self, track_id: int, name: str) -> None:
+        self.run_command(self.session.reject_track(track_id), lambda fut: self.outcome(
+            fut, lambda _p: f"That face is not {name}: what it taught {name} was taken back (Ctrl+Z undoes it)",
+            f"Could not take that face from {name}"))
+
+    def open_person(self, name: str) -> PersonPage:
+        """A person's page (double-click in the panel); one page per person."""
+        page = next((p for p in self.findChildren(PersonPage) if p.name == name and not p.gone), None)
+        if page is None:
+            page = PersonPage(self.session, name, self.run_command, self)
+            page.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        page.show()  # not modal: the video and the panel stay usable, and Ctrl+Z works from the page
+        page.raise_()
+        page.activateWindow()
+        return page
+
+    # ------------------------------------------------------------------ undo
+    def undo(self) -> None:
+        """Ctrl+Z: revert the newest change to people; the status bar says which."""
+        def done(fut: Future[Any]) -> None:
+            self.outcome(fut, lambda label: f"Undone: {label}" if label is not None else "Nothing to undo",
+                         "Could not undo")
+            if fut.exception() is None:
+                self._show_undo_label()
+                for page in self.findChildren(PersonPage):
+                    page.reload()
+        self.run_command(self.session.undo(), done)
+
+    def _show_undo_label(self) -> None:
+        """The Undo action names the step it would revert. It stays enabled, so that Ctrl+Z pressed
+        just after a change is never lost to a label not yet pulled; with nothing to undo it says so."""
+        label = self.session.can_undo()
+        short = label if label is None or len(label) <= UNDO_LABEL_CHARS else label[:UNDO_LABEL_CHARS - 1] + "…"
+        self.undo_action.setText(f"Undo {short}" if short else "Undo")
+        self.undo_action.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo (Ctrl+Z)")
+
+    # ------------------------------------------------------------------ enrolment
+    def enroll_dialog(self) -> None:
+        start = Path(str(self.settings.value("enroll/dir", "") or "")).expanduser()
+        with self.dialog_pause():
+            paths, _ = QFileDialog.getOpenFileNames(self, "Photos of one person",
+                                                    str(start if start.is_dir() else Path.home()), IMAGE_FILTER)
+        if paths:
+            self.settings.setValue("enroll/dir", str(Path(paths[0]).parent))
+            self.enroll_paths([Path(p) for p in paths])
+
+    def enroll_paths(self, paths: list[Path], name: str | None = None) -> None:
+        if name is None:
+            guess = paths[0].name if paths[0].is_dir() else ""
+            name = self._ask_person("Enrol", f"Whose photos are these ({len(paths)} item(s))?", guess)
+            if name is None:
+                return
+        self.say(f"Enrolling {name}…", 0)
+
+        def enrolled(report: Any) -> str:
+            text = f"{report.person.name}: {len(report.enrolled)} photo(s) enrolled"
+            if report.skipped:
+                text += f", {len(report.skipped)} skipped (see the message)"
+            return text
+
+        self.run_command(self.session.enroll(name, paths),
+                         lambda fut: self.outcome(fut, enrolled, f"Nothing enrolled for {name}"))
+
+    # ------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
+        mime = event.mimeData() if event is not None else None
+        if event is not None and mime is not None and mime.hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent | None) -> None:
+        mime = event.mimeData() if event is not None else None
+        if event is None or mime is None:
+            return
+        self.handle_drop(list(mime.urls()))
+        event.acceptProposedAction()
+
+    def handle_drop(self, urls: list[QUrl]) -> None:
+        """Photos and folders enrol a person; a video, or a stream address, is opened."""
+        paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+        remote = [u.toString() for u in urls if not u.isLocalFile()]
+        photos = [p for p in paths if p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES]
+        videos = [str(p) for p in paths if p not in photos]
+        if photos:
+            self.enroll_paths(photos)
+        elif videos or remote:
+            first, *rest = videos + remote
+            self.open_source(first, rest)
+

@@ -1,0 +1,228 @@
+"""The main window's playback side: opening sources, play/pause, seeking by keys, Fast, Record,
+full screen, and pausing a file while a modal dialog is up. A mixin of MainWindow (ui/app.py),
+which owns the widgets and the session these methods use."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import QFileDialog, QInputDialog, QSlider, QToolBar, QWidget
+
+from .people_panel import PeoplePanel
+from .session import ENDED, IDLE, PAUSED, PLAYING, Session, Stats
+from .status_text import placeholder
+from .video_view import VideoView
+
+if TYPE_CHECKING:
+    from PyQt6.QtWidgets import QMainWindow as _Base
+else:
+    _Base = object
+
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
+SEEK_PENDING_S = 1.0  # a key seek not yet shown by the session: the next key counts from its target
+
+
+class PlaybackMixin(_Base):
+    session: Session
+    settings: QSettings
+    view: VideoView
+    seek: QSlider
+    toolbar: QToolBar
+    people: PeoplePanel
+    fast_action: QAction
+    record_action: QAction
+    playlist: list[str]
+    _stats: Stats
+    _dialog_pauses: int
+    _seek_target: tuple[int, float] | None
+    _full_hidden: list[QWidget]
+
+    # ------------------------------------------------------------------ sources
+    def open_source(self, spec: str, playlist: Sequence[str] = ()) -> None:
+        spec = spec.strip()
+        if not spec:
+            return
+        self.playlist = list(playlist)
+        self.settings.setValue("source/last", spec)
+        self.settings.setValue("source/last_failed", "")  # until it fails
+        self.view.placeholder = f"Opening {spec}…"
+        self.view.show_snapshot(None)
+        self.view.update()
+        self._seek_target = None
+        self.session.open(spec)
+
+    def _start_dir(self, key: str) -> str:
+        """The folder a file dialog starts in: the last one used for that kind of file."""
+        folder = Path(str(self.settings.value(key, "") or "")).expanduser()
+        return str(folder) if folder.is_dir() else str(Path.home())
+
+    def open_file_dialog(self) -> None:
+        with self.dialog_pause():
+            path, _ = QFileDialog.getOpenFileName(self, "Open a video", self._start_dir("source/dir"), VIDEO_FILTER)
+        if path:
+            self.settings.setValue("source/dir", str(Path(path).parent))
+            self.open_source(path)
+
+    def open_folder_dialog(self) -> None:
+        with self.dialog_pause():
+            path = QFileDialog.getExistingDirectory(self, "Open a folder of photos", self._start_dir("source/folder"))
+        if path:
+            self.settings.setValue("source/folder", str(Path(path).parent))
+            self.open_source(path)
+
+    def open_url_dialog(self) -> None:
+        last = str(self.settings.value("source/url", "rtsp://"))
+        with self.dialog_pause():
+            url, ok = QInputDialog.getText(self, "Open a stream", "RTSP or HTTP address:", text=last)
+        if ok and url.strip():
+            self.settings.setValue("source/url", url.strip())
+            self.open_source(url)
+
+    # ------------------------------------------------------------------ play, pause, stop
+    def toggle_pause(self) -> None:
+        if self.session.stats().state == IDLE:
+            last = self.settings.value("source/last")
+            if last:
+                self.open_source(str(last))
+            else:
+                self.open_file_dialog()
+            return
+        self.session.toggle_pause()
+
+    def stop(self) -> None:
+        self.playlist = []
+        self.view.placeholder = placeholder(Stats(note="Stopped"))
+        self.session.stop()
+
+    def dialog_pause(self) -> AbstractContextManager[None]:
+        return self._paused_for_dialog()
+
+    @contextmanager
+    def _paused_for_dialog(self) -> Iterator[None]:
+        """A modal dialog is up: a file playing at its own speed waits for it, then plays on.
+        (A live source cannot wait: it goes on, and its frames are dropped to stay live.)"""
+        st = self.session.stats()
+        mine = st.state == PLAYING and not st.live and not st.fast
+        if mine:
+            self._dialog_pauses += 1
+            self.session.set_paused(True)
+        try:
+            yield
+        finally:
+            if mine:
+                self._dialog_pauses -= 1
+                if self._dialog_pauses == 0:
+                    self.session.set_paused(False)
+
+    # ------------------------------------------------------------------ seeking
+    def seek_to(self, index: int) -> None:
+        self._seek_target = (int(index), time.monotonic())
+        self.session.seek(int(index))
+
+    def _seek_clicked(self, action: int) -> None:
+        # Page clicks and keys on the slider seek at once; dragging seeks on release.
+        if action != QSlider.SliderAction.SliderMove.value:
+            QTimer.singleShot(0, lambda: self.seek_to(self.seek.sliderPosition()))
+
+    def _seekable(self) -> Stats | None:
+        st = self.session.stats()
+        if st.live or not st.total or st.state not in (PLAYING, PAUSED, ENDED):
+            return None
+        return st
+
+    def _position(self, st: Stats) -> int:
+        """Where the next key seek counts from: a seek the session has not shown yet, else the frame on screen."""
+        pending = self._seek_target
+        if pending is not None and pending[0] != st.position and time.monotonic() - pending[1] < SEEK_PENDING_S:
+            return pending[0]
+        return st.position
+
+    def seek_by(self, seconds: float) -> None:
+        """Left/Right (5 s), Shift+Left/Right (1 s)."""
+        st = self._seekable()
+        if st is None or st.total is None:
+            return
+        fps = st.source_fps or 30.0
+        self.seek_to(min(max(0, self._position(st) + int(round(seconds * fps))), st.total - 1))
+
+    def seek_home(self) -> None:
+        if self._seekable() is not None:
+            self.seek_to(0)
+
+    def seek_end(self) -> None:
+        st = self._seekable()
+        if st is not None and st.total:
+            self.seek_to(st.total - 1)
+
+    def step_frames(self, n: int) -> None:
+        """Comma/period: one frame back or on, paused there."""
+        st = self._seekable()
+        if st is None or st.total is None:
+            return
+        if st.state != PAUSED:
+            self.session.set_paused(True)
+        self.seek_to(min(max(0, self._position(st) + n), st.total - 1))
+
+    # ------------------------------------------------------------------ fast, record
+    def toggle_fast(self) -> None:
+        self.session.set_fast(self.fast_action.isChecked())
+
+    def toggle_record(self) -> None:
+        if not self.record_action.isChecked():
+            self.session.record(None)
+            self.statusBar().showMessage("Recording stopped", 4000)  # type: ignore[union-attr]
+            return
+        start = self._start_dir("record/dir")
+        with self.dialog_pause():
+            path, _ = QFileDialog.getSaveFileName(self, "Record the annotated video",
+                                                  str(Path(start) / "facetrack.mp4"), "MP4 video (*.mp4)")
+        if not path:
+            self.record_action.setChecked(False)
+            return
+        self.start_recording(Path(path))
+
+    def start_recording(self, path: Path) -> None:
+        if path.suffix.lower() != ".mp4":
+            path = path.with_suffix(".mp4")
+        self.settings.setValue("record/dir", str(path.parent))
+        self.record_action.setChecked(True)
+        self.session.record(path)
+        self.statusBar().showMessage(f"Recording to {path}", 4000)  # type: ignore[union-attr]
+
+    # ------------------------------------------------------------------ full screen
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.leave_fullscreen()
+        else:
+            self.enter_fullscreen()
+
+    def enter_fullscreen(self) -> None:
+        """The video alone: no menus, toolbar, panel, timeline or status bar (F or Esc leaves)."""
+        bars: list[QWidget | None] = [self.menuBar(), self.toolbar, self.statusBar(), self.people,
+                                      *self._fullscreen_extras()]
+        self._full_hidden = [w for w in bars if w is not None and w.isVisible()]
+        for w in self._full_hidden:
+            w.hide()
+        self.showFullScreen()
+        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def leave_fullscreen(self) -> None:
+        self.showNormal()
+        for w in self._full_hidden:
+            w.show()
+        self._full_hidden = []
+
+    def _fullscreen_extras(self) -> list[QWidget]:
+        return []
+
+    def keyPressEvent(self, event: Any) -> None:
+        if event is not None and event.key() == Qt.Key.Key_Escape and self.isFullScreen():
+            self.leave_fullscreen()
+            return
+        super().keyPressEvent(event)
