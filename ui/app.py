@@ -343,12 +343,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
 
     # ------------------------------------------------------------------ polling
     def _pull_frame(self) -> None:
-        snap = self.session.latest()
-        if snap is None:
-            if self._stats.state in (IDLE, RECONNECTING) or self.view.frame_size() is None:
-                self.view.show_snapshot(None)
-            return
-        self.view.show_snapshot(snap)
+        # None once a source is stopped, failed or replaced: the view then says why (placeholder).
+        self.view.show_snapshot(self.session.latest())
 
     def _restart_session(self) -> None:
         """The engine thread died (a bug): say so, and carry on with a new session (same settings)

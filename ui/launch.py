@@ -66,16 +66,12 @@ def platform_problem() -> str | None:
 
 
 def run_app(cfg: Config, sources: Sequence[str], explicit: frozenset[str] = frozenset()) -> int:
-    """Open the window; play `sources` in turn, or the last source when none is given."""
+    """Open the window; play `sources` in turn, or where the user left off when none is given."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("facetrack")
     app.setOrganizationName("facetrack")
-    settings = QSettings("facetrack", "facetrack")
-    cfg = _apply_saved(cfg, settings, explicit)
-    # The gallery in use, from the flag or the Settings, is the one the next start opens.
-    settings.setValue("engine/gallery", str(cfg.gallery))
-    window = MainWindow(cfg, settings=settings)
+    window = start_window(cfg, sources, explicit, QSettings("facetrack", "facetrack"))
     # Ctrl+C in the terminal, or a service manager's SIGTERM, closes the window cleanly. Python
     # runs signal handlers only between bytecodes, so a timer wakes it while Qt idles.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -83,12 +79,21 @@ def run_app(cfg: Config, sources: Sequence[str], explicit: frozenset[str] = froz
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(200)
+    return int(app.exec())
+
+
+def start_window(cfg: Config, sources: Sequence[str], explicit: frozenset[str], settings: QSettings) -> MainWindow:
+    """The window as a start makes it: saved settings under the flags, the gallery in use
+    remembered for the next start, and the sources given or the last one."""
+    cfg = _apply_saved(cfg, settings, explicit)
+    settings.setValue("engine/gallery", str(cfg.gallery))
+    window = MainWindow(cfg, settings=settings)
     window.show()
     if sources:
         window.open_source(sources[0], sources[1:])
     else:
         restart_where_left(window, settings)
-    return int(app.exec())
+    return window
 
 
 def restart_where_left(window: MainWindow, settings: QSettings) -> None:

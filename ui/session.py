@@ -548,6 +548,15 @@ class Session:
         if self._run_stop.is_set():
             return  # a frame of a run that Open or Stop already ended: never shown
         now = time.monotonic()
+        work = now - self._left_at
+        self._drain(block=False)
+        if self._paused and not self._step_once and self._latest is not None:
+            # Paused before this frame was shown: it waits, unseen, so that the picture on screen
+            # is the one the user paused on (a source opened paused still shows its first frame).
+            self._hold_while_paused()
+            if self._run_stop.is_set():
+                return
+            now = time.monotonic()
         if self._step_once:  # the frame a seek while paused asked for: paused before it is shown
             self._step_once = False
             if self._paused:
@@ -555,7 +564,7 @@ class Session:
         self._seq += 1
         self._latest = Snapshot(frame, result, self._seq)
         self._done.append(now)
-        self._work.append(now - self._left_at)
+        self._work.append(work)
         self._record(frame, result)
         source = self._source
         live = bool(source is not None and source.live)
@@ -578,14 +587,18 @@ class Session:
             self._arrivals.append(frame.captured_at or now)
         self._refresh_people(force=False)
         self._drain(block=False)
-        while self._paused and not self._run_stop.is_set() and not self._closing.is_set():
-            self._drain(block=True, timeout=0.05)
-            self._refresh_people(force=False)
+        self._hold_while_paused()
         if isinstance(source, ImageSource) and not self._fast:
             self._wait_until(time.monotonic() + PHOTO_S)
         elif not live and not self._fast:
             self._follow_clock(frame)
         self._left_at = time.monotonic()
+
+    def _hold_while_paused(self) -> None:
+        """The engine waits here while paused, taking commands (seek, play, rename...)."""
+        while self._paused and not self._run_stop.is_set() and not self._closing.is_set():
+            self._drain(block=True, timeout=0.05)
+            self._refresh_people(force=False)
 
     def _follow_clock(self, frame: Frame) -> None:
         """Play a file at its own speed: wait until this frame is due, taking commands meanwhile.

@@ -51,6 +51,7 @@ class VideoView(QWidget):
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._image: QImage | None = None
+        self.label_px = LABEL_MIN_PX  # the labels' text height as last painted
         self._pixels: bytes = b""  # keeps the QImage's buffer alive
         self._result: FrameResult | None = None
         self.seq = -1
@@ -118,7 +119,8 @@ class VideoView(QWidget):
         # Sized to the picture on screen, not to the video's pixels: readable on a 720p frame in
         # a small window, and larger in full screen.
         shown_h = (self._image.height() if self._image is not None else 0) * scale
-        font.setPixelSize(int(round(min(LABEL_MAX_PX, max(LABEL_MIN_PX, LABEL_SHARE * shown_h)))))
+        self.label_px = int(round(min(LABEL_MAX_PX, max(LABEL_MIN_PX, LABEL_SHARE * shown_h))))
+        font.setPixelSize(self.label_px)
         font.setBold(True)
         small = QFont(font)
         small.setBold(False)

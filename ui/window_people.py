@@ -43,6 +43,7 @@ class PeopleMixin(_Base):
     if TYPE_CHECKING:
         def run_command(self, fut: Future[Any], on_done: Callable[[Future[Any]], None] | None = None) -> None: ...
         def dialog_pause(self) -> AbstractContextManager[None]: ...
+        def _start_dir(self, key: str) -> str: ...
         def open_source(self, spec: str, playlist: Sequence[str] = ()) -> None: ...
 
     def say(self, text: str, ms: int = DONE_MS) -> None:
@@ -132,10 +133,9 @@ class PeopleMixin(_Base):
 
     # ------------------------------------------------------------------ enrolment
     def enroll_dialog(self) -> None:
-        start = Path(str(self.settings.value("enroll/dir", "") or "")).expanduser()
         with self.dialog_pause():
-            paths, _ = QFileDialog.getOpenFileNames(self, "Photos of one person",
-                                                    str(start if start.is_dir() else Path.home()), IMAGE_FILTER)
+            paths, _ = QFileDialog.getOpenFileNames(self, "Photos of one person", self._start_dir("enroll/dir"),
+                                                    IMAGE_FILTER)
         if paths:
             self.settings.setValue("enroll/dir", str(Path(paths[0]).parent))
             self.enroll_paths([Path(p) for p in paths])

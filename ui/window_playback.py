@@ -59,8 +59,9 @@ class PlaybackMixin(_Base):
 
     def _start_dir(self, key: str) -> str:
         """The folder a file dialog starts in: the last one used for that kind of file."""
-        folder = Path(str(self.settings.value(key, "") or "")).expanduser()
-        return str(folder) if folder.is_dir() else str(Path.home())
+        saved = str(self.settings.value(key, "") or "")
+        folder = Path(saved).expanduser()
+        return str(folder) if saved and folder.is_dir() else str(Path.home())
 
     def open_file_dialog(self) -> None:
         with self.dialog_pause():

@@ -1,0 +1,45 @@
+"""Shared pieces of the desktop app's tests: a settings file per test, windows that close after
+it, and a clip opened paused on its first frame."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PyQt6.QtCore import QSettings
+
+from tracker.config import Config
+from ui.app import MainWindow
+from ui.session import PAUSED
+
+WAIT_MS = 60_000
+MakeWindow = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "facetrack.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_window(qtbot, settings: QSettings) -> Iterator[MakeWindow]:  # type: ignore[no-untyped-def]
+    windows: list[MainWindow] = []
+
+    def make(gallery: Path, **cfg: object) -> MainWindow:
+        w = MainWindow(Config(gallery=gallery, **cfg), settings=settings)  # type: ignore[arg-type]
+        qtbot.addWidget(w)
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.close()
+
+
+def open_paused(qtbot, w: MainWindow, clip: Path) -> None:  # type: ignore[no-untyped-def]
+    """The clip open and paused on its first frame."""
+    w.open_source(str(clip))
+    w.session.set_paused(True)
+    qtbot.waitUntil(lambda: w.session.stats().state == PAUSED and w.view.seq >= 1, timeout=WAIT_MS)
