@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QObject, Qt, pyqtBoundSignal, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QStyle, QToolButton, QWidget
 
 from tracker.cli_analyze import GROUP_THRESHOLD
 from tracker.images import IMAGE_SUFFIXES
@@ -56,6 +56,9 @@ class AnalysisController(QObject):
         self._files: dict[str, bool] = {}  # source -> is a video file (checked once, not every poll)
 
         self.action = QAction("Analyze…", window)
+        style = window.style()
+        if style is not None:
+            self.action.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogContentsView))
         self.action.setShortcut(QKeySequence("Ctrl+Shift+A"))
         self.action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.action.setToolTip("Who appears when in the open video file: runs in the background, then shows "

@@ -413,6 +413,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.seek.setEnabled(seekable)
         for action in self.nav_actions:
             action.setEnabled(seekable)
+        if not seekable and self.seek.value() != 0:
+            self.seek.setValue(0)  # nothing to seek: no stale position either
         if seekable and not self.seek.isSliderDown():
             self.seek.blockSignals(True)
             self.seek.setRange(0, max(0, (st.total or 1) - 1))

@@ -509,7 +509,7 @@ class Session:
         except FacetrackError as exc:
             if not self._run_stop.is_set():  # a connection the user stopped is not an error
                 self._error(str(exc))
-                self._set_stats(note=f"Could not open {spec}: {exc}")
+                self._set_stats(note=f"Could not open {spec}\n{exc}")
             self._spec = None
             self._latest = None
             self._set_stats(state=IDLE)

@@ -1,0 +1,257 @@
+"""Drive the real app on a real X server as a user would, and read what the screen says.
+
+    .venv/bin/python scripts/drive_app.py [--keep DIR]
+
+Starts Xvfb, enrols the bundled portraits in a throwaway gallery, and starts the app the way a
+user does (`facetrack run CLIP --gallery G`). Then, with real X key and mouse events (xdotool,
+through the XTEST extension, as a keyboard and a mouse would send them), it:
+
+1. waits for a named box on screen (Lin-Manuel Miranda's label colour);
+2. presses Space: the picture stops, and the status bar reads "paused" with the playback time;
+3. presses Right: the time moves on by 5 s;
+4. clicks Lin-Manuel's face: "Who is this?" opens; Escape closes it;
+5. presses Ctrl+U, types an address where no server listens, Return: an error message shows,
+   and is still on screen 10 s later;
+6. sends SIGINT (Ctrl+C): the app exits 0.
+
+What the screen says is read with Tesseract OCR from X screen grabs (a separate process grabs
+them). Exits non-zero, saying which step failed, and with --keep the grabs stay in DIR.
+Needs Xvfb, xdotool and tesseract-ocr (Debian packages of those names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from screenshot import GRAB, free_display  # noqa: E402
+
+from tracker.draw import person_colour  # noqa: E402
+
+CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
+LIN_ID = 2  # the second person the portraits folder enrols
+TIME = re.compile(r"(\d\d):(\d\d):(\d\d)[.,:](\d\d)")
+TOOLS = ("Xvfb", "xdotool", "tesseract")
+
+
+class Failed(Exception):
+    pass
+
+
+def missing_tools() -> list[str]:
+    return [t for t in TOOLS if shutil.which(t) is None]
+
+
+@dataclass
+class Screen:
+    env: dict[str, str]
+    work: Path
+    shots: int = 0
+
+    def grab(self, name: str) -> np.ndarray:
+        self.shots += 1
+        path = self.work / f"{self.shots:02d}-{name}.png"
+        subprocess.run([sys.executable, "-c", GRAB, str(path)], env=self.env, timeout=30, check=True)
+        return np.asarray(Image.open(path).convert("RGB"))
+
+    def read(self, img: np.ndarray, box: tuple[int, int, int, int] | None = None) -> str:
+        """OCR of the screen (or of `box`: left, top, right, bottom), upscaled for small UI text."""
+        crop = img if box is None else img[box[1]:box[3], box[0]:box[2]]
+        pic = Image.fromarray(crop).convert("L")
+        pic = pic.resize((pic.width * 3, pic.height * 3), Image.Resampling.LANCZOS)
+        path = self.work / "ocr.png"
+        pic.save(path)
+        out = subprocess.run(["tesseract", str(path), "stdout", "--psm", "6"], capture_output=True, text=True,
+                             timeout=60)
+        return out.stdout
+
+    def xdo(self, *args: str) -> str:
+        out = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise Failed(f"xdotool {' '.join(args)}: {out.stderr.strip()}")
+        return out.stdout.strip()
+
+
+def label_box(img: np.ndarray, pid: int) -> tuple[int, int, int, int] | None:
+    """The bounding box of a person's colour on screen (their label and the box under it), if any."""
+    mask = np.all(img == np.array(person_colour(pid), np.uint8), axis=2)
+    if mask.sum() < 500:
+        return None
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+
+
+def seconds(text: str) -> float | None:
+    m = TIME.search(text)
+    if m is None:
+        return None
+    h, mi, s, ff = (int(g) for g in m.groups())
+    return h * 3600 + mi * 60 + s + ff / 100
+
+
+def until(what: str, check, timeout: float, every: float = 0.4):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result is not None and not (isinstance(result, (bool, str, list)) and not result):
+            return result
+        if time.monotonic() > deadline:
+            raise Failed(f"timed out after {timeout:.0f} s: {what}")
+        time.sleep(every)
+
+
+def scenario(screen: Screen, app: subprocess.Popen[str], log: list[str]) -> None:
+    status_bar = lambda img: (0, img.shape[0] - 34, img.shape[1], img.shape[0])  # noqa: E731
+
+    img = until("a named box on screen", lambda: (lambda i: i if label_box(i, LIN_ID) else None)(screen.grab("named")),
+                timeout=60)
+    log.append("1. a named box is on screen")
+    wid = until("the facetrack window", lambda: screen.xdo("search", "--onlyvisible", "--name", "^facetrack$")
+                .splitlines(), timeout=20)[0]
+    screen.xdo("windowfocus", "--sync", wid)
+
+    # 2. Space pauses: the picture stops, the status bar says paused, with the time.
+    screen.xdo("key", "space")
+
+    def paused() -> str | None:
+        img = screen.grab("paused")
+        text = screen.read(img, status_bar(img))
+        return text if "paused" in text and seconds(text) is not None else None
+
+    text = until("'paused' and a time in the status bar after Space", paused, timeout=20)
+    t_paused = seconds(text)
+    a, b = screen.grab("still-a"), (time.sleep(0.8), screen.grab("still-b"))[1]
+    if not np.array_equal(a[60:600, :800], b[60:600, :800]):
+        raise Failed("the video still moves after Space")
+    log.append(f"2. Space paused the video; the status bar reads {TIME.search(text).group(0)}")  # type: ignore[union-attr]
+
+    # 3. Right: 5 s on.
+    screen.xdo("key", "Right")
+
+    def moved() -> float | None:
+        img = screen.grab("right")
+        t = seconds(screen.read(img, status_bar(img)))
+        return t if t is not None and t_paused is not None and t > t_paused + 3.0 else None
+
+    t_right = until("the time 5 s on after Right", moved, timeout=20)
+    assert t_paused is not None
+    if abs(t_right - (t_paused + 5.0)) > 0.6:
+        raise Failed(f"Right moved from {t_paused:.2f} s to {t_right:.2f} s, not 5 s on")
+    log.append(f"3. Right moved the time from {t_paused:.2f} s to {t_right:.2f} s")
+
+    # 4. A click on Lin-Manuel's face asks "Who is this?"; Escape closes the dialog.
+    img = until("a named box after the seek", lambda: (lambda i: i if label_box(i, LIN_ID) else None)(
+        screen.grab("face")), timeout=20)
+    box = label_box(img, LIN_ID)
+    assert box is not None
+    # The colour fills the label and outlines the box under it: the middle is inside the face box.
+    x, y = (box[0] + box[2]) // 2, (box[1] + box[3]) // 2 + 10
+    screen.xdo("mousemove", "--sync", str(x), str(y))
+    screen.xdo("click", "1")
+    until("the 'Who is this?' dialog after a click on the face",
+          lambda: "Name this face" in screen.read(screen.grab("who")), timeout=20)
+    screen.xdo("key", "Escape")
+    until("the dialog closed after Escape", lambda: "Name this face" not in screen.read(screen.grab("who-gone")),
+          timeout=20)
+    log.append(f"4. a click at ({x}, {y}) on the named face opened 'Who is this?'; Escape closed it")
+
+    # 5. An address where no server listens: an error message that stays.
+    screen.xdo("windowfocus", "--sync", wid)
+    screen.xdo("key", "ctrl+u")
+    until("the 'Open a stream' dialog after Ctrl+U", lambda: "RTSP or HTTP" in screen.read(screen.grab("url")),
+          timeout=20)
+    screen.xdo("key", "ctrl+a")
+    screen.xdo("type", "--delay", "20", "rtsp://127.0.0.1:9/nothing")
+    screen.xdo("key", "Return")
+
+    def error_shown() -> bool:
+        text = screen.read(screen.grab("error"))
+        return "cannot open stream" in text.lower() or "could not open" in text.lower()
+
+    until("an error message after opening a dead address", error_shown, timeout=40)
+    shown_at = time.monotonic()
+    time.sleep(10.5)
+    if not error_shown():
+        raise Failed("the error message was gone 10 s later")
+    log.append(f"5. the error message was on screen, and still {time.monotonic() - shown_at:.0f} s later")
+
+    # 6. Ctrl+C in the terminal closes it cleanly.
+    app.send_signal(signal.SIGINT)
+    try:
+        app.wait(10)
+    except subprocess.TimeoutExpired:
+        raise Failed("the app did not close within 10 s of SIGINT") from None
+    if app.returncode != 0:
+        raise Failed(f"the app exited with {app.returncode}")
+    log.append("6. SIGINT closed the app, exit 0")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="keep the screen grabs in this folder")
+    parser.add_argument("--size", default="1180x720")
+    args = parser.parse_args()
+    missing = missing_tools()
+    if missing:
+        print(f"drive_app: error: needs {', '.join(missing)} (Debian: xvfb, xdotool, tesseract-ocr)",
+              file=sys.stderr)
+        return 1
+    from tracker.enroll import enroll_folders
+    from tracker.gallery import Gallery
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="facetrack-drive-"))
+    work.mkdir(parents=True, exist_ok=True)
+    gallery = work / "gallery.sqlite3"
+    if gallery.exists():
+        gallery.unlink()
+    with Gallery(gallery) as g:
+        enroll_folders(g, ROOT / "assets" / "people")
+    display = free_display()
+    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{args.size}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb",
+           "XDG_CONFIG_HOME": str(work / "config")}
+    env.pop("WAYLAND_DISPLAY", None)
+    app: subprocess.Popen[str] | None = None
+    log: list[str] = []
+    try:
+        for _ in range(100):
+            if Path(f"/tmp/.X11-unix/X{display}").exists():
+                break
+            time.sleep(0.05)
+        app = subprocess.Popen([sys.executable, "-m", "tracker", "run", str(CLIP), "--gallery", str(gallery)],
+                               env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        scenario(Screen(env, work), app, log)
+        print("\n".join(log))
+        return 0
+    except Failed as exc:
+        print("\n".join(log), file=sys.stderr)
+        print(f"drive_app: failed: {exc}" + (f" (screen grabs in {work})" if args.keep else ""), file=sys.stderr)
+        return 1
+    finally:
+        if app is not None and app.poll() is None:
+            app.kill()
+        xvfb.terminate()
+        xvfb.wait(5)
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The real app on a real X server, driven with real X key and mouse events (xdotool) and checked
+by reading the screen (Tesseract OCR): scripts/drive_app.py, steps 1-6."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from drive_app import missing_tools  # noqa: E402
+
+
+@pytest.mark.skipif(bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (CI installs them)")
+def test_a_user_drives_the_app_with_keys_and_the_mouse(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "drive_app.py"), "--keep", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    print(proc.stdout, proc.stderr)
+    assert proc.returncode == 0, proc.stderr
+    steps = proc.stdout.splitlines()
+    assert [s.split(".")[0] for s in steps] == ["1", "2", "3", "4", "5", "6"]
+    assert "the status bar reads 00:00:" in steps[1]  # the time display, read off the screen
+    assert "opened 'Who is this?'" in steps[3]  # a real mouse click on a named face
+    assert "still" in steps[4]  # the error message stays
