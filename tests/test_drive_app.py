@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from drive_app import missing_tools  # noqa: E402
+from drive_app import missing_tools
 
 
 @pytest.mark.skipif(bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (CI installs them)")
