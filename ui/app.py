@@ -383,6 +383,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         was = self._stats.state
         self._stats = st
         self.analysis.follow(st)
+        if self._seek_target is not None and st.position == self._seek_target[0]:
+            self._seek_target = None  # shown: the next key seek counts from the screen
         if st.state == RECONNECTING and was != RECONNECTING:
             self.messages.show_message(f"{st.source}: the stream dropped; reconnecting…")
         if st.state == ENDED and was != ENDED and self.playlist:

@@ -45,6 +45,7 @@ EngineFactory = Callable[[Config, Gallery], Engine]
 IDLE, CONNECTING, PLAYING, PAUSED, ENDED = "idle", "connecting", "playing", "paused", "ended"
 RECONNECTING = "reconnecting"  # a live stream dropped and is being reopened
 PEOPLE_REFRESH_S = 0.5  # a gallery changed by the tracker is re-read at most this often
+PREROLL = 10  # frames a seek tracks unseen before the frame it shows
 PHOTO_S = 1.5  # how long each photo of a folder stays up, unless Fast
 SUGGEST_EVERY_S = 3.0  # merge suggestions are recomputed at most this often while the tracker learns
 
@@ -106,6 +107,7 @@ class Session:
         self._next: tuple[str, int] | None = None  # what to play once the current run ends
         self._paused = False
         self._step_once = False  # show one frame after a seek while paused
+        self._show_from = 0  # frames of a file before this index are tracked but not shown (a seek's pre-roll)
         self._pending_open: str | None = None  # an Open sent but not yet taken by the engine thread
         self._fast = False
         self._recorder: VideoSink | None = None  # made at the first frame, at the source's rate
@@ -185,6 +187,7 @@ class Session:
         def do() -> None:
             self._paused = False
             self._latest = None
+            self._show_from = start
             self._restart(spec, start)
             self._pending_open = None
         # Said at once, not when the command runs: the window shows "opening", never the old
@@ -200,11 +203,22 @@ class Session:
         return fut
 
     def seek(self, index: int) -> Future[None]:
+        """Go to frame `index` of a file. The tracker starts PREROLL frames before it, unseen, so
+        that the faces on the frame shown already have their names (one face decides nothing)."""
         def do() -> None:
             if not self._seekable or self._spec is None:
                 raise FacetrackError("only a video file can seek")
             self._step_once = self._paused
-            self._restart(self._spec, index)
+            self._show_from = index
+            self._restart(self._spec, max(0, index - PREROLL))
+        return self.submit(do)
+
+    def step(self) -> Future[None]:
+        """Paused: show the next frame and stay paused (no seek: the tracks go on)."""
+        def do() -> None:
+            if self._source is None or not self._paused:
+                return
+            self._step_once = True
         return self.submit(do)
 
     def stop(self) -> Future[None]:
@@ -499,7 +513,7 @@ class Session:
     def _play(self, spec: str, start: int) -> None:
         self._run_stop = threading.Event()
         self._spec = spec
-        self._set_stats(state=CONNECTING, source=spec, position=start, total=None, dropped=0,
+        self._set_stats(state=CONNECTING, source=spec, position=max(start, self._show_from), total=None, dropped=0,
                         processing_fps=0.0, source_fps=0.0, latency_ms=math.nan, time=0.0, duration=None,
                         behind=False, skipped=0, note="")
         try:
@@ -547,6 +561,9 @@ class Session:
     def _on_result(self, frame: Frame, result: FrameResult) -> None:
         if self._run_stop.is_set():
             return  # a frame of a run that Open or Stop already ended: never shown
+        if frame.index < self._show_from and not (self._source is not None and self._source.live):
+            self._drain(block=False)
+            return  # a seek's pre-roll: the tracker has seen it, the window does not
         now = time.monotonic()
         work = now - self._left_at
         self._drain(block=False)
@@ -595,8 +612,9 @@ class Session:
         self._left_at = time.monotonic()
 
     def _hold_while_paused(self) -> None:
-        """The engine waits here while paused, taking commands (seek, play, rename...)."""
-        while self._paused and not self._run_stop.is_set() and not self._closing.is_set():
+        """The engine waits here while paused, taking commands (seek, play, rename...); a step
+        lets one frame through."""
+        while self._paused and not self._step_once and not self._run_stop.is_set() and not self._closing.is_set():
             self._drain(block=True, timeout=0.05)
             self._refresh_people(force=False)
 

@@ -162,13 +162,19 @@ class PlaybackMixin(_Base):
             self.seek_to(st.total - 1)
 
     def step_frames(self, n: int) -> None:
-        """Comma/period: one frame back or on, paused there."""
+        """Comma/period: one frame back or on, paused there. On is a step (the tracks go on);
+        back is a seek."""
         st = self._seekable()
         if st is None or st.total is None:
             return
         if st.state != PAUSED:
             self.session.set_paused(True)
-        self.seek_to(min(max(0, self._position(st) + n), st.total - 1))
+        pending = self._seek_target is not None and self._position(st) != st.position
+        if n == 1 and st.state != ENDED and not pending:
+            self._seek_target = None  # counted from the frame on screen from now on
+            self.session.step()
+        else:
+            self.seek_to(min(max(0, self._position(st) + n), st.total - 1))
 
     # ------------------------------------------------------------------ fast, record
     def toggle_fast(self) -> None:
