@@ -281,9 +281,12 @@ def test_settings_show_the_whole_gallery_path_and_dialogs_remember_folders(
     folder.mkdir(parents=True)
     monkeypatch.setattr("ui.window_playback.QFileDialog.getExistingDirectory",
                         lambda _p, _t, start, *a, **k: (starts.append(start), str(folder))[1])
+    opened: list[str] = []
+    monkeypatch.setattr(w, "open_source", lambda spec, *a: opened.append(spec))  # the dialogs are the point
     w.open_folder_dialog()
     w.open_folder_dialog()
     assert starts[0] == str(Path.home()) and starts[1] == str(folder.parent)
+    assert opened == [str(folder), str(folder)]
 
 
 def test_a_modal_dialog_pauses_a_playing_file_and_resumes_it(qtbot, make_window, lin_gallery: Path,
