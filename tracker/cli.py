@@ -25,11 +25,21 @@ DEMO_MARKER = ".facetrack-demo"
 
 
 def _assets() -> Path:
-    """Bundled demo material: beside the package in a checkout, or installed as data."""
-    for candidate in (ASSETS, Path(sys.prefix) / "share" / "facetrack" / "assets"):
-        if (candidate / "demo").is_dir():
+    """Bundled demo material: installed inside the package (`facetrack_assets`, the checkout's
+    assets/ folder), or beside the package in a checkout."""
+    candidates = [ASSETS]
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("facetrack_assets")  # a folder of data, no module: its locations
+        if spec is not None and spec.submodule_search_locations:
+            candidates[:0] = [Path(p) for p in spec.submodule_search_locations]
+    except (ImportError, ValueError):
+        pass
+    for candidate in candidates:
+        if (candidate / "demo").is_dir() and (candidate / "people").is_dir():
             return candidate
-    raise FacetrackError("the bundled demo assets are missing; run from a checkout of facetrack")
+    raise FacetrackError("the bundled demo assets are missing: reinstall facetrack (they ship in its wheel)")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
