@@ -371,3 +371,16 @@ def test_space_right_after_a_seek_while_paused_plays_and_says_so(qtbot, make_win
         position = w.session.stats().position
         qtbot.wait(300)
         assert w.session.stats().position == position and _status(w).startswith("paused")
+
+
+def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = make_window(gallery_path)
+    w.fast_action.trigger()
+    open_paused(qtbot, w, CLIP)
+    w.seek_to(200)
+    qtbot.waitUntil(lambda: w.session.stats().position == 200, timeout=WAIT_MS)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: w.session.stats().state == ENDED, timeout=WAIT_MS)
+    qtbot.keyClick(w, Qt.Key.Key_Space)  # play again: from the start, every frame shown
+    qtbot.waitUntil(lambda: w.session.latest() is not None and w.session.latest().frame.index < 20, timeout=WAIT_MS)
+    assert w.session.stats().position < 20

@@ -167,6 +167,8 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
             else:
                 explicit = frozenset(k for k in SETTING_FLAGS if getattr(args, k, None) is not None)
                 return int(run_app(cfg, args.sources, explicit))
+    if not args.sources:  # the window could not open after all: nothing to run headless
+        raise FacetrackError("run needs a SOURCE: the desktop app cannot open here (see the line above)")
     # Signals first: Ctrl+C or SIGTERM while a stream is still connecting ends the wait too.
     stop = threading.Event()
     caught: list[int] = []

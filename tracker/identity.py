@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from . import knn
+
 
 def pairwise_distances(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
     """Euclidean distances between the rows of `a` and the rows of `b`, shape (len(a), len(b))."""
@@ -72,19 +74,8 @@ def person_distances(samples: NDArray[np.floating], vectors: NDArray[np.floating
     """Per sample and person: the mean distance to that person's k nearest stored samples.
 
     Only people with some sample within `limit` of some query are scored. Returns
-    (person_ids (P,), distances (len(samples), P)).
-    """
-    q = np.asarray(samples, np.float64).reshape(-1, np.shape(samples)[-1] if np.size(samples) else 128)
-    labels = np.asarray(labels, np.int64)
-    if len(q) == 0 or len(labels) == 0:
-        return np.zeros(0, np.int64), np.zeros((len(q), 0))
-    d = pairwise_distances(q, vectors)
-    near = d.min(0) < limit
-    people = np.unique(labels[near])
-    out = np.zeros((len(q), len(people)))
-    for j, pid in enumerate(people):
-        out[:, j] = nearest_mean(d[:, labels == pid], k)
-    return people.astype(np.int64), out
+    (person_ids (P,), distances (len(samples), P)). Indexed per gallery change (tracker/knn.py)."""
+    return knn.person_distances(samples, vectors, labels, k, limit)
 
 
 def sample_weight(face_px: float) -> float:

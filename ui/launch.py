@@ -86,7 +86,8 @@ def start_window(cfg: Config, sources: Sequence[str], explicit: frozenset[str], 
     """The window as a start makes it: saved settings under the flags, the gallery in use
     remembered for the next start, and the sources given or the last one."""
     cfg = _apply_saved(cfg, settings, explicit)
-    settings.setValue("engine/gallery", str(cfg.gallery))
+    if "gallery" in explicit:  # --gallery: the next start opens it too (as a gallery chosen in Settings)
+        settings.setValue("engine/gallery", str(cfg.gallery))
     window = MainWindow(cfg, settings=settings)
     window.show()
     if sources:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SKIP_LATE_S = 0.25  # a frame read this late is dropped before detection: the next one is nearer its time
+SKIP_MAX_S = 2.0  # ...but one this late starts the clock again: the engine must get frames (and commands)
 RESET_LATE_S = 0.5  # without dropping (recording), this far behind restarts the clock: every frame, late
 BEHIND_SHOWN_S = 0.5  # late by this much, or dropping frames within the last BEHIND_HOLD_S: "behind"
 BEHIND_HOLD_S = 2.0
@@ -57,6 +58,11 @@ class PlaybackClock:
         """A frame just read: too late already to be worth detecting and tracking?"""
         due = self.due(media)
         if not self.drop or due is None or now - due <= SKIP_LATE_S:
+            return False
+        if now - due > SKIP_MAX_S:
+            # So far behind that even reading cannot keep up (a decoder slower than the file):
+            # show this one and follow the clock from here, rather than skip to the end.
+            self._origin = (now, media)
             return False
         self.skipped += 1
         self._skipped_at = now

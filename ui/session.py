@@ -35,7 +35,7 @@ from tracker.repair import Suggestion, suggest_merges
 from tracker.sinks import VideoSink
 from tracker.sources import ImageSource, Source, VideoFileSource, source_for
 
-from .playback_clock import PlaybackClock
+from .playback_clock import SKIP_LATE_S, PlaybackClock
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,10 @@ class Session:
         self._step_once = False  # show one frame after a seek while paused
         self._show_from = 0  # frames of a file before this index are tracked but not shown (a seek's pre-roll)
         self._pending_open: str | None = None  # an Open sent but not yet taken by the engine thread
+        # Open and Stop are counted where they are sent (any thread) and where the engine thread
+        # takes them: a run started while a newer one is on its way is ended at once.
+        self._cuts = 0
+        self._cuts_taken = 0
         self._fast = False
         self._recorder: VideoSink | None = None  # made at the first frame, at the source's rate
         self._recording: Path | None = None
@@ -184,12 +188,16 @@ class Session:
         return fut
 
     def open(self, spec: str, start: int = 0) -> Future[None]:
+        self._cuts += 1
+        cut = self._cuts
+
         def do() -> None:
             self._paused = False
             self._latest = None
-            self._show_from = start
             self._restart(spec, start)
-            self._pending_open = None
+            self._cuts_taken = cut
+            if self._cuts == cut:  # no newer Open or Stop was sent meanwhile
+                self._pending_open = None
         # Said at once, not when the command runs: the window shows "opening", never the old
         # source's state, note or last frame under the new source's name.
         self._pending_open = spec
@@ -209,8 +217,7 @@ class Session:
             if not self._seekable or self._spec is None:
                 raise FacetrackError("only a video file can seek")
             self._step_once = self._paused
-            self._show_from = index
-            self._restart(self._spec, max(0, index - PREROLL))
+            self._restart(self._spec, max(0, index - PREROLL), show_from=index)
         return self.submit(do)
 
     def step(self) -> Future[None]:
@@ -223,8 +230,11 @@ class Session:
 
     def stop(self) -> Future[None]:
         self._pending_open = None
+        self._cuts += 1
+        cut = self._cuts
 
         def do() -> None:
+            self._cuts_taken = cut
             self._next = None
             self._spec = None
             self._latest = None
@@ -375,8 +385,11 @@ class Session:
             raise FacetrackError("the engine is not ready")
         return self.engine
 
-    def _restart(self, spec: str, start: int) -> None:
+    def _restart(self, spec: str, start: int, show_from: int | None = None) -> None:
+        """End the current run and play `spec` from `start`; frames before `show_from` (default
+        `start`) are tracked but not shown."""
         self._next = (spec, start)
+        self._show_from = start if show_from is None else show_from
         self._run_stop.set()
 
     def _stop_recording(self) -> None:
@@ -482,6 +495,7 @@ class Session:
                 continue
             result: Any = None
             error: Exception | None = None
+            began = time.monotonic()
             try:
                 result = fn()
             except Exception as exc:
@@ -489,6 +503,8 @@ class Session:
             except BaseException as exc:  # the thread is going down: this command must not hang
                 fut.set_exception(FacetrackError(f"the engine stopped: {type(exc).__name__}: {exc}"))
                 raise
+            if time.monotonic() - began > SKIP_LATE_S:
+                self._clock.reset()  # a long command (an enrolment) held playback: no catching up after it
             try:
                 if error is not None:
                     self._report(error)
@@ -512,8 +528,13 @@ class Session:
 
     def _play(self, spec: str, start: int) -> None:
         self._run_stop = threading.Event()
+        if self._cuts != self._cuts_taken:
+            self._run_stop.set()  # an Open or Stop sent meanwhile set the previous run's event
         self._spec = spec
-        self._set_stats(state=CONNECTING, source=spec, position=max(start, self._show_from), total=None, dropped=0,
+        # A seek keeps showing the old position until its frame is up (the window counts key
+        # seeks from it); an open starts at its start.
+        position = start if self._latest is None else self._stats.position
+        self._set_stats(state=CONNECTING, source=spec, position=position, total=None, dropped=0,
                         processing_fps=0.0, source_fps=0.0, latency_ms=math.nan, time=0.0, duration=None,
                         behind=False, skipped=0, note="")
         try:
@@ -526,7 +547,8 @@ class Session:
                 self._set_stats(note=f"Could not open {spec}\n{exc}")
             self._spec = None
             self._latest = None
-            self._set_stats(state=IDLE)
+            if self._next is None and self._pending_open is None:  # not when another source is on its way
+                self._set_stats(state=IDLE)
             return
         self._source = source
         self._seekable = isinstance(source, VideoFileSource)
@@ -537,7 +559,7 @@ class Session:
         self._clock = PlaybackClock()
         self._reconnects = 0
         fps = source.fps or 0.0
-        self._set_stats(state=PAUSED if self._paused and not self._step_once else PLAYING, live=source.live,
+        self._set_stats(state=PAUSED if self._paused else PLAYING, live=source.live,
                         total=source.total, source_fps=source.fps,
                         duration=source.total / fps if source.total and fps > 0 and not source.live else None)
         ended = False
@@ -629,6 +651,7 @@ class Session:
         """Asked by the engine as it reads each frame of a file: too late to be worth processing?"""
         if self._fast or self._paused or self._step_once:
             return False
+        self._clock.drop = self._recording is None
         return self._clock.should_skip(frame.time, time.monotonic())
 
     def _wait_until(self, due: float) -> None:

@@ -60,6 +60,8 @@ def placeholder(st: Stats, last_failed: str | None = None) -> str:
         return "Stopped. Press Space to play again, or open another source."
     if st.note:
         return f"{st.note}\n\nOpen another source (Ctrl+O), or press Space to try again."
+    if st.state in (PLAYING, PAUSED) and st.source:
+        return f"Opening {source_name(st)}…"  # open, its first frame not yet up
     if last_failed:
         return (f"Last time {last_failed} could not be opened, so it was not opened again.\n\n"
                 "Press Space to try it again, or open another source (Ctrl+O).")
