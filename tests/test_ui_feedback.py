@@ -373,7 +373,8 @@ def test_space_right_after_a_seek_while_paused_plays_and_says_so(qtbot, make_win
         assert w.session.stats().position == position and _status(w).startswith("paused")
 
 
-def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(
+        qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
     w = make_window(gallery_path)
     w.fast_action.trigger()
     open_paused(qtbot, w, CLIP)
