@@ -116,9 +116,19 @@ def test_time_display_and_seeking_keys(qtbot, make_window, gallery_path: Path) -
     assert f"frame 1/275 · {clock(0.0)} / {clock(st.duration)}" in _status(w)
     fps = st.source_fps
 
+    w.view.setFocus()  # keys go to the video (the people list keeps Home and End while it has the focus)
+    assert w.view.hasFocus() or not w.isActiveWindow()
+
     def at(index: int) -> None:
-        qtbot.waitUntil(lambda: w.session.stats().position == index and w.session.stats().state == PAUSED,
-                        timeout=WAIT_MS)
+        try:
+            qtbot.waitUntil(lambda: w.session.stats().position == index and w.session.stats().state == PAUSED,
+                            timeout=20_000)
+        except Exception:
+            s = w.session
+            latest = s.latest()
+            raise AssertionError(f"want {index}: {s.stats()} step_once={s._step_once} paused={s._paused} "
+                                 f"show_from={s._show_from} next={s._next} latest={latest and latest.frame.index}"
+                                 f" errors={s.take_errors()}") from None
 
     qtbot.keyClick(w, Qt.Key.Key_Right)  # +5 s
     at(int(round(5 * fps)))

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 from PyQt6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QColor, QIcon, QImage, QKeyEvent, QPixmap
+from PyQt6.QtGui import QAction, QIcon, QImage, QKeyEvent, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
-    QListWidgetItem,
     QMenu,
     QMessageBox,
     QPushButton,
@@ -30,13 +30,11 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from tracker.draw import person_colour
-
+from .people_rows import PERSON_ID, Rows
 from .session import PersonView, Session
 
 THUMB = 56
 MAX_SUGGESTIONS = 4
-PERSON_ID = Qt.ItemDataRole.UserRole
 SEEN_EVERY_MS = 5000  # "seen 2 min ago" is rewritten this often, in place: no rebuild, no gallery read
 LIST_KEYS = (Qt.Key.Key_Home, Qt.Key.Key_End)  # the list keeps these while it has the focus (not a seek)
 Report = Callable[["Future[Any]", Callable[[Any], str], str], None]  # (command, success text, failure)
@@ -89,6 +87,12 @@ class PeoplePanel(QWidget):
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemDoubleClicked.connect(lambda item: self.person_requested.emit(str(item.data(PERSON_ID))))
         self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.rows = Rows(self.list, thumbnail_icon, self._texts)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search people")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Show only the people whose name contains this")
+        self.search.textChanged.connect(self.rows.set_filter)
         self.title = QLabel("People")
         self.title.setStyleSheet("font-weight: bold")
         self.rename_btn = QPushButton("Rename…")
@@ -131,6 +135,7 @@ class PeoplePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
+        layout.addWidget(self.search)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.suggest_title)
@@ -179,25 +184,8 @@ class PeoplePanel(QWidget):
         label = self.session.can_undo()
         self.undo_btn.setEnabled(label is not None)
         self.undo_btn.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo")
-        selected = set(self.selected_names())
         self.version, self.views = version, views
-        self.list.blockSignals(True)
-        self.list.clear()
-        now = time.time()
-        order = sorted(views, key=lambda v: (not v.person.known, v.person.name.lower()))
-        for v in order:
-            p = v.person
-            text, tip = self._texts(v, now)
-            item = QListWidgetItem(thumbnail_icon(v), text)
-            item.setData(PERSON_ID, p.name)
-            item.setToolTip(tip)
-            tint = QColor(*person_colour(p.id))
-            tint.setAlpha(50)  # the same colour as the person's box in the video
-            item.setBackground(tint)
-            self.list.addItem(item)
-            if p.name in selected:
-                item.setSelected(True)
-        self.list.blockSignals(False)
+        self.rows.sync(views, time.time())  # in place: the selection and the scroll position stay
         known = sum(v.person.known for v in views)
         self.title.setText(f"People: {known} known, {len(views) - known} automatic")
         self._update_buttons()

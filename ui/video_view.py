@@ -52,6 +52,9 @@ class VideoView(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._image: QImage | None = None
         self.label_px = LABEL_MIN_PX  # the labels' text height as last painted
+        # The video takes the keyboard focus (a click gives it back): the arrow, Home and End keys
+        # then seek, rather than move in the people list.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pixels: bytes = b""  # keeps the QImage's buffer alive
         self._result: FrameResult | None = None
         self.seq = -1

@@ -1,0 +1,144 @@
+"""Large galleries: identity time per face and people-panel update time, at 100, 1,000 and 2,000
+people with 48 descriptors each (targets: under 1 ms per face at 2,000 people; no panel update
+over 16 ms).
+
+    python benchmarks/gallery.py [--people 100 1000 2000]
+
+Identity: a track is scored over its 8 most recent faces against every stored descriptor
+(tracker/identity.person_distances, indexed by tracker/knn.py), timed per face, next to the plain
+definition (float64, one pass over the gallery per person) that it replaced. Panel: the real
+PeoplePanel (offscreen) fed by a stand-in session: a change of one person (a new "last seen"),
+a rename (the order changes) and one new person, each timed to the end of Qt's event processing,
+next to building the rows from scratch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from tracker import identity  # noqa: E402
+from tracker.gallery import Person  # noqa: E402
+
+PER_PERSON = 48
+WINDOW = 8
+
+
+def plain(q: np.ndarray, vectors: np.ndarray, labels: np.ndarray, k: int, limit: float) -> None:
+    d = identity.pairwise_distances(q, vectors)
+    for pid in np.unique(labels[d.min(0) < limit]):
+        identity.nearest_mean(d[:, labels == pid], k)
+
+
+def gallery(people: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # Real descriptors of one person lie ~0.3-0.45 apart and of two people ~0.55-0.8: centres
+    # 0.7 apart on average, samples scattered around them.
+    centres = rng.normal(size=(people, 128)) * (0.7 / np.sqrt(2 * 128))
+    labels = np.repeat(np.arange(1, people + 1), PER_PERSON).astype(np.int64)
+    vectors = (centres[labels - 1] + rng.normal(size=(len(labels), 128)) * (0.38 / np.sqrt(2 * 128))).astype(
+        np.float32)
+    return centres, vectors, labels
+
+
+def time_identity(people: int) -> tuple[float, float]:
+    rng = np.random.default_rng(people)
+    centres, vectors, labels = gallery(people, rng)
+    tracks = [(centres[rng.integers(0, people)] + rng.normal(size=(WINDOW, 128)) * (0.38 / np.sqrt(256))
+               ).astype(np.float32) for _ in range(20)]
+    identity.person_distances(tracks[0], vectors, labels, 3, 0.75)  # the index, once per gallery change
+    t = time.perf_counter()
+    for q in tracks:
+        identity.person_distances(q, vectors, labels, 3, 0.75)
+    new = (time.perf_counter() - t) / (len(tracks) * WINDOW) * 1000
+    t = time.perf_counter()
+    for q in tracks[:3]:
+        plain(q, vectors, labels, 3, 0.75)
+    old = (time.perf_counter() - t) / (3 * WINDOW) * 1000
+    return new, old
+
+
+class StandIn:
+    """What the panel reads from a session."""
+
+    def __init__(self, views: list) -> None:  # type: ignore[type-arg]
+        self.version = 1
+        self.views = views
+
+    def people(self):  # type: ignore[no-untyped-def]
+        return self.version, self.views
+
+    def suggestions(self) -> list:  # type: ignore[type-arg]
+        return []
+
+    def can_undo(self) -> None:
+        return None
+
+
+def time_panel(people: int) -> dict[str, float]:
+    from PyQt6.QtWidgets import QApplication
+
+    from ui.people_panel import PeoplePanel
+    from ui.session import PersonView
+
+    app = QApplication.instance() or QApplication([])
+    rng = np.random.default_rng(people)
+    now = time.time()
+    views = [PersonView(Person(i, f"Person {i}", i % 7 == 0, PER_PERSON, now - 3600, now - i),
+                        rng.integers(0, 255, (150, 150, 3), dtype=np.uint8)) for i in range(1, people + 1)]
+    session = StandIn(views)
+
+    def timed(panel: PeoplePanel) -> float:
+        session.version += 1
+        t = time.perf_counter()
+        panel.refresh()
+        app.processEvents()
+        return (time.perf_counter() - t) * 1000
+
+    panel = PeoplePanel(session)  # type: ignore[arg-type]
+    panel.show()
+    out = {"build": timed(panel)}
+    seen = []
+    for _ in range(5):  # one person seen again: a new "last seen" and one more descriptor
+        i = int(rng.integers(0, people))
+        p = views[i].person
+        views[i] = PersonView(Person(p.id, p.name, p.known, p.descriptors + 1, p.created, time.time()),
+                              views[i].thumbnail)
+        session.views = list(views)
+        seen.append(timed(panel))
+    out["seen"] = max(seen)
+    p = views[0].person  # a rename: the order changes
+    views[0] = PersonView(Person(p.id, "Zoe", True, p.descriptors, p.created, p.last_seen), views[0].thumbnail)
+    session.views = list(views)
+    out["rename"] = timed(panel)
+    views.append(PersonView(Person(people + 1, f"Person {people + 1}", False, 1, now, now),
+                            rng.integers(0, 255, (150, 150, 3), dtype=np.uint8)))
+    session.views = list(views)
+    out["new"] = timed(panel)
+    panel.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, nargs="+", default=[100, 1000, 2000])
+    args = parser.parse_args()
+    print(f"{'people':>7} {'descriptors':>11} | {'identity ms/face':>16} {'plain ms/face':>13} {'x':>5} | "
+          f"{'panel: build':>12} {'seen':>6} {'rename':>7} {'new':>6} ms")
+    for n in args.people:
+        new, old = time_identity(n)
+        panel = time_panel(n)
+        print(f"{n:7d} {n * PER_PERSON:11d} | {new:16.3f} {old:13.2f} {old / new:5.0f} | {panel['build']:12.1f} "
+              f"{panel['seen']:6.1f} {panel['rename']:7.1f} {panel['new']:6.1f}")
+
+
+if __name__ == "__main__":
+    main()
