@@ -97,6 +97,7 @@ def test_options_without_a_command_open_the_app_with_them(tmp_path: Path, monkey
     assert app_argv(["--gallery", "g.sqlite3", "clip.mp4"], commands) == ["run", "--gallery", "g.sqlite3", "clip.mp4"]
     assert app_argv(["people", "list", "--gallery", "g"], commands) == ["people", "list", "--gallery", "g"]
     assert app_argv(["--help"], commands) == ["--help"]
+    assert app_argv(["--threshold", ".5", "demo"], commands) == ["run", "--threshold", ".5", "demo"]  # a folder
     # Through main, without a display: parsed as the app's options (no "invalid choice"), which
     # without a window says what it needs.
     monkeypatch.delenv("DISPLAY", raising=False)

@@ -368,10 +368,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def app_argv(argv: Sequence[str], commands: Sequence[str]) -> list[str]:
-    """`facetrack --gallery G [SOURCE]` (options, no command) means `facetrack run ...`: the app."""
+    """`facetrack --gallery G [SOURCE]` (options, no command) means `facetrack run ...`: the app.
+
+    The only options before a command are -h and --version, so any other first option starts the
+    app's own options (whatever follows it, a folder named like a command included)."""
     argv = list(argv)
-    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version") \
-            and not any(a in commands for a in argv):
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version") and argv[0] not in commands:
         return ["run", *argv]
     return argv
 
