@@ -307,8 +307,8 @@ def test_a_command_that_kills_the_thread_fails_instead_of_hanging(gallery_path: 
 def test_suggestions_follow_the_tracker_learning_without_a_command(gallery_path: Path, monkeypatch) -> None:
     """Suggestions skipped because they were computed a moment ago come once the wait is over, even
     when the gallery does not change again."""
-    monkeypatch.setattr("ui.session.PEOPLE_REFRESH_S", 0.0)
-    monkeypatch.setattr("ui.session.SUGGEST_EVERY_S", 0.3)
+    monkeypatch.setattr("ui.people_feed.PEOPLE_REFRESH_S", 0.0)
+    monkeypatch.setattr("ui.people_feed.SUGGEST_EVERY_S", 0.3)
     emb = FakeEmbedder()
     session = Session(Config(gallery=gallery_path))  # not started: driven from this thread
     session.gallery = g = Gallery(gallery_path)

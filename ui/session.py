@@ -17,12 +17,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from numpy.typing import NDArray
 
 from tracker import models
 from tracker.config import Config
@@ -31,59 +29,34 @@ from tracker.gallery import Gallery, Person, Sample
 from tracker.live import LiveSource
 from tracker.pipeline import Engine
 from tracker.records import Frame, FrameResult
-from tracker.repair import Suggestion, suggest_merges
+from tracker.repair import Suggestion
 from tracker.sinks import VideoSink
 from tracker.sources import ImageSource, Source, VideoFileSource, source_for
 
+from .people_feed import PeopleFeed
 from .playback_clock import SKIP_LATE_S, PlaybackClock
+from .session_state import (
+    CONNECTING,
+    ENDED,
+    IDLE,
+    PAUSED,
+    PLAYING,
+    RECONNECTING,
+    PersonView,
+    Snapshot,
+    Stats,
+)
+
+__all__ = ["CONNECTING", "ENDED", "IDLE", "PAUSED", "PLAYING", "RECONNECTING", "PersonView", "Session", "Snapshot",
+           "Stats"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 EngineFactory = Callable[[Config, Gallery], Engine]
 
-IDLE, CONNECTING, PLAYING, PAUSED, ENDED = "idle", "connecting", "playing", "paused", "ended"
-RECONNECTING = "reconnecting"  # a live stream dropped and is being reopened
-PEOPLE_REFRESH_S = 0.5  # a gallery changed by the tracker is re-read at most this often
 PREROLL = 10  # frames a seek tracks unseen before the frame it shows
 PHOTO_S = 1.5  # how long each photo of a folder stays up, unless Fast
-SUGGEST_EVERY_S = 3.0  # merge suggestions are recomputed at most this often while the tracker learns
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The newest processed frame; `seq` grows by one per frame, so a view repaints only on news."""
-
-    frame: Frame
-    result: FrameResult
-    seq: int
-
-
-@dataclass(frozen=True)
-class Stats:
-    state: str = IDLE
-    source: str = ""
-    live: bool = False
-    source_fps: float = 0.0  # frames the source delivers per second (a file: its nominal rate)
-    processing_fps: float = 0.0  # results per second over the last couple of seconds
-    latency_ms: float = math.nan  # live: capture to result; file: engine time per frame
-    position: int = 0  # frame index of the newest result
-    total: int | None = None  # frames in a file
-    dropped: int = 0  # live frames skipped to stay current
-    recording: Path | None = None
-    device: str = ""
-    fast: bool = False
-    time: float = 0.0  # media time of the newest result, seconds (a file: from its start)
-    duration: float | None = None  # a file's length, seconds
-    behind: bool = False  # a file played at its own speed that the engine cannot keep up with...
-    skipped: int = 0  # ...and the frames dropped to keep time since it (or a seek) started
-    note: str = ""  # what became of the last source, when it is not playing: why it failed, or stopped
-
-
-@dataclass(frozen=True)
-class PersonView:
-    person: Person
-    thumbnail: NDArray[np.uint8] | None
 
 
 class Session:
@@ -97,7 +70,7 @@ class Session:
         self._lock = threading.Lock()  # guards the fields the window pulls
         self._latest: Snapshot | None = None
         self._stats = Stats()
-        self._people: tuple[int, list[PersonView]] = (0, [])
+        self._feed = PeopleFeed()  # who is in the gallery, for the window
         self._errors: deque[str] = deque(maxlen=50)
         # Engine-thread state
         self.gallery: Gallery | None = None
@@ -118,7 +91,6 @@ class Session:
         self._recording: Path | None = None
         self._seekable = False
         self._reconnects = 0
-        self._synced = 0.0
         self._retired: list[Engine | Gallery] = []  # replaced while a run used them: closed after it
         self._seq = 0
         self._arrivals: deque[float] = deque(maxlen=120)
@@ -126,13 +98,6 @@ class Session:
         self._left_at = 0.0  # when the last result callback returned: the engine's time starts there
         self._work: deque[float] = deque(maxlen=30)
         self._clock = PlaybackClock()  # a file at its own speed: when each frame is due, what to drop
-        self._people_version = -1
-        self._people_at = 0.0
-        self._thumbs: dict[int, NDArray[np.uint8] | None] = {}
-        self._suggestions: list[Suggestion] = []
-        self._suggested_at = -math.inf
-        self._suggested_version = -1
-        self._undo_label: str | None = None
         self.died: str | None = None  # why the engine thread ended unexpectedly, if it did
 
     # ------------------------------------------------------------------ life
@@ -165,8 +130,7 @@ class Session:
 
     def people(self) -> tuple[int, list[PersonView]]:
         """(version, people); the version changes whenever the list does."""
-        with self._lock:
-            return self._people
+        return self._feed.people()
 
     def take_errors(self) -> list[str]:
         with self._lock:
@@ -319,13 +283,11 @@ class Session:
 
     def can_undo(self) -> str | None:
         """The label of the change Undo would revert (read from the snapshot, any thread)."""
-        with self._lock:
-            return self._undo_label
+        return self._feed.undo_label()
 
     def suggestions(self) -> list[Suggestion]:
         """Identities that are probably one person, from the newest people snapshot."""
-        with self._lock:
-            return list(self._suggestions)
+        return self._feed.suggestions()
 
     def enroll(self, name: str, paths: list[Path]) -> Future[Any]:
         """Enrol photos; runs on the engine thread, which owns the models (dlib's nets are not
@@ -357,8 +319,7 @@ class Session:
                 self._retired.append(self.engine)
             if gallery_changed and self.gallery is not None:
                 self._retired.append(self.gallery)
-                self._thumbs.clear()
-                self._people_version = self._suggested_version = -1
+                self._feed.forget()
             self.engine = self._factory(cfg, new_gallery)
             self.gallery, self.cfg = new_gallery, cfg
             self._set_stats(device=self._describe_device())
@@ -666,52 +627,10 @@ class Session:
                 return  # the pause loop takes over on the next frame; the clock restarts after it
 
     def _refresh_people(self, force: bool) -> None:
-        """Re-read the people (and merge suggestions) the window shows, when the gallery changed.
-
-        `force` (after a command of the user's) re-reads at once, thumbnails included: a merge, a
-        split, removed samples, a new cover or an undo may have changed them. Otherwise the people
-        are re-read at most every PEOPLE_REFRESH_S, and the suggestions, which compare inventories
-        (O(people²)), at most every SUGGEST_EVERY_S while the tracker learns."""
-        gallery = self.gallery
-        if gallery is None:
+        """The people the window shows, re-read when the gallery changed (ui/people_feed.py)."""
+        if self.gallery is None:
             return
-        now = time.monotonic()
-        if now - self._synced >= 1.0:  # changes by other processes (a `people` command, a camera)
-            self._synced = now
-            try:
-                gallery.sync()
-            except FacetrackError as exc:
-                self._error(str(exc))
-        version = gallery.version
-        people_due = version != self._people_version and (force or now - self._people_at >= PEOPLE_REFRESH_S)
-        suggest_due = version != self._suggested_version and (force or now - self._suggested_at >= SUGGEST_EVERY_S)
-        if not people_due and not suggest_due:
-            return
-        with self._lock:
-            views = self._people[1]
-            suggestions = self._suggestions
-        if people_due:
-            people = gallery.people()
-            if force:
-                self._thumbs.clear()
-            else:
-                ids = {p.id for p in people}
-                self._thumbs = {pid: img for pid, img in self._thumbs.items() if pid in ids}
-            views = []
-            for p in people:
-                if p.id not in self._thumbs:
-                    thumbs = gallery.thumbnails(p.id, 1)
-                    self._thumbs[p.id] = thumbs[0] if thumbs else None
-                views.append(PersonView(p, self._thumbs[p.id]))
-            self._people_version, self._people_at = version, now
-        if suggest_due:
-            suggestions = suggest_merges(gallery, self.cfg.threshold, self.cfg.knn)
-            self._suggested_version, self._suggested_at = version, now
-        with self._lock:
-            self._people = (self._people[0] + 1, views)
-            self._suggestions = suggestions
-            self._undo_label = gallery.can_undo()
-
+        self._feed.refresh(self.gallery, self.cfg, force, self._error)
 
 def _rate(times: deque[float]) -> float:
     """Events per second over the newest two seconds of `times`."""
