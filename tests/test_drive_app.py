@@ -23,5 +23,5 @@ def test_a_user_drives_the_app_with_keys_and_the_mouse(tmp_path: Path) -> None:
     steps = proc.stdout.splitlines()
     assert [s.split(".")[0] for s in steps] == ["1", "2", "3", "4", "5", "6"]
     assert "the status bar reads 00:00:" in steps[1]  # the time display, read off the screen
-    assert "opened 'Who is this?'" in steps[3]  # a real mouse click on a named face
+    assert "opened 'Who is this?'" in steps[2]  # a real mouse click on a named face
     assert "still" in steps[4]  # the error message stays

@@ -68,3 +68,10 @@ def test_rows_update_in_place_keep_the_selection_and_filter(qtbot) -> None:  # t
     assert shown == ["bob", "Carol", "Person 5"]
     panel.search.setText("")
     assert not any(panel.list.item(i).isHidden() for i in range(panel.list.count()))
+
+    # Numbers sort as numbers.
+    views.extend([_view(10, "Person 10"), _view(12, "Person 2")])
+    session.version += 1
+    panel.refresh()
+    order = [panel.list.item(i).data(PERSON_ID) for i in range(panel.list.count())]
+    assert order[-3:] == ["Person 2", "Person 5", "Person 10"]

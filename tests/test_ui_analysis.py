@@ -118,6 +118,7 @@ class Ticker:
 def test_analyze_shows_a_timeline_while_the_window_answers_then_seeks_and_exports(
         qtbot, make_window, lin_gallery: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     w = make_window(lin_gallery)
+    w.resize(800, 500)  # a small window keeps its size, and the video its room
     assert not w.analysis.action.isEnabled()  # nothing open yet
     assert not w.analysis.panel.isVisible()
     open_paused(qtbot, w, CLIP)
@@ -145,6 +146,8 @@ def test_analyze_shows_a_timeline_while_the_window_answers_then_seeks_and_export
     assert not w.analysis.status.isVisible()
     assert w.analysis.action.isEnabled()
     assert "1 known" in w.analysis.panel.title.text()
+    qtbot.wait(50)
+    assert w.width() == 800 and w.view.height() >= 0.45 * w.height(), (w.width(), w.view.height())
 
     # A row per person found; the enrolled performer is named.
     result = w.analysis.result

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import CLIP, FACES, LIN
+from conftest import ALEX, CLIP, FACES, LIN
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QInputDialog, QMessageBox, QToolBar
 from ui_helpers import WAIT_MS, make_window, open_paused, settings  # noqa: F401
@@ -91,6 +91,23 @@ def test_restart_remembers_the_gallery_and_does_not_reopen_a_source_that_failed(
     again.close()
 
 
+def test_restart_brings_a_file_back_where_it_was_paused(qtbot, lin_gallery: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ini = tmp_path / "facetrack.ini"
+    first = start_window(Config(gallery=lin_gallery), [str(CLIP)], frozenset({"gallery"}),
+                         QSettings(str(ini), QSettings.Format.IniFormat))
+    qtbot.addWidget(first)
+    first.session.set_paused(True)
+    qtbot.waitUntil(lambda: first.session.stats().state == PAUSED and first.view.seq >= 1, timeout=WAIT_MS)
+    first.seek_to(150)
+    qtbot.waitUntil(lambda: first.session.stats().position == 150, timeout=WAIT_MS)
+    first.close()
+    again = start_window(Config(), [], frozenset(), QSettings(str(ini), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: again.session.stats().position == 150 and again.session.stats().state == PAUSED
+                    and again.view.seq >= 1, timeout=WAIT_MS)
+    again.close()
+
+
 def test_options_without_a_command_open_the_app_with_them(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     commands = ["run", "enroll", "people", "analyze", "cluster", "calibrate", "demo"]
     assert app_argv(["--gallery", "g.sqlite3"], commands) == ["run", "--gallery", "g.sqlite3"]
@@ -114,7 +131,7 @@ def test_time_display_and_seeking_keys(qtbot, make_window, gallery_path: Path) -
     open_paused(qtbot, w, CLIP)
     st = w.session.stats()
     assert st.total == 275 and st.duration is not None and 9.0 < st.duration < 9.3
-    assert f"frame 1/275 · {clock(0.0)} / {clock(st.duration)}" in _status(w)
+    assert _status(w) == f"paused · {clock(0.0)} / {clock(st.duration)} · frame 1/275 · {CLIP.name}"
     fps = st.source_fps
 
     w.view.setFocus()  # keys go to the video (the people list keeps Home and End while it has the focus)
@@ -133,7 +150,8 @@ def test_time_display_and_seeking_keys(qtbot, make_window, gallery_path: Path) -
 
     qtbot.keyClick(w, Qt.Key.Key_Right)  # +5 s
     at(int(round(5 * fps)))
-    assert f"frame {int(round(5 * fps)) + 1}/275 · {clock(w.session.stats().time)}" in _status(w)
+    assert f"{clock(w.session.stats().time)} / {clock(st.duration)} · frame {int(round(5 * fps)) + 1}/275" \
+        in _status(w)
     assert abs(w.session.stats().time - 5.0) < 0.05
     qtbot.keyClick(w, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)  # -1 s
     at(int(round(5 * fps)) - int(round(fps)))
@@ -188,6 +206,21 @@ def test_delete_key_in_the_panel_asks_first(qtbot, make_window, lin_gallery: Pat
     qtbot.keyClick(w.people.list, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: (w._pull_stats(), w.people.names())[1] == [], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith(f"Deleted {LIN_NAME}"), timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: (w._pull_stats(), w.people.names())[1] == [LIN_NAME], timeout=WAIT_MS)
+
+    # Two at once: one step, one Ctrl+Z brings both back.
+    with Gallery(lin_gallery) as g:
+        enroll(g, "Alex Lacamoire", [ALEX])
+    qtbot.waitUntil(lambda: (w._pull_stats(), sorted(w.people.names()))[1] == ["Alex Lacamoire", LIN_NAME],
+                    timeout=WAIT_MS)
+    w.people.select("Alex Lacamoire", LIN_NAME)
+    w.people.list.setFocus()
+    qtbot.keyClick(w.people.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: (w._pull_stats(), w.people.names())[1] == [], timeout=WAIT_MS)
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: (w._pull_stats(), sorted(w.people.names()))[1] == ["Alex Lacamoire", LIN_NAME],
+                    timeout=WAIT_MS)
 
 
 # 4. "Last seen" stays current ---------------------------------------------------------------

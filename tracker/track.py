@@ -257,6 +257,12 @@ class FaceTracker:
         self.identities.removed(person.id)
         return person
 
+    def remove_people(self, names: list[str]) -> list[Person]:
+        """Forget several people as one step (one Undo brings them all back)."""
+        with self.gallery.action(f"delete {', '.join(names)}"):
+            people = [self.remove_person(name) for name in names]
+        return people
+
     def split_person(self, name: str, sample_ids: list[int], into: str | None = None) -> Person:
         with self.gallery.action(f"split {name}"):
             person = self.gallery.split(name, sample_ids, into)

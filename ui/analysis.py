@@ -205,7 +205,8 @@ class AnalysisController(QObject):
         if not self._ended(run):
             return
         self.result = result
-        self.panel.show_result(result)
+        # The timeline takes at most about a quarter of the window: the video keeps its room.
+        self.panel.show_result(result, room=self.window.height() // 4)
         people = result.analysis.people
         self._say(f"Analysis of {Path(result.spec).name}: {len(people)} "
                   f"{'person' if len(people) == 1 else 'people'} ({sum(p.known for p in people)} known)")

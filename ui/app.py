@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QSizePolicy,
     QSlider,
     QSplitter,
     QStyle,
@@ -51,6 +52,7 @@ FRAME_POLL_MS = 15  # the view repaints at most this often, and only when a new 
 STATS_POLL_MS = 250
 WEBCAMS = 4  # indices offered in the webcam menu
 TUNABLE = ("threshold", "detector", "upsample", "gallery")  # what the settings dialog changes
+NARROW_W = 1000  # below this width the status bar shows the state and time only
 
 
 class _Bridge(QObject):
@@ -76,6 +78,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self._seek_target: tuple[int, float] | None = None
         self._full_hidden: list[QWidget] = []
         self._text_toolbar_width = 0
+        self._narrow = False
         self.last_failed: str | None = None  # the source that failed at the last start, offered again by Space
         self._bridge = _Bridge()
         self._bridge.done.connect(self._finish)
@@ -247,6 +250,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         sb = self.statusBar()
         assert sb is not None
         self.state_label = QLabel("idle")
+        # Never widens the window: a long file name is cut at the right (the tooltip has it all).
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.behind_label = QLabel("")
         self.behind_label.setStyleSheet("color: #d35400; font-weight: bold")
         self.source_fps_label = QLabel("")
@@ -275,6 +280,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         want = text if self._text_toolbar_width <= self.width() else Qt.ToolButtonStyle.ToolButtonIconOnly
         if want != bar.toolButtonStyle():
             bar.setToolButtonStyle(want)
+        # A narrow window keeps the state, frame and time in the status bar; the figures go.
+        self._narrow = self.width() < NARROW_W
 
     def _fullscreen_extras(self) -> list[QWidget]:
         return [self.analysis.panel]
@@ -292,6 +299,10 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
             self.session.set_fast(True)
 
     def _save(self) -> None:
+        st = self.session.stats()
+        on_file = bool(st.total) and not st.live and st.state in (PLAYING, PAUSED, ENDED)
+        self.settings.setValue("source/position", st.position if on_file and st.state != ENDED else 0)
+        self.settings.setValue("source/paused", on_file and st.state == PAUSED)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("playback/fast", self.fast_action.isChecked())
@@ -344,7 +355,10 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
     # ------------------------------------------------------------------ polling
     def _pull_frame(self) -> None:
         # None once a source is stopped, failed or replaced: the view then says why (placeholder).
-        self.view.show_snapshot(self.session.latest())
+        snap = self.session.latest()
+        self.view.show_snapshot(snap)
+        shown = {int(p) for p in snap.result.person_ids if p >= 0} if snap is not None else set()
+        self.people.set_on_screen(shown)
 
     def _restart_session(self) -> None:
         """The engine thread died (a bug): say so, and carry on with a new session (same settings)
@@ -396,13 +410,14 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
             # Not reopened at the next start: a webcam that is not there fails every time.
             self.settings.setValue("source/last_failed", st.source)
         self.state_label.setText(state_text(st))
+        self.state_label.setToolTip(self.state_label.text())
         self.behind_label.setText(behind_text(st))
-        active = st.state in (PLAYING, PAUSED, RECONNECTING)
+        active = st.state in (PLAYING, RECONNECTING) and not self._narrow  # paused: no rates to speak of
         self.source_fps_label.setText(f"source {st.source_fps:.1f} fps" if active and st.source_fps else "")
         self.proc_fps_label.setText(f"processing {st.processing_fps:.1f} fps" if active else "")
         self.latency_label.setText(f"latency {st.latency_ms:.0f} ms" if active and not math.isnan(st.latency_ms)
                                    else "")
-        self.device_label.setText(st.device)
+        self.device_label.setText("" if self._narrow else st.device)
         self.record_label.setText(f"● REC {st.recording.name}" if st.recording else "")
         self.record_action.setChecked(st.recording is not None)
         style = self.style()

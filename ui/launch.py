@@ -105,4 +105,8 @@ def restart_where_left(window: MainWindow, settings: QSettings) -> None:
     if last and failed == last:
         window.last_failed = last
         return
-    window.open_source(last or "0")
+    # A file comes back where it was, paused if it was paused.
+    start = int(settings.value("source/position", 0) or 0) if last and Path(last).is_file() else 0
+    window.open_source(last or "0", start=max(0, start))
+    if start and settings.value("source/paused", False, type=bool):
+        window.session.set_paused(True)

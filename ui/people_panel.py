@@ -80,6 +80,7 @@ class PeoplePanel(QWidget):
         self.report: Report = lambda _fut, _ok, _failed: None
         self.version = -1
         self.views: list[PersonView] = []
+        self.on_screen: set[int] = set()
         self.list = QListWidget()
         self.list.setIconSize(QSize(THUMB, THUMB))
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -158,8 +159,15 @@ class PeoplePanel(QWidget):
     def _texts(self, v: PersonView, now: float) -> tuple[str, str]:
         p = v.person
         kind = "known" if p.known else "automatic"
-        return (f"{p.name}\n{kind} · {p.descriptors} descriptor(s)\n{ago(p.last_seen, now)}",
-                f"{p.name}: {kind}, {p.descriptors} stored descriptor(s), {ago(p.last_seen, now)}")
+        seen = "on screen now" if p.id in self.on_screen else ago(p.last_seen, now)
+        return (f"{p.name}\n{kind} · {p.descriptors} descriptor(s)\n{seen}",
+                f"{p.name}: {kind}, {p.descriptors} stored descriptor(s), {seen}")
+
+    def set_on_screen(self, person_ids: set[int]) -> None:
+        """The people named on the frame shown (paused too): their rows say so."""
+        if person_ids != self.on_screen:
+            self.on_screen = set(person_ids)
+            self.update_seen()
 
     def update_seen(self, now: float | None = None) -> None:
         """'Last seen' kept current: each row's text rewritten in place (cheap: no icons, no gallery)."""
@@ -306,6 +314,10 @@ class PeoplePanel(QWidget):
                     self, "Delete", f"Delete {', '.join(names)} and every stored descriptor? (Ctrl+Z undoes it.)")
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        for name in names:
-            self.report(self.session.remove(name), lambda p: f"Deleted {p.name} (Ctrl+Z undoes it)",
-                        f"Could not delete {name}")
+        if len(names) == 1:
+            self.report(self.session.remove(names[0]), lambda p: f"Deleted {p.name} (Ctrl+Z undoes it)",
+                        f"Could not delete {names[0]}")
+        else:  # one step: one Ctrl+Z brings them all back
+            self.report(self.session.remove_people(names),
+                        lambda people: f"Deleted {', '.join(p.name for p in people)} (Ctrl+Z undoes it)",
+                        f"Could not delete {', '.join(names)}")

@@ -5,6 +5,7 @@ once per picture. Rebuilding every row and icon took 196 ms at 2,000 people on t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -22,16 +23,18 @@ IconMaker = Callable[[PersonView], QIcon]
 Texts = Callable[[PersonView, float], tuple[str, str]]
 
 
-def sort_key(v: PersonView) -> tuple[bool, str, int]:
-    """Known people first, then by name (case-insensitive); the id breaks ties."""
-    return (not v.person.known, v.person.name.lower(), v.person.id)
+def sort_key(v: PersonView) -> tuple[bool, tuple[tuple[int, int, str], ...], int]:
+    """Known people first, then by name, case-insensitive and with numbers as numbers ("Person 2"
+    before "Person 10"); the id breaks ties."""
+    parts = re.split(r"(\d+)", v.person.name.casefold())
+    return (not v.person.known, tuple((1, int(x), "") if x.isdigit() else (0, 0, x) for x in parts if x), v.person.id)
 
 
 class PersonItem(QListWidgetItem):
     def __init__(self, pid: int) -> None:
         super().__init__()
         self.pid = pid
-        self.key: tuple[bool, str, int] = (False, "", pid)
+        self.key: tuple[bool, tuple[tuple[int, int, str], ...], int] = (False, (), pid)
         self.shown: PersonView | None = None  # what the row shows now
 
     def __lt__(self, other: QListWidgetItem) -> bool:

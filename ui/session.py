@@ -247,6 +247,9 @@ class Session:
     def remove(self, name: str) -> Future[Person]:
         return self.submit(lambda: self._engine().tracker.remove_person(name))
 
+    def remove_people(self, names: list[str]) -> Future[list[Person]]:
+        return self.submit(lambda: self._engine().tracker.remove_people(names))
+
     def name_track(self, track_id: int, name: str) -> Future[Person]:
         return self.submit(lambda: self._engine().tracker.name_track(track_id, name))
 
@@ -505,7 +508,9 @@ class Session:
         except FacetrackError as exc:
             if not self._run_stop.is_set():  # a connection the user stopped is not an error
                 self._error(str(exc))
-                self._set_stats(note=f"Could not open {spec}\n{exc}")
+                why = str(exc)
+                why = why[len(spec):].lstrip(": ") if why.startswith(spec) else why  # the path once, not twice
+                self._set_stats(note=f"Could not open {spec}\n{why}")
             self._spec = None
             self._latest = None
             if self._next is None and self._pending_open is None:  # not when another source is on its way

@@ -44,7 +44,10 @@ def _rows(action: QAction) -> list[tuple[str, str]]:
     keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty()]
     if not keys:
         return []
-    return [(" or ".join(keys), action.text().replace("&", "").rstrip("…").strip())]
+    text = action.text().replace("&", "").rstrip("…").strip()
+    if text.startswith("Undo"):  # it names the step it would undo now; the list says what the key does
+        text = "Undo the last change to people"
+    return [(" or ".join(keys), text)]
 
 
 class ShortcutsDialog(QDialog):

@@ -23,22 +23,22 @@ def source_name(st: Stats) -> str:
 
 
 def state_text(st: Stats) -> str:
-    """State, source, frame and time: 'playing clip.mp4 · frame 12/275 · 00:00:00.40 / 00:00:09.17'."""
+    """State, time, frame, then the source, which a narrow window cuts first:
+    'paused · 00:00:05.74 / 00:00:09.18 · frame 173/275 · clip.mp4'."""
     name = source_name(st)
-    text = {IDLE: "idle", CONNECTING: f"opening {name}…", PLAYING: f"playing {name}",
-            PAUSED: f"paused: {name}", ENDED: f"finished {name}",
-            RECONNECTING: f"reconnecting to {name}…"}.get(st.state, st.state)
-    if st.state == IDLE:
-        return text
+    if st.state in (IDLE, CONNECTING, RECONNECTING):
+        return {IDLE: "idle", CONNECTING: f"opening {name}…"}.get(st.state, f"reconnecting to {name}…")
+    parts = [{PLAYING: "playing", PAUSED: "paused", ENDED: "finished"}.get(st.state, st.state)]
+    if st.duration is not None:
+        parts.append(f"{clock(st.time)} / {clock(st.duration)}")
+    elif st.live:
+        parts.append(clock(st.time))
     if st.total:
-        text += f" · frame {st.position + 1}/{st.total}"
-    if st.duration is not None and st.state != CONNECTING:
-        text += f" · {clock(st.time)} / {clock(st.duration)}"
-    elif st.live and st.state in (PLAYING, PAUSED):
-        text += f" · {clock(st.time)}"
+        parts.append(f"frame {st.position + 1}/{st.total}")
     if st.live and st.dropped:
-        text += f" · {st.dropped} frames skipped to stay live"
-    return text
+        parts.append(f"{st.dropped} frames skipped to stay live")
+    parts.append(name)
+    return " · ".join(parts)
 
 
 def behind_text(st: Stats) -> str:

@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QToolButton,
     QToolTip,
     QVBoxLayout,
@@ -46,7 +47,7 @@ class TimelineView(QWidget):
         self.names: list[str] = []
         self.position: float | None = None  # the playhead, seconds
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setMinimumWidth(NAME_W + 200)
+        # No minimum width: inside its scroll area one would widen the whole window.
         self._resize_rows()
 
     def set_result(self, result: AnalysisResult | None) -> None:
@@ -186,6 +187,8 @@ class AnalysisPanel(QFrame):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.title = QLabel("")
+        # A long title is cut rather than widening the window (its whole text is the tooltip).
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.csv_button = QPushButton("Export CSV…")
         self.json_button = QPushButton("Export JSON…")
         for b in (self.csv_button, self.json_button):
@@ -214,12 +217,15 @@ class AnalysisPanel(QFrame):
         col.addWidget(self.rows_area)
         self.hide()
 
-    def show_result(self, result: AnalysisResult) -> None:
+    def show_result(self, result: AnalysisResult, room: int = 10_000) -> None:
+        """Show `result`, with at most `room` pixels of height for the rows (the rest scroll)."""
         people = result.analysis.people
         known = sum(p.known for p in people)
         self.title.setText(f"Who appears when in {Path(result.spec).name}: {len(people)} "
                            f"{'person' if len(people) == 1 else 'people'} ({known} known)")
+        self.title.setToolTip(self.title.text())
         self.timeline.set_result(result)
-        rows = min(max(1, len(people)), VISIBLE_ROWS)
+        fit = max(2, (room - PAD - AXIS_H - 2) // ROW_H)
+        rows = min(max(1, len(people)), VISIBLE_ROWS, fit)
         self.rows_area.setFixedHeight(PAD + rows * ROW_H + AXIS_H + 2)
         self.show()

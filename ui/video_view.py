@@ -147,7 +147,9 @@ class VideoView(QWidget):
             width = fm.horizontalAdvance(face.label) + (fm_small.horizontalAdvance(tag) + 6 if tag else 0) + 10
             height = fm.height() + 4
             top = rect.top() - height if rect.top() - height >= oy else rect.bottom()
-            label_rect = QRectF(rect.left(), top, width, height)
+            # Kept inside the view: a face at the right edge keeps its whole name.
+            left = max(0.0, min(rect.left(), self.width() - width))
+            label_rect = QRectF(left, top, width, height)
             painter.fillRect(label_rect, colour)
             painter.setPen(QColor(0, 0, 0))
             painter.setFont(font)

@@ -44,7 +44,8 @@ class PlaybackMixin(_Base):
     _full_hidden: list[QWidget]
 
     # ------------------------------------------------------------------ sources
-    def open_source(self, spec: str, playlist: Sequence[str] = ()) -> None:
+    def open_source(self, spec: str, playlist: Sequence[str] = (), start: int = 0) -> None:
+        """Play `spec` (from frame `start` of a file), then the playlist in turn."""
         spec = spec.strip()
         if not spec:
             return
@@ -55,7 +56,7 @@ class PlaybackMixin(_Base):
         self.view.show_snapshot(None)
         self.view.update()
         self._seek_target = None
-        self.session.open(spec)
+        self.session.open(spec, start)
 
     def _start_dir(self, key: str) -> str:
         """The folder a file dialog starts in: the last one used for that kind of file."""
@@ -64,8 +65,11 @@ class PlaybackMixin(_Base):
         return str(folder) if saved and folder.is_dir() else str(Path.home())
 
     def open_file_dialog(self) -> None:
+        # The folder of the file open now, else the last folder this dialog used.
+        current = Path(self.session.stats().source or "")
+        start = str(current.parent) if current.name and current.is_file() else self._start_dir("source/dir")
         with self.dialog_pause():
-            path, _ = QFileDialog.getOpenFileName(self, "Open a video", self._start_dir("source/dir"), VIDEO_FILTER)
+            path, _ = QFileDialog.getOpenFileName(self, "Open a video", start, VIDEO_FILTER)
         if path:
             self.settings.setValue("source/dir", str(Path(path).parent))
             self.open_source(path)
