@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from PyQt6.QtCore import Qt
 
 from tracker.gallery import Person
 from ui.people_panel import PeoplePanel
@@ -66,8 +67,16 @@ def test_rows_update_in_place_keep_the_selection_and_filter(qtbot) -> None:  # t
     panel.search.setText("o")
     shown = [panel.list.item(i).data(PERSON_ID) for i in range(panel.list.count()) if not panel.list.item(i).isHidden()]
     assert shown == ["bob", "Carol", "Person 5"]
+    panel.search.setText("zz")
+    assert panel.no_match.text().startswith("Nobody's name contains") and not panel.no_match.isHidden()
     panel.search.setText("")
     assert not any(panel.list.item(i).isHidden() for i in range(panel.list.count()))
+    assert panel.no_match.isHidden()
+    panel.show()
+    panel.search.setText("bo")
+    panel.search.setFocus()
+    qtbot.keyClick(panel.search, Qt.Key.Key_Escape)  # Esc clears the search
+    assert panel.search.text() == ""
 
     # Numbers sort as numbers.
     views.extend([_view(10, "Person 10"), _view(12, "Person 2")])

@@ -93,7 +93,11 @@ class PeoplePanel(QWidget):
         self.search.setPlaceholderText("Search people")
         self.search.setClearButtonEnabled(True)
         self.search.setToolTip("Show only the people whose name contains this")
-        self.search.textChanged.connect(self.rows.set_filter)
+        self.search.textChanged.connect(self._filter)
+        self.search.installEventFilter(self)  # Esc in it clears it
+        self.no_match = QLabel("")
+        self.no_match.setStyleSheet("color: gray")
+        self.no_match.hide()
         self.title = QLabel("People")
         self.title.setStyleSheet("font-weight: bold")
         self.rename_btn = QPushButton("Rename…")
@@ -137,6 +141,7 @@ class PeoplePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.search)
+        layout.addWidget(self.no_match)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.suggest_title)
@@ -147,7 +152,20 @@ class PeoplePanel(QWidget):
         layout.addLayout(bottom)
         self._update_buttons()
 
+    def _filter(self, text: str) -> None:
+        self.rows.set_filter(text)
+        self._say_no_match()
+
+    def _say_no_match(self) -> None:
+        none = bool(self.rows.filter) and all(item.isHidden() for item in self.rows.items.values())
+        self.no_match.setText(f"Nobody's name contains “{self.rows.filter}” (Esc clears the search)" if none else "")
+        self.no_match.setVisible(none)
+
     def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if obj is self.search and event is not None and event.type() == QEvent.Type.KeyPress \
+                and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape and self.search.text():
+            self.search.clear()
+            return True
         # Home/End move in the list while it has the focus; elsewhere they seek the video.
         if obj is self.list and event is not None and event.type() == QEvent.Type.ShortcutOverride \
                 and isinstance(event, QKeyEvent) and event.key() in LIST_KEYS:
@@ -194,6 +212,7 @@ class PeoplePanel(QWidget):
         self.undo_btn.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo")
         self.version, self.views = version, views
         self.rows.sync(views, time.time())  # in place: the selection and the scroll position stay
+        self._say_no_match()
         known = sum(v.person.known for v in views)
         self.title.setText(f"People: {known} known, {len(views) - known} automatic")
         self._update_buttons()

@@ -69,6 +69,8 @@ class PeopleMixin(_Base):
         combo = dialog.findChild(QCompleter)
         if combo is not None:
             combo.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            # Completed in the field itself: one Enter takes the completed name and closes the dialog.
+            combo.setCompletionMode(QCompleter.CompletionMode.InlineCompletion)
         with self.dialog_pause():
             accepted = dialog.exec()
         if not accepted:
