@@ -14,7 +14,7 @@ import pytest
 from conftest import ALEX, CLIP, FACES, LIN
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QInputDialog, QMessageBox, QToolBar
-from ui_helpers import WAIT_MS, make_window, open_paused, settings  # noqa: F401
+from ui_helpers import WAIT_MS, activate, key, make_window, open_paused, settings  # noqa: F401
 
 from tracker.cli import app_argv, main
 from tracker.config import Config
@@ -57,7 +57,7 @@ def test_a_failed_enrolment_says_so_in_the_status_bar_and_a_message_that_stays(
     assert w.messages.isVisible() and "no face found" in w.messages.text()
     qtbot.mouseClick(w.messages.close_button, Qt.MouseButton.LeftButton)
     assert not w.messages.isVisible()
-    qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     history = w._messages_dialog
     assert history.isVisible() and history.list.count() >= 1
     assert any("no face found" in line for line in history.lines())
@@ -86,7 +86,7 @@ def test_restart_remembers_the_gallery_and_does_not_reopen_a_source_that_failed(
     again._pull_stats()
     assert again.last_failed == str(missing) and again.session.stats().state == IDLE
     assert "could not be opened" in again.view.placeholder and "Space" in again.view.placeholder
-    qtbot.keyClick(again, Qt.Key.Key_Space)  # try it again, as offered
+    key(qtbot, again, Qt.Key.Key_Space)  # try it again, as offered
     qtbot.waitUntil(lambda: "Could not open" in again.session.stats().note, timeout=WAIT_MS)
     again.close()
 
@@ -148,34 +148,34 @@ def test_time_display_and_seeking_keys(qtbot, make_window, gallery_path: Path) -
                                  f"show_from={s._show_from} next={s._next} latest={latest and latest.frame.index}"
                                  f" errors={s.take_errors()}") from None
 
-    qtbot.keyClick(w, Qt.Key.Key_Right)  # +5 s
+    key(qtbot, w, Qt.Key.Key_Right)  # +5 s
     at(int(round(5 * fps)))
     assert f"{clock(w.session.stats().time)} / {clock(st.duration)} · frame {int(round(5 * fps)) + 1}/275" \
         in _status(w)
     assert abs(w.session.stats().time - 5.0) < 0.05
-    qtbot.keyClick(w, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)  # -1 s
+    key(qtbot, w, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)  # -1 s
     at(int(round(5 * fps)) - int(round(fps)))
     here = w.session.stats().position
     # The frame a seek shows has its faces decided already (the tracker ran a pre-roll unseen).
     qtbot.waitUntil(lambda: bool(w.view.faces) and w.session.latest().frame.index == here, timeout=5000)
     assert all(f.name is not None for f in w.view.faces), [f.label for f in w.view.faces]
     names = sorted(str(f.name) for f in w.view.faces)
-    qtbot.keyClick(w, Qt.Key.Key_Period)  # one frame on: a step, the tracks go on
+    key(qtbot, w, Qt.Key.Key_Period)  # one frame on: a step, the tracks go on
     at(here + 1)
     qtbot.waitUntil(lambda: w.session.latest().frame.index == here + 1, timeout=5000)
     assert sorted(str(f.name) for f in w.view.faces) == names  # still named, the same people
-    qtbot.keyClick(w, Qt.Key.Key_Comma)
-    qtbot.keyClick(w, Qt.Key.Key_Comma)  # two back: the second counts from the first's target
+    key(qtbot, w, Qt.Key.Key_Comma)
+    key(qtbot, w, Qt.Key.Key_Comma)  # two back: the second counts from the first's target
     at(here - 1)
-    qtbot.keyClick(w, Qt.Key.Key_End)
+    key(qtbot, w, Qt.Key.Key_End)
     at(274)
-    qtbot.keyClick(w, Qt.Key.Key_Home)
+    key(qtbot, w, Qt.Key.Key_Home)
     at(0)
-    qtbot.keyClick(w, Qt.Key.Key_Left)  # before the start: stays at the start
+    key(qtbot, w, Qt.Key.Key_Left)  # before the start: stays at the start
     at(0)
 
     # Help > Keyboard shortcuts lists them, read from the actions themselves.
-    qtbot.keyClick(w, Qt.Key.Key_F1)
+    key(qtbot, w, Qt.Key.Key_F1)
     keys = w._shortcuts_dialog.keys()
     assert keys["Left"] == "Back 5 s" and keys["Shift+Right"] == "Forward 1 s"
     assert keys[","] == "Previous frame" and keys["Home"] == "Go to the start"
@@ -187,6 +187,7 @@ def test_delete_key_in_the_panel_asks_first(qtbot, make_window, lin_gallery: Pat
     w = make_window(lin_gallery)
     qtbot.waitUntil(lambda: w.people.names() == [LIN_NAME], timeout=WAIT_MS)
     w.people.select(LIN_NAME)
+    activate(qtbot, w)
     w.people.list.setFocus()
     asked: list[str] = []
 
@@ -206,7 +207,7 @@ def test_delete_key_in_the_panel_asks_first(qtbot, make_window, lin_gallery: Pat
     qtbot.keyClick(w.people.list, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: (w._pull_stats(), w.people.names())[1] == [], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith(f"Deleted {LIN_NAME}"), timeout=5000)
-    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: (w._pull_stats(), w.people.names())[1] == [LIN_NAME], timeout=WAIT_MS)
 
     # Two at once: one step, one Ctrl+Z brings both back.
@@ -215,10 +216,11 @@ def test_delete_key_in_the_panel_asks_first(qtbot, make_window, lin_gallery: Pat
     qtbot.waitUntil(lambda: (w._pull_stats(), sorted(w.people.names()))[1] == ["Alex Lacamoire", LIN_NAME],
                     timeout=WAIT_MS)
     w.people.select("Alex Lacamoire", LIN_NAME)
+    activate(qtbot, w)
     w.people.list.setFocus()
     qtbot.keyClick(w.people.list, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: (w._pull_stats(), w.people.names())[1] == [], timeout=WAIT_MS)
-    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: (w._pull_stats(), sorted(w.people.names()))[1] == ["Alex Lacamoire", LIN_NAME],
                     timeout=WAIT_MS)
 
@@ -287,11 +289,11 @@ def test_toolbar_fits_800x500_and_full_screen_shows_the_video_alone(qtbot, make_
     qtbot.waitUntil(lambda: bar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon, timeout=5000)
 
     open_paused(qtbot, w, CLIP)
-    qtbot.keyClick(w, Qt.Key.Key_F)
+    key(qtbot, w, Qt.Key.Key_F)
     qtbot.waitUntil(w.isFullScreen, timeout=5000)
     assert w.view.isVisible()
     assert not any(x.isVisible() for x in (w.toolbar, w.menuBar(), w.statusBar(), w.people))
-    qtbot.keyClick(w, Qt.Key.Key_Escape)
+    key(qtbot, w, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not w.isFullScreen(), timeout=5000)
     assert all(x.isVisible() for x in (w.toolbar, w.menuBar(), w.statusBar(), w.people))
 
@@ -407,10 +409,10 @@ def test_space_right_after_a_seek_while_paused_plays_and_says_so(qtbot, make_win
         target = 30 + 55 * k  # beyond where the last round paused, so that reaching it proves the seek
         assert w.session.stats().position < target
         w.seek_to(target)
-        qtbot.keyClick(w, Qt.Key.Key_Space)
+        key(qtbot, w, Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: w.session.stats().position > target + 8, timeout=WAIT_MS)  # noqa: B023
         assert w.session.stats().state == PLAYING and _status(w).startswith("playing")
-        qtbot.keyClick(w, Qt.Key.Key_Space)
+        key(qtbot, w, Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: w.session.stats().state == PAUSED, timeout=WAIT_MS)
         position = w.session.stats().position
         qtbot.wait(300)
@@ -424,8 +426,8 @@ def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(
     open_paused(qtbot, w, CLIP)
     w.seek_to(200)
     qtbot.waitUntil(lambda: w.session.stats().position == 200, timeout=WAIT_MS)
-    qtbot.keyClick(w, Qt.Key.Key_Space)
+    key(qtbot, w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: w.session.stats().state == ENDED, timeout=WAIT_MS)
-    qtbot.keyClick(w, Qt.Key.Key_Space)  # play again: from the start, every frame shown
+    key(qtbot, w, Qt.Key.Key_Space)  # play again: from the start, every frame shown
     qtbot.waitUntil(lambda: w.session.latest() is not None and w.session.latest().frame.index < 20, timeout=WAIT_MS)
     assert w.session.stats().position < 20

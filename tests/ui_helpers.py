@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PyQt6.QtCore import QSettings
+from PyQt6.QtCore import QSettings, Qt
 
 from tracker.config import Config
 from ui.app import MainWindow
@@ -43,3 +43,16 @@ def open_paused(qtbot, w: MainWindow, clip: Path) -> None:  # type: ignore[no-un
     w.open_source(str(clip))
     w.session.set_paused(True)
     qtbot.waitUntil(lambda: w.session.stats().state == PAUSED and w.view.seq >= 1, timeout=WAIT_MS)
+
+
+def key(qtbot, w: MainWindow, k: Qt.Key, mod: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    """A key pressed in the window as a user would: the window is the active one (its shortcuts
+    work only then; another test's window or a popup may have taken that), then the key."""
+    activate(qtbot, w)
+    qtbot.keyClick(w, k, mod)
+
+
+def activate(qtbot, w: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    if not w.isActiveWindow():
+        w.activateWindow()
+        qtbot.waitUntil(w.isActiveWindow, timeout=5000)
