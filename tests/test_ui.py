@@ -12,6 +12,7 @@ import pytest
 from conftest import CLIP, FACES, PEOPLE
 from PyQt6.QtCore import QPoint, QSettings, Qt, QUrl
 from PyQt6.QtWidgets import QApplication, QInputDialog, QMessageBox
+from ui_helpers import key
 
 from tracker.config import Config
 from tracker.enroll import enroll_folders
@@ -107,7 +108,7 @@ def test_who_is_this_rename_and_merge_through_the_window(qtbot, make_window, gal
     w = make_window(gallery_path)  # empty gallery: both faces become automatic identities
     w.open_source(str(crossing_video))
     qtbot.waitUntil(lambda: sum(f.name is not None for f in w.view.faces) == 2, timeout=WAIT_MS)
-    qtbot.keyClick(w, Qt.Key.Key_Space)  # pause: the tracks stay alive
+    key(qtbot, w, Qt.Key.Key_Space)  # pause: the tracks stay alive
     qtbot.waitUntil(lambda: w.session.stats().state == PAUSED, timeout=5000)
     paused_at = w.view.seq
     autos = [f for f in w.view.faces if f.name is not None]
@@ -142,7 +143,7 @@ def test_who_is_this_rename_and_merge_through_the_window(qtbot, make_window, gal
     qtbot.waitUntil(lambda: "Joe" not in w.people.names(), timeout=10_000)
     assert "Joe Biden" in _labels(w)  # the tracked face carries the merged name without a flicker
 
-    qtbot.keyClick(w, Qt.Key.Key_Space)
+    key(qtbot, w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: w.session.stats().state == ENDED, timeout=WAIT_MS)
     w.close()
     with Gallery(gallery_path, readonly=True) as g:
@@ -194,13 +195,13 @@ def test_seek_pause_shortcuts_and_recording(qtbot, make_window, enrolled: Path, 
     video = tmp_path / "rec.mp4"
     w.start_recording(video)
     qtbot.waitUntil(lambda: w.session.stats().recording == video, timeout=5000)
-    qtbot.keyClick(w, Qt.Key.Key_Space)
+    key(qtbot, w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: w.session.stats().state == PAUSED, timeout=5000)
     w.seek_to(200)
     qtbot.waitUntil(lambda: w.session.latest() is not None and w.session.latest().frame.index == 200,
                     timeout=WAIT_MS)
     assert w.session.stats().state == PAUSED  # a seek while paused shows that frame and stays paused
-    qtbot.keyClick(w, Qt.Key.Key_Space)
+    key(qtbot, w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: w.session.stats().position > 210, timeout=WAIT_MS)
     w.record_action.trigger()  # stop recording
     qtbot.waitUntil(lambda: w.session.stats().recording is None, timeout=5000)
@@ -209,9 +210,9 @@ def test_seek_pause_shortcuts_and_recording(qtbot, make_window, enrolled: Path, 
     ok, first = cap.read()
     cap.release()
     assert ok and first.shape == (360, 640, 3) and frames > 10
-    qtbot.keyClick(w, Qt.Key.Key_F)
+    key(qtbot, w, Qt.Key.Key_F)
     qtbot.waitUntil(w.isFullScreen, timeout=5000)
-    qtbot.keyClick(w, Qt.Key.Key_Escape)
+    key(qtbot, w, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not w.isFullScreen(), timeout=5000)
 
 
