@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import ALEX, CLIP, FACES, LIN
 from PyQt6.QtCore import QSettings, Qt
-from PyQt6.QtWidgets import QInputDialog, QMessageBox, QToolBar
+from PyQt6.QtWidgets import QApplication, QInputDialog, QMessageBox, QToolBar
 from ui_helpers import WAIT_MS, activate, key, make_window, open_paused, settings  # noqa: F401
 
 from tracker.cli import app_argv, main
@@ -146,7 +146,8 @@ def test_time_display_and_seeking_keys(qtbot, make_window, gallery_path: Path) -
             latest = s.latest()
             raise AssertionError(f"want {index}: {s.stats()} step_once={s._step_once} paused={s._paused} "
                                  f"show_from={s._show_from} next={s._next} latest={latest and latest.frame.index}"
-                                 f" errors={s.take_errors()}") from None
+                                 f" errors={s.take_errors()} focus={QApplication.focusWidget()!r}"
+                                 f" active={w.isActiveWindow()}") from None
 
     key(qtbot, w, Qt.Key.Key_Right)  # +5 s
     at(int(round(5 * fps)))

@@ -46,9 +46,12 @@ def open_paused(qtbot, w: MainWindow, clip: Path) -> None:  # type: ignore[no-un
 
 
 def key(qtbot, w: MainWindow, k: Qt.Key, mod: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
-    """A key pressed in the window as a user would: the window is the active one (its shortcuts
-    work only then; another test's window or a popup may have taken that), then the key."""
+    """A key pressed on the video as a user would after clicking it: the window is the active one
+    (its shortcuts work only then), the video has the focus (a text field or a list keeps its own
+    Home, End and arrows), then the key."""
     activate(qtbot, w)
+    if not w.isFullScreen() or w.view.isVisible():
+        w.view.setFocus(Qt.FocusReason.MouseFocusReason)
     qtbot.keyClick(w, k, mod)
 
 
