@@ -495,12 +495,15 @@ class Session:
         if self._cuts != self._cuts_taken:
             self._run_stop.set()  # an Open or Stop sent meanwhile set the previous run's event
         self._spec = spec
-        # A seek keeps showing the old position until its frame is up (the window counts key
-        # seeks from it); an open starts at its start.
-        position = start if self._latest is None else self._stats.position
-        self._set_stats(state=CONNECTING, source=spec, position=position, total=None, dropped=0,
-                        processing_fps=0.0, source_fps=0.0, latency_ms=math.nan, time=0.0, duration=None,
-                        behind=False, skipped=0, note="")
+        if self._latest is None:  # a new source: "opening" until it is open
+            self._set_stats(state=CONNECTING, source=spec, position=start, total=None, dropped=0,
+                            processing_fps=0.0, source_fps=0.0, latency_ms=math.nan, time=0.0, duration=None,
+                            behind=False, skipped=0, note="")
+        else:
+            # The same file again (a seek): it stays what it was, position, length and state, until
+            # the new frame is up, so that keys pressed meanwhile still seek (a window that saw
+            # "opening" would take them for a file not yet open).
+            self._set_stats(dropped=0, behind=False, skipped=0, note="")
         try:
             source = source_for(spec, self.cfg, start)
             source.watch(self._run_stop)  # Stop, Open and close end a slow connection too
