@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -12,7 +11,7 @@ import pytest
 from conftest import CLIP, FACES, PEOPLE
 from PyQt6.QtCore import QPoint, QSettings, Qt, QUrl
 from PyQt6.QtWidgets import QApplication, QInputDialog, QMessageBox
-from ui_helpers import key
+from ui_helpers import key, make_window, settings  # noqa: F401
 
 from tracker.config import Config
 from tracker.enroll import enroll_folders
@@ -31,31 +30,10 @@ def crossing_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "facetrack.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
 def enrolled(gallery_path: Path) -> Path:
     with Gallery(gallery_path) as g:
         enroll_folders(g, PEOPLE)
     return gallery_path
-
-
-@pytest.fixture
-def make_window(qtbot, settings: QSettings) -> Iterator:  # type: ignore[no-untyped-def]
-    windows: list[MainWindow] = []
-
-    def make(gallery: Path, **cfg: object) -> MainWindow:
-        w = MainWindow(Config(gallery=gallery, **cfg), settings=settings)  # type: ignore[arg-type]
-        qtbot.addWidget(w)
-        w.show()
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.close()
 
 
 def _labels(w: MainWindow) -> list[str]:

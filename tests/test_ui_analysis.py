@@ -12,14 +12,14 @@ import sqlite3
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import ui_helpers
 from conftest import CLIP, LIN
-from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtCore import Qt, QTimer
+from ui_helpers import make_window, settings  # noqa: F401
 
-from tracker.config import Config
 from tracker.enroll import enroll
 from tracker.gallery import Gallery
 from ui.analysis import THREAD_NAME, AnalysisController
@@ -34,38 +34,15 @@ LIN_NAME = "Lin-Manuel Miranda"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "facetrack.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
 def lin_gallery(gallery_path: Path) -> Path:
     with Gallery(gallery_path) as g:
         enroll(g, LIN_NAME, [LIN])
     return gallery_path
 
 
-@pytest.fixture
-def make_window(qtbot, settings: QSettings) -> Iterator:  # type: ignore[no-untyped-def]
-    windows: list[MainWindow] = []
-
-    def make(gallery: Path) -> MainWindow:
-        w = MainWindow(Config(gallery=gallery), settings=settings)
-        qtbot.addWidget(w)
-        w.show()
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.close()
-
-
 def open_paused(qtbot, w: MainWindow, clip: Path) -> None:  # type: ignore[no-untyped-def]
     """The clip open and paused on its first frame: the session's own tracker then writes nothing."""
-    w.open_source(str(clip))
-    w.session.set_paused(True)
-    qtbot.waitUntil(lambda: w.session.stats().state == PAUSED and w.view.seq >= 1, timeout=WAIT_MS)
+    ui_helpers.open_paused(qtbot, w, clip)
     qtbot.waitUntil(w.analysis.action.isEnabled, timeout=5000)  # from the window's stats poll
 
 

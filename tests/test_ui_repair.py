@@ -14,6 +14,7 @@ from fakes import FakeDetector, FakeEmbedder, draw
 from PIL import Image
 from PyQt6.QtCore import QPoint, QSettings, Qt
 from PyQt6.QtWidgets import QInputDialog
+from ui_helpers import Windows
 
 from tracker.config import Config
 from tracker.errors import FacetrackError
@@ -33,20 +34,9 @@ def fake_session(cfg: Config) -> Session:
 
 @pytest.fixture
 def make_window(qtbot, tmp_path: Path) -> Iterator:  # type: ignore[no-untyped-def]
-    windows: list[MainWindow] = []
-    settings = QSettings(str(tmp_path / "facetrack.ini"), QSettings.Format.IniFormat)
-
-    def make(gallery: Path) -> MainWindow:
-        cfg = Config(gallery=gallery)
-        w = MainWindow(cfg, session=fake_session(cfg), settings=settings, session_factory=fake_session)
-        qtbot.addWidget(w)
-        w.show()
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.close()
+    windows = Windows(qtbot, QSettings(str(tmp_path / "facetrack.ini"), QSettings.Format.IniFormat), fake_session)
+    yield windows
+    windows.close_all()
 
 
 def photo(tmp_path: Path, faces: dict[str, tuple[int, int, int]]) -> Path:

@@ -11,7 +11,7 @@ from PyQt6.QtCore import QSettings, Qt
 
 from tracker.config import Config
 from ui.app import MainWindow
-from ui.session import PAUSED
+from ui.session import PAUSED, Session
 
 WAIT_MS = 60_000
 MakeWindow = Callable[..., MainWindow]
@@ -22,20 +22,34 @@ def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "facetrack.ini"), QSettings.Format.IniFormat)
 
 
-@pytest.fixture
-def make_window(qtbot, settings: QSettings) -> Iterator[MakeWindow]:  # type: ignore[no-untyped-def]
-    windows: list[MainWindow] = []
+class Windows:
+    """Makes shown main windows (with `session_factory`, a stand-in engine) and closes them all."""
 
-    def make(gallery: Path, **cfg: object) -> MainWindow:
-        w = MainWindow(Config(gallery=gallery, **cfg), settings=settings)  # type: ignore[arg-type]
-        qtbot.addWidget(w)
+    def __init__(self, qtbot, settings: QSettings,  # type: ignore[no-untyped-def]
+                 session_factory: Callable[[Config], Session] | None = None) -> None:
+        self.qtbot, self.settings, self.session_factory = qtbot, settings, session_factory
+        self.windows: list[MainWindow] = []
+
+    def __call__(self, gallery: Path, **cfg: object) -> MainWindow:
+        config = Config(gallery=gallery, **cfg)  # type: ignore[arg-type]
+        factory = self.session_factory
+        w = MainWindow(config, session=factory(config) if factory else None, settings=self.settings,
+                       session_factory=factory)
+        self.qtbot.addWidget(w)
         w.show()
-        windows.append(w)
+        self.windows.append(w)
         return w
 
-    yield make
-    for w in windows:
-        w.close()
+    def close_all(self) -> None:
+        for w in self.windows:
+            w.close()
+
+
+@pytest.fixture
+def make_window(qtbot, settings: QSettings) -> Iterator[MakeWindow]:  # type: ignore[no-untyped-def]
+    windows = Windows(qtbot, settings)
+    yield windows
+    windows.close_all()
 
 
 def open_paused(qtbot, w: MainWindow, clip: Path) -> None:  # type: ignore[no-untyped-def]
