@@ -22,7 +22,6 @@ Needs Xvfb, xdotool and tesseract-ocr (Debian packages of those names).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import signal
@@ -40,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from screenshot import GRAB, free_display  # noqa: E402
+from screenshot import GRAB, start_xvfb  # noqa: E402
 
 from tracker.draw import person_colour  # noqa: E402
 
@@ -245,19 +244,10 @@ def main() -> int:
         gallery.unlink()
     with Gallery(gallery) as g:
         enroll_folders(g, ROOT / "assets" / "people")
-    display = free_display()
-    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{args.size}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {**os.environ, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb",
-           "XDG_CONFIG_HOME": str(work / "config")}
-    env.pop("WAYLAND_DISPLAY", None)
+    xvfb, env = start_xvfb(args.size, work)
     app: subprocess.Popen[str] | None = None
     log: list[str] = []
     try:
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{display}").exists():
-                break
-            time.sleep(0.05)
         app = subprocess.Popen([sys.executable, "-m", "tracker", "run", str(CLIP), "--gallery", str(gallery)],
                                env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
         scenario(Screen(env, work), app, log)

@@ -55,6 +55,21 @@ def free_display() -> int:
     raise SystemExit("screenshot: no free X display number")
 
 
+def start_xvfb(size: str, work: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """A virtual X screen of `size` (WxH) and the environment that starts the app on it, with
+    its settings in `work`; returns once the X socket is there (at most 5 s)."""
+    display = free_display()
+    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb", "XDG_CONFIG_HOME": str(work / "config")}
+    env.pop("WAYLAND_DISPLAY", None)
+    for _ in range(100):
+        if Path(f"/tmp/.X11-unix/X{display}").exists():
+            break
+        time.sleep(0.05)
+    return xvfb, env
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshot.png")
@@ -74,16 +89,9 @@ def main() -> int:
     gallery = work / "gallery.sqlite3"
     with Gallery(gallery) as g:
         enroll_folders(g, ROOT / "assets" / "people")
-    display = free_display()
-    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{args.size}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {**os.environ, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb", "XDG_CONFIG_HOME": str(work / "config")}
+    xvfb, env = start_xvfb(args.size, work)
     app = None
     try:
-        for _ in range(100):  # wait for the X socket
-            if Path(f"/tmp/.X11-unix/X{display}").exists():
-                break
-            time.sleep(0.05)
         clip = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
         app = subprocess.Popen([sys.executable, "-m", "tracker", "run", str(clip), "--gallery", str(gallery)],
                                env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
