@@ -52,20 +52,22 @@ class MessageBar(QFrame):
         row.addWidget(self.label, 1)
         row.addWidget(self.more)
         row.addWidget(self.close_button)
-        self.history: list[str] = []  # every message, oldest first (tests and the history window)
         self.stamped: deque[tuple[float, str]] = deque(maxlen=KEPT)
         self._shown: list[str] = []
         self.hide()
 
     def show_message(self, text: str) -> None:
-        self.history.append(text)
-        del self.history[:-KEPT]
         self.stamped.append((time.time(), text))
         self._shown = [*(self._shown if self.isVisible() else []), text]
         earlier = len(self._shown) - SHOWN
         self.label.setText("\n".join(self._shown[-SHOWN:]))
         self.more.setText(f"+{earlier} more" if earlier > 0 else "")
         self.show()
+
+    @property
+    def history(self) -> list[str]:
+        """The messages kept, oldest first."""
+        return [text for _, text in self.stamped]
 
     def dismiss(self) -> None:
         self._shown = []

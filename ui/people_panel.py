@@ -189,17 +189,7 @@ class PeoplePanel(QWidget):
 
     def update_seen(self, now: float | None = None) -> None:
         """'Last seen' kept current: each row's text rewritten in place (cheap: no icons, no gallery)."""
-        now = time.time() if now is None else now
-        by_name = {v.person.name: v for v in self.views}
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            v = by_name.get(str(item.data(PERSON_ID))) if item is not None else None
-            if item is None or v is None:
-                continue
-            text, tip = self._texts(v, now)
-            if item.text() != text:
-                item.setText(text)
-                item.setToolTip(tip)
+        self.rows.rewrite_texts(time.time() if now is None else now)
 
     def refresh(self) -> None:
         """Re-read the session's snapshot when it changed; keeps the selection."""

@@ -107,6 +107,15 @@ class Rows:
         if reorder:
             w.sortItems(Qt.SortOrder.AscendingOrder)
 
+    def rewrite_texts(self, now: float) -> None:
+        """Each row's text again from what it shows ("seen 3 min ago" moves on), in place."""
+        for item in self.items.values():
+            if item.shown is not None:
+                text, tip = self.texts(item.shown, now)
+                if item.text() != text:
+                    item.setText(text)
+                    item.setToolTip(tip)
+
     def matches(self, name: str) -> bool:
         return self.filter.casefold() in name.casefold()
 
