@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tracker import identity
 
@@ -44,3 +45,19 @@ def test_inventory_stays_bounded_and_diverse() -> None:
     assert set(identity.prune_redundant(inv, keep=6, protected=protected).tolist()) <= set(range(5, 10))
     assert identity.is_novel(np.ones(128), inv[:5], 0.1)
     assert not identity.is_novel(inv[0], inv[:5], 0.1)
+
+
+def test_thresholds_tighten_for_small_faces_only() -> None:
+    p = identity.Policy(threshold=0.6, auto_join=0.5, small_face=0.2)
+    assert identity.for_faces(p, 1.0) == p
+    assert identity.for_faces(p, 2.0) == p  # weights are capped at 1
+    small = identity.for_faces(p, 0.25)
+    assert small.threshold == pytest.approx(0.45) and small.auto_join == pytest.approx(0.35)
+    assert small.margin == p.margin and small.auto_found == p.auto_found
+    assert identity.for_faces(identity.Policy(small_face=0.0), 0.2) == identity.Policy(small_face=0.0)
+    # A track of small faces 0.55 from one enrolled person and 0.62 from another is undecided;
+    # the same distances from big faces name the first.
+    cands = [identity.Candidate(1, 0.55, True), identity.Candidate(2, 0.62, True)]
+    assert identity.choose(cands, -1, identity.for_faces(p, 0.4)) is None
+    pick = identity.choose(cands, -1, identity.for_faces(p, 1.0))
+    assert pick is not None and pick.person_id == 1

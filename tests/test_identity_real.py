@@ -57,3 +57,19 @@ def test_montage_with_empty_gallery(tmp_path: Path) -> None:
     assert rep["covered"] >= 0.5 * rep["labelled"], rep
     assert rep["fragmentation"] <= 1.2, rep
     assert rep["purity"] >= 0.95, rep
+
+
+@pytest.mark.slow
+def test_montage_with_one_crop_enrolled_per_person_names_nobody_wrong(tmp_path: Path) -> None:
+    """The family-dinner case in small: each person enrolled from one face crop of the footage
+    (their largest, some of them blurred). A hiker first seen at 23-46 px is nearer another
+    enrolled person than her own crop until her face grows: she must stay undecided, not be
+    named as him (11 wrong names before the thresholds tightened for small faces)."""
+    bench = _benchmark()
+    labels = metrics.labels_from_json(json.loads(LABELS.read_text()))
+    rep = bench.run(VIDEO, labels, Config(gallery=tmp_path / "unused.sqlite3"), enrol=True)
+    assert rep["wrong_names"] <= 1, rep
+    assert rep["named_accuracy"] >= 0.7, rep
+    # Without the small-face rule the same run names the hiker as someone else.
+    loose = bench.run(VIDEO, labels, Config(gallery=tmp_path / "unused.sqlite3", small_face=0.0), enrol=True)
+    assert loose["wrong_names"] > rep["wrong_names"], loose

@@ -32,7 +32,7 @@ FALSE_WORDS = ("0", "false", "no", "off")
 LIMITS: dict[str, tuple[float, float]] = {
     "threshold": (0.0, 2.0), "auto_join": (0.0, 2.0), "auto_found": (0.0, 2.0),
     "learn_threshold": (0.0, 2.0), "auto_learn": (0.0, 2.0), "swap_distance": (0.0, 2.0),
-    "margin": (0.0, 1.0), "diversity": (0.0, 2.0),
+    "margin": (0.0, 1.0), "diversity": (0.0, 2.0), "small_face": (0.0, 1.0),
     "knn": (1, 100), "max_inventory": (1, 10_000), "min_votes_new": (1, 1000),
     "upsample": (0, 4), "detect_scale": (0.05, 4.0), "detect_every": (1, 10_000),
     "roi_face_px": (1, 1000), "coast_frames": (0, 10_000),
@@ -67,6 +67,7 @@ class Config:
     learn_threshold: float = 0.45  # a sample grows a known person's inventory under this
     auto_learn: float = 0.4  # ... an automatic identity's
     margin: float = 0.04  # the best match must beat the second best by this much
+    small_face: float = 0.2  # thresholds tighten by this much for a track of tiny faces (see identity.for_faces)
     swap_distance: float = 0.45  # a track's new faces (twice running) this far from its last 8: another face
     knn: int = 3  # a person's distance: the mean over their k nearest stored samples
     max_inventory: int = 48  # descriptors kept per person besides enrolled photos
@@ -208,6 +209,8 @@ def load_config(
         raise FacetrackError(f"config file not found: {path}")
     if present:
         for key, value in _read_toml(path).items():
+            if key == "camera":
+                continue  # the [[camera]] list: tracker/cameras.py
             key = key.replace("-", "_")
             if key not in names:
                 raise FacetrackError(f"config file {path}: unknown setting {key!r}")

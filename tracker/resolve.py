@@ -75,7 +75,7 @@ class IdentityResolver:
         self.gallery = gallery
         self.policy = identity.Policy(threshold=cfg.threshold, auto_join=cfg.auto_join, auto_found=cfg.auto_found,
                                       learn_known=cfg.learn_threshold, learn_auto=cfg.auto_learn,
-                                      margin=cfg.margin)
+                                      margin=cfg.margin, small_face=cfg.small_face)
         self.states: dict[int, TrackIdentity] = {}
         self.ended: dict[int, int] = {}  # track id -> its last person, for tracks that ended in this shot
         self.source = ""
@@ -211,7 +211,8 @@ class IdentityResolver:
             # One sample decides only a photo, or a very close match; else more are awaited, the
             # more the smaller the face (a 32 px face counts a quarter of a 64 px one).
             enough = still or sum(x.weight for x in s.samples[-WINDOW:]) >= self.cfg.min_votes_new - 1e-9
-            pick = identity.choose(cands, s.person_id, self.policy, links)
+            weight = float(np.mean([x.weight for x in s.samples[-WINDOW:]]))
+            pick = identity.choose(cands, s.person_id, identity.for_faces(self.policy, weight), links)
             if pick is not None and pick.person_id != s.person_id and not self._may_leave_founded(s, pick.person_id):
                 pick = next((c for c in cands if c.person_id == s.person_id), None)
             if pick is not None and (enough or pick.distance <= self.policy.learn_known
