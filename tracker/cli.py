@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-video", type=Path, help="annotated video (MP4)")
     run.add_argument("--events", type=Path, help="person appeared / left, as JSON lines")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--parallel", action="store_true",
+                     help="run every SOURCE (and the config's [[camera]] list) at once, a process each, "
+                          "one shared gallery; --output-json/--events then merge them with a camera field")
+    run.add_argument("--status-every", type=float, default=10.0, metavar="S",
+                     help="with --parallel: each camera's fps, drops and latency every S seconds (log + events)")
     run.add_argument("--allow-partial", action="store_true",
                      help="a video that ends before its last frame (truncated, corrupt) is not an error")
     _add_common(run)
@@ -148,8 +153,11 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
 
     cfg = cfg or _config(args)
     config_file = getattr(args, "config", None)
-    check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
-                  [cfg.gallery, *([config_file] if config_file else [])])
+    if not getattr(args, "parallel", False):
+        check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
+                      [cfg.gallery, *([config_file] if config_file else [])])
+    if getattr(args, "parallel", False):
+        return _run_parallel(args, cfg)
     outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
     app = not args.headless and not outputs and _display_available()
     if not args.sources and not app:
@@ -170,6 +178,11 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     if not args.sources:  # the window could not open after all: nothing to run headless
         raise FacetrackError("run needs a SOURCE: the desktop app cannot open here (see the line above)")
     # Signals first: Ctrl+C or SIGTERM while a stream is still connecting ends the wait too.
+    return _with_signals(lambda stop, caught: _run_sources(args, cfg, stop, caught))
+
+
+def _with_signals(body: Callable[[threading.Event, list[int]], int]) -> int:
+    """Run `body(stop, caught)` with SIGINT and SIGTERM setting `stop` (and noted in `caught`)."""
     stop = threading.Event()
     caught: list[int] = []
 
@@ -180,10 +193,33 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     handled = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
     previous = {sig: signal.signal(sig, on_signal) for sig in handled}
     try:
-        return _run_sources(args, cfg, stop, caught)
+        return body(stop, caught)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
+    from . import cameras as cams
+    from .config import default_config_path
+
+    if args.output_video:
+        raise FacetrackError("--output-video with --parallel: give each camera its own (output-video in "
+                             "its [[camera]] table)")
+    if not args.status_every > 0:
+        raise FacetrackError(f"--status-every must be a positive number of seconds, got {args.status_every:g}")
+    config_file = getattr(args, "config", None) or default_config_path()
+    listed = cams.cameras_from_toml(config_file)
+    cameras = listed + cams.cameras_for(args.sources, [c.name for c in listed])
+    cams.check_cameras(cameras, {"json": args.output_json, "events": args.events},
+                       [cfg.gallery, *([config_file] if config_file.exists() else [])])
+    level = logging.getLogger().getEffectiveLevel()
+
+    def body(stop: threading.Event, caught: list[int]) -> int:
+        code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, args.status_every, level)
+        return _stopped_code(caught) if stop.is_set() else code
+
+    return _with_signals(body)
 
 
 class _Retention:

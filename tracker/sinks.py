@@ -62,15 +62,33 @@ def result_json(result: FrameResult) -> dict[str, Any]:
     }
 
 
+class LineWriter(Protocol):
+    """Where a sink's lines go: an open text file, or the merged stream of several cameras."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def write(self, s: str, /) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def _target(dest: Path | LineWriter) -> LineWriter:
+    return _open_text(dest) if isinstance(dest, Path) else dest
+
+
 class JsonlSink:
-    def __init__(self, path: Path) -> None:
-        self._fh = _open_text(path)
+    """One JSON line per frame; `extra` fields (e.g. the camera's name) go into every line."""
+
+    def __init__(self, dest: Path | LineWriter, extra: dict[str, Any] | None = None) -> None:
+        self._fh = _target(dest)
+        self._extra = dict(extra or {})
 
     def write(self, frame: Frame, result: FrameResult) -> None:
         self.write_result(result)
 
     def write_result(self, result: FrameResult) -> None:
-        self._fh.write(json.dumps(result_json(result), separators=(",", ":")) + "\n")
+        self._fh.write(json.dumps({**self._extra, **result_json(result)}, separators=(",", ":")) + "\n")
 
     def close(self) -> None:
         self._fh.close()
@@ -110,8 +128,9 @@ class EventSink:
     """`appeared` when a person is first labelled, `left` once they have been gone `grace_s`;
     `stream_lost` and `stream_resumed` from a live source."""
 
-    def __init__(self, path: Path, grace_s: float = 1.0) -> None:
-        self._fh = _open_text(path)
+    def __init__(self, dest: Path | LineWriter, grace_s: float = 1.0, extra: dict[str, Any] | None = None) -> None:
+        self._fh = _target(dest)
+        self._extra = dict(extra or {})
         self._lock = threading.Lock()
         self.grace_s = grace_s
         self._present: dict[int, dict[str, Any]] = {}  # person id -> last sighting
@@ -119,7 +138,7 @@ class EventSink:
     def _emit(self, event: str, info: dict[str, Any]) -> None:
         with self._lock:  # status() writes from the capture thread
             if not self._fh.closed:
-                self._fh.write(json.dumps({"event": event, **info}, separators=(",", ":")) + "\n")
+                self._fh.write(json.dumps({"event": event, **self._extra, **info}, separators=(",", ":")) + "\n")
 
     def status(self, event: str, info: dict[str, Any]) -> None:
         self._emit(event, info)

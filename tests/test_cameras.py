@@ -1,0 +1,159 @@
+"""Many cameras at once (`run --parallel`, `[[camera]]`): real files, real RTSP servers, one gallery."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CLIP
+from rtsp import RtspServer, facetrack, h264_clip, missing
+
+from tracker import cameras
+from tracker.cli import main
+from tracker.errors import FacetrackError
+from tracker.gallery import Gallery
+
+MONTAGE = Path(__file__).resolve().parent / "data" / "ccby" / "shotchange_ccby_montage.mp4"
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_camera_names_from_sources_are_readable_and_unique() -> None:
+    assert cameras.short_name("0") == "webcam0"
+    assert cameras.short_name("rtsp://user:pw@10.0.0.5:554/stream1") == "10.0.0.5:554-stream1"
+    assert cameras.short_name("/videos/door.mp4") == "door"
+    names = [c.name for c in cameras.cameras_for(["a/door.mp4", "b/door.mp4", "door.mkv"], taken=["door-2"])]
+    assert names == ["door", "door-3", "door-4"]
+
+
+def test_camera_tables_in_the_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "site.toml"
+    cfg.write_text('threshold = 0.55\n\n[[camera]]\nname = "door"\nurl = "rtsp://10.0.0.5/s1"\n'
+                   'events = "out/door.jsonl"\n\n[[camera]]\nurl = "1"\noutput-json = "/abs/desk.jsonl"\n')
+    cams = cameras.cameras_from_toml(cfg)
+    assert cams == [cameras.Camera("door", "rtsp://10.0.0.5/s1", events=tmp_path / "out" / "door.jsonl"),
+                    cameras.Camera("webcam1", "1", output_json=Path("/abs/desk.jsonl"))]
+    # The same file is a valid settings file: the camera list is not a setting.
+    assert main(["people", "list", "--config", str(cfg), "--gallery", str(tmp_path / "g.sqlite3")]) == 0
+    for bad, why in [('[[camera]]\nname = "x"\n', "needs a url"),
+                     ('[[camera]]\nurl = "0"\nfps = "3"\n', "unknown key 'fps'"),
+                     ('[[camera]]\nurl = 5\n', "must be a non-empty string"),
+                     ('camera = "door"\n', "list of tables")]:
+        cfg.write_text(bad)
+        with pytest.raises(FacetrackError, match=why):
+            cameras.cameras_from_toml(cfg)
+
+
+def test_outputs_are_checked_across_cameras(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    with pytest.raises(FacetrackError, match="named 'x'"):
+        cameras.check_cameras([cameras.Camera("x", "1"), cameras.Camera("x", "2")], {}, [])
+    with pytest.raises(FacetrackError, match="choose another file"):
+        cameras.check_cameras([cameras.Camera("x", "1", events=a), cameras.Camera("y", "2", output_json=a)], {}, [])
+    with pytest.raises(FacetrackError, match="choose another file"):
+        cameras.check_cameras([cameras.Camera("x", "1", events=b)], {"json": b}, [])
+    with pytest.raises(FacetrackError, match="needs cameras"):
+        cameras.check_cameras([], {}, [])
+    cameras.check_cameras([cameras.Camera("x", "1", events=a), cameras.Camera("y", "2", events=b)], {}, [])
+
+
+@pytest.mark.slow
+def test_two_files_at_once_share_one_gallery_and_merge_their_outputs(tmp_path: Path) -> None:
+    g, out, events = tmp_path / "g.sqlite3", tmp_path / "all.jsonl", tmp_path / "events.jsonl"
+    started = time.monotonic()
+    assert main(["run", "--parallel", "--headless", str(CLIP), str(MONTAGE), "--gallery", str(g),
+                 "--output-json", str(out), "--events", str(events), "--status-every", "2", "-q"]) == 0
+    took = time.monotonic() - started
+    records = _lines(out)
+    by_cam: dict[str, list[int]] = {}
+    for r in records:
+        by_cam.setdefault(r["camera"], []).append(r["frame"])
+    # Every frame of both files, each camera's in order, interleaved in one file.
+    assert by_cam == {"short_hamilton_clip": list(range(275)), "shotchange_ccby_montage": list(range(769))}
+    assert records[0]["camera"] != records[-1]["camera"] or len({r["camera"] for r in records[:300]}) == 2
+    ev = _lines(events)
+    status = [e for e in ev if e["event"] == "status"]
+    assert {e["camera"] for e in status} == set(by_cam)
+    assert all(e["connected"] and e["fps"] >= 0 and e["dropped"] == 0 for e in status)
+    assert {e["camera"] for e in ev if e["event"] == "appeared"} == set(by_cam)
+    # One gallery: automatic names never collide; its people are the ones shown (some shown
+    # early were folded into another since).
+    shown = {f["person"] for r in records for f in r["faces"] if f["person"]}
+    with Gallery(g) as gallery:
+        names = {p.name for p in gallery.people()}
+    assert names <= shown and len(names) >= 4
+    per_cam = [{f["person"] for r in records if r["camera"] == c for f in r["faces"] if f["person"]} for c in by_cam]
+    assert per_cam[0].isdisjoint(per_cam[1])  # the two files show different people
+    assert took < 120
+
+
+def test_a_camera_that_cannot_open_fails_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "site.toml"
+    cfg.write_text(f'[[camera]]\nname = "good"\nurl = "{CLIP}"\noutput-json = "good.jsonl"\n\n'
+                   f'[[camera]]\nname = "gone"\nurl = "{tmp_path / "missing.mp4"}"\n')
+    code = main(["run", "--parallel", "--headless", "--config", str(cfg), "--gallery", str(tmp_path / "g.sqlite3")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "1 of 2 cameras failed: gone" in err and "Traceback" not in err
+    assert len(_lines(tmp_path / "good.jsonl")) == 275  # the other camera ran to its end
+    assert all(r["camera"] == "good" for r in _lines(tmp_path / "good.jsonl"))
+
+
+def test_parallel_refuses_a_merged_video_and_a_bad_status_interval(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    g = str(tmp_path / "g.sqlite3")
+    assert main(["run", "--parallel", str(CLIP), "--output-video", str(tmp_path / "v.mp4"), "--gallery", g]) == 1
+    assert "give each camera its own" in capsys.readouterr().err
+    assert main(["run", "--parallel", str(CLIP), "--status-every", "0", "--gallery", g]) == 1
+    assert "positive number" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(bool(missing()), reason=missing() or "ok")
+@pytest.mark.slow
+def test_two_live_cameras_report_status_survive_a_killed_camera_and_stop_on_a_signal(tmp_path: Path) -> None:
+    clip = h264_clip(CLIP, tmp_path / "loop.mp4")
+    events = tmp_path / "events.jsonl"
+    with RtspServer(clip) as a, RtspServer(clip) as b:
+        p = facetrack("run", "--parallel", "--headless", a.url, b.url, "--gallery", str(tmp_path / "g.sqlite3"),
+                      "--events", str(events), "--status-every", "1")
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                st = [e for e in _lines(events) if e["event"] == "status" and e["frames"] > 0]
+                if len({e["camera"] for e in st}) == 2:
+                    break
+                assert p.poll() is None, p.communicate()
+                time.sleep(0.2)
+            names = sorted({e["camera"] for e in st})
+            assert len(names) == 2 and all(e["connected"] and e["fps"] > 0 for e in st), st
+            # Kill one camera's process: the parent starts it again; the other runs on.
+            kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+            cams = [k for k in kids if "camera-" in Path(f"/proc/{k}/cmdline").read_text(errors="replace")
+                    or "spawn_main" in Path(f"/proc/{k}/cmdline").read_text(errors="replace")]
+            assert len(cams) >= 2, kids
+            victim = int(cams[0])
+            subprocess.run(["kill", "-9", str(victim)], check=True)
+            before = len(_lines(events))
+            deadline = time.monotonic() + 60
+            again: set[str] = set()
+            while time.monotonic() < deadline and len(again) < 2:
+                again = {e["camera"] for e in _lines(events)[before:] if e["event"] == "status"
+                         and e["frames"] > 0}
+                time.sleep(0.3)
+            assert again == set(names), "both cameras report again after one was killed"
+            p.send_signal(signal.SIGINT)
+            t = time.monotonic()
+            _, err = p.communicate(timeout=20)
+            assert time.monotonic() - t < 8, f"exit took {time.monotonic() - t:.1f} s"
+        finally:
+            if p.poll() is None:
+                p.kill()
+    assert p.returncode == 130, err
+    assert "stopped unexpectedly (signal 9); starting it again" in err, err
+    assert "Traceback" not in err, err

@@ -1,0 +1,371 @@
+"""Many cameras at once on one machine: each source in its own process, all sharing one gallery.
+
+dlib's descriptor call holds the GIL, so threads would share one core; a process per camera
+uses them all. Every process opens the same gallery file (SQLite in WAL mode, safe across
+processes: tracker/gallery_store.py), so a person learned or named on one camera is known to
+the others at their next frame. Each camera writes its own outputs, or its lines go to the
+parent, which writes one merged JSONL / events stream with a `camera` field.
+
+Each camera reports its status every `status_every` seconds (frames/s, frames dropped to stay
+live, p95 capture-to-result latency, connected) as a log line and as a `status` event.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import multiprocessing.connection
+import re
+import signal
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config
+from .errors import FacetrackError
+
+log = logging.getLogger(__name__)
+
+CAMERA_KEYS = {"name": str, "url": str, "output-json": str, "events": str, "output-video": str}
+RESTART_AFTER_S = 5.0  # a camera process that died unexpectedly is started again after this
+INTERNAL = 70  # a camera process's exit code after an unexpected error (as the CLI's)
+
+
+@dataclass(frozen=True)
+class Camera:
+    name: str
+    source: str
+    output_json: Path | None = None
+    events: Path | None = None
+    output_video: Path | None = None
+
+
+# ---------------------------------------------------------------------- which cameras
+def short_name(spec: str) -> str:
+    """A readable camera name from a source: a file's stem, a URL's host and path, 'webcam N'."""
+    if spec.isdigit():
+        return f"webcam{spec}"
+    m = re.match(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)([^?#]*)", spec, re.I)
+    if m:
+        tail = m.group(2).strip("/").replace("/", "-")
+        return m.group(1) + (f"-{tail}" if tail else "")
+    return Path(spec).stem or spec
+
+
+def cameras_for(sources: Sequence[str], taken: Sequence[str] = ()) -> list[Camera]:
+    """One camera per command-line source, named after it (made unique with -2, -3...)."""
+    names = set(taken)
+    out = []
+    for spec in sources:
+        base = short_name(spec)
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base}-{n}"
+        names.add(name)
+        out.append(Camera(name, spec))
+    return out
+
+
+def cameras_from_toml(path: Path | None) -> list[Camera]:
+    """The `[[camera]]` tables of a config file (none when there is no file):
+
+        [[camera]]
+        name = "door"
+        url = "rtsp://10.0.0.5/stream1"
+        events = "door-events.jsonl"      # optional: output-json, events, output-video
+    """
+    if path is None or not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FacetrackError(f"cannot read config file {path}: {exc}") from None
+    tables = data.get("camera", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise FacetrackError(f"config file {path}: 'camera' must be a list of tables ([[camera]])")
+    cams: list[Camera] = []
+    for i, t in enumerate(tables, 1):
+        where = f"config file {path}: camera {i}"
+        for key, value in t.items():
+            if key.replace("_", "-") not in CAMERA_KEYS:
+                raise FacetrackError(f"{where}: unknown key {key!r} (known: {', '.join(CAMERA_KEYS)})")
+            if not isinstance(value, str) or not value.strip():
+                raise FacetrackError(f"{where}: {key} must be a non-empty string, got {value!r}")
+        get = {k.replace("_", "-"): v.strip() for k, v in t.items()}
+        if "url" not in get:
+            raise FacetrackError(f"{where}: needs a url (a stream URL, a webcam index or a file)")
+        name = get.get("name") or short_name(get["url"])
+        # Relative output paths are beside the config file.
+        outs = [path.parent / get[k] if k in get else None for k in ("output-json", "events", "output-video")]
+        cams.append(Camera(name, get["url"], *outs))
+    return cams
+
+
+def check_cameras(cameras: Sequence[Camera], merged: dict[str, Path | None], protected: Sequence[Path]) -> None:
+    """Before anything starts: unique names, and no output that is another's, an input or the gallery."""
+    from .outputs import check_outputs
+
+    if not cameras:
+        raise FacetrackError("--parallel needs cameras: SOURCEs on the command line or [[camera]] in the config")
+    seen: set[str] = set()
+    for cam in cameras:
+        if cam.name in seen:
+            raise FacetrackError(f"two cameras are named {cam.name!r}; give each its own name")
+        seen.add(cam.name)
+    inputs = [c.source for c in cameras]
+    check_outputs(merged, inputs, protected)
+    used = [p for p in merged.values() if p is not None]
+    for cam in cameras:
+        own = {"json": cam.output_json, "events": cam.events, "video": cam.output_video}
+        check_outputs(own, inputs, [*protected, *used])
+        used += [p for p in own.values() if p is not None]
+
+
+# ---------------------------------------------------------------------- in each camera's process
+class PipeLines:
+    """A sink's line target that hands each line to the parent, which writes the merged file.
+
+    One pipe per camera, read only by the parent: no lock shared between cameras, so one that
+    is killed mid-line cannot block the others. A full pipe (the parent behind) slows this camera
+    down rather than filling memory."""
+
+    def __init__(self, conn: Any, stream: str, stop: threading.Event) -> None:
+        self.conn, self.stream, self.stop = conn, stream, stop
+        self.closed = False
+
+    def write(self, s: str, /) -> int:
+        if self.closed:
+            return 0
+        try:
+            self.conn.send((self.stream, s))
+        except (OSError, EOFError):  # the parent is gone: nobody to write for
+            self.closed = True
+            self.stop.set()
+            return 0
+        return len(s)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class StatusReporter(threading.Thread):
+    """Every `every` seconds: this camera's fps, drops, p95 latency and connection, to the log and
+    as a `status` event."""
+
+    def __init__(self, camera: str, source: Any, summary: Any, every: float, sinks: Sequence[Any],
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"status-{camera}", daemon=True)
+        self.camera, self.source, self.summary, self.every = camera, source, summary, every
+        self.sinks, self.stop = list(sinks), stop
+        self._frames, self._dropped, self._at = 0, 0, time.monotonic()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every):
+            self.report()
+
+    def report(self) -> dict[str, Any]:
+        now = time.monotonic()
+        frames, lat = self.summary.frames, self.summary.latencies
+        # A live frame's latency is recorded with it: the newest (frames since last time) entries.
+        fresh = min(frames - self._frames, len(lat))
+        new = list(lat)[-fresh:] if fresh > 0 else []
+        dropped = int(getattr(self.source, "dropped", 0))
+        info = {
+            "time": round(time.time(), 3),
+            "fps": round((frames - self._frames) / max(now - self._at, 1e-9), 2),
+            "frames": frames,
+            "dropped": dropped - self._dropped,
+            "dropped_total": dropped,
+            "latency_p95_ms": round(float(np.percentile(new, 95)) * 1000, 1) if new else None,
+            "connected": bool(getattr(self.source, "connected", True)),
+        }
+        self._frames, self._dropped, self._at = frames, dropped, now
+        p95 = "-" if info["latency_p95_ms"] is None else f"{info['latency_p95_ms']:.0f} ms"
+        log.info("status: %.1f frames/s, %d dropped, p95 latency %s, %s", info["fps"], info["dropped"], p95,
+                 "connected" if info["connected"] else "NOT connected")
+        for sink in self.sinks:
+            sink.status("status", info)
+        return info
+
+
+def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: tuple[bool, bool],
+                status_every: float, level: int) -> None:
+    """One camera's process: its own engine over the shared gallery, until its source ends or
+    the parent says stop. Exits 0, 1 (a clear error, already logged) or 70 (an internal error)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the parent, which stops us all
+    logging.basicConfig(level=level, format=f"facetrack [{camera.name}]: %(message)s", stream=sys.stderr,
+                        force=True)
+    from .cli import quiet_native_logs
+
+    quiet_native_logs(level <= logging.DEBUG)
+    stop = threading.Event()
+
+    def follow() -> None:
+        # The parent's stop as this process's own. A shared byte polled, not a multiprocessing
+        # Event waited on: a process that exits while waiting on one leaves its condition
+        # counting a sleeper that never wakes, and the parent's set() then blocks forever.
+        while not stop.is_set():
+            if stop_all.value:
+                stop.set()
+            time.sleep(0.1)
+
+    threading.Thread(target=follow, daemon=True).start()
+    try:
+        code = _run_camera(camera, cfg, stop, lines, merged, status_every)
+    except FacetrackError as exc:
+        log.error("error: %s", exc)
+        code = 1
+    except Exception as exc:
+        log.error("internal error: %s: %s", type(exc).__name__, exc)
+        code = INTERNAL
+    stop.set()
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, merged: tuple[bool, bool],
+                status_every: float) -> int:
+    from .gallery import Gallery
+    from .pipeline import Engine, Summary
+    from .sinks import EventSink, JsonlSink, Sink, VideoSink
+    from .sources import source_for
+
+    tag = {"camera": camera.name}
+    source = source_for(camera.source, cfg)
+    source.watch(stop)
+    source.ensure_open()
+    sinks: list[Sink] = []
+    summary = Summary()
+    with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
+        try:
+            if camera.output_json:
+                sinks.append(JsonlSink(camera.output_json, extra=tag))
+            if camera.events:
+                sinks.append(EventSink(camera.events, extra=tag))
+            if camera.output_video:
+                sinks.append(VideoSink(camera.output_video, source.fps or 30.0))
+            if merged[0]:
+                sinks.append(JsonlSink(PipeLines(lines, "json", stop), extra=tag))
+            if merged[1]:
+                sinks.append(EventSink(PipeLines(lines, "events", stop), extra=tag))
+            reporter = StatusReporter(camera.name, source, summary, status_every,
+                                      [s for s in sinks if isinstance(s, EventSink)], stop)
+            reporter.start()
+            engine.run(source, sinks, stop, summary=summary)
+            reporter.report()  # the last figures, also for a short file
+        finally:
+            stop.set()
+            for sink in sinks:
+                sink.close()
+    print(f"{camera.name}: {summary.describe()}", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------- the parent
+@dataclass
+class _Running:
+    camera: Camera
+    process: Any
+    reader: Any  # this camera's merged lines, or None
+    restarts: int = 0
+    done: bool = False  # its exit has been dealt with
+
+
+def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
+                merged_json: Path | None = None, merged_events: Path | None = None,
+                status_every: float = 10.0, level: int = logging.INFO) -> int:
+    """Run every camera at once until all have ended or `stop` is set. A camera process that dies
+    unexpectedly (an internal error, killed) is started again after RESTART_AFTER_S; one that
+    ends with a clear error (its line is logged) is not. Raises FacetrackError naming the failed
+    cameras, if any, once all have ended."""
+    from .sinks import _open_text
+
+    ctx = mp.get_context("spawn")  # never fork a process that holds threads and dlib's state
+    stop_all = ctx.RawValue("b", 0)  # set to 1: every camera stops (see camera_main)
+    merged = (merged_json is not None, merged_events is not None)
+    outs = {"json": _open_text(merged_json) if merged_json else None,
+            "events": _open_text(merged_events) if merged_events else None}
+
+    def start(cam: Camera, restarts: int = 0) -> _Running:
+        reader, writer = ctx.Pipe(duplex=False) if any(merged) else (None, None)
+        p = ctx.Process(target=camera_main, name=f"camera-{cam.name}",
+                        args=(cam, cfg, stop_all, writer, merged, status_every, level))
+        p.start()
+        if writer is not None:
+            writer.close()  # the child's end: EOF on the reader once the child is gone
+        return _Running(cam, p, reader, restarts)
+
+    running = [start(c) for c in cameras]
+    log.info("%d cameras running, one process each: %s", len(running), ", ".join(c.name for c in cameras))
+    failed: list[str] = []
+    again: dict[int, float] = {}  # index in `running` -> when to start that camera again
+    try:
+        while True:
+            if stop.is_set():
+                stop_all.value = 1
+            _drain(running, outs, 0.2)
+            for i, r in enumerate(running):
+                if r.process.is_alive() or r.done:
+                    continue
+                if i in again:
+                    if stop_all.value:
+                        r.done = True
+                    elif time.monotonic() >= again[i]:
+                        del again[i]
+                        log.info("camera %s: starting again (restart %d)", r.camera.name, r.restarts + 1)
+                        running[i] = start(r.camera, r.restarts + 1)
+                    continue
+                _drain([r], outs, 0.0)  # what it wrote before it ended
+                code = r.process.exitcode
+                if code in (0, 1) or stop_all.value:
+                    r.done = True
+                    if code == 1:
+                        failed.append(r.camera.name)
+                    continue
+                why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                log.warning("camera %s stopped unexpectedly (%s); starting it again in %.0f s", r.camera.name,
+                            why, RESTART_AFTER_S)
+                again[i] = time.monotonic() + RESTART_AFTER_S
+            if all(r.done for r in running):
+                break
+    finally:
+        stop_all.value = 1
+        for r in running:
+            r.process.join(timeout=10)
+            if r.process.is_alive():
+                r.process.terminate()
+                r.process.join(timeout=5)
+        _drain(running, outs, 0.0)
+        for fh in outs.values():
+            if fh is not None:
+                fh.close()
+    if failed:
+        raise FacetrackError(f"{len(failed)} of {len(cameras)} cameras failed: {', '.join(failed)} (see above)")
+    return 0
+
+
+def _drain(running: Sequence[_Running], outs: dict[str, Any], wait: float) -> None:
+    """Write the cameras' merged lines that have arrived (waiting up to `wait` for any)."""
+    readers = [r.reader for r in running if r.reader is not None and not r.reader.closed]
+    if not readers:
+        if wait:
+            time.sleep(wait)
+        return
+    for ready in mp.connection.wait(readers, timeout=wait):
+        conn: Any = ready
+        try:
+            while conn.poll():
+                stream, text = conn.recv()
+                fh = outs.get(stream)
+                if fh is not None:
+                    fh.write(text)
+        except (EOFError, OSError):
+            conn.close()  # that camera has ended
