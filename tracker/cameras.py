@@ -241,7 +241,7 @@ def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, 
     tag = {"camera": camera.name}
     source = source_for(camera.source, cfg)
     source.watch(stop)
-    source.ensure_open()
+    source.ensure_open()  # a camera that cannot open fails for good (exit 1): a wrong URL or file
     sinks: list[Sink] = []
     summary = Summary()
     with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
@@ -259,7 +259,12 @@ def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, 
             reporter = StatusReporter(camera.name, source, summary, status_every,
                                       [s for s in sinks if isinstance(s, EventSink)], stop)
             reporter.start()
-            engine.run(source, sinks, stop, summary=summary)
+            try:
+                engine.run(source, sinks, stop, summary=summary)
+            except FacetrackError as exc:
+                # Once running, a camera should keep running: the parent starts it again.
+                log.error("error: %s", exc)
+                return INTERNAL
             reporter.report()  # the last figures, also for a short file
         finally:
             stop.set()

@@ -102,6 +102,7 @@ class FaceTracker:
         self.descriptors_computed = 0
         self._still = False
         self._touched: dict[int, float] = {}
+        self._gallery_warned: dict[str, float] = {}  # why a gallery write failed -> when last logged
         self._synced = time.monotonic()
         self.observer: SampleObserver | None = None
 
@@ -177,9 +178,23 @@ class FaceTracker:
 
         self._schedule_embeddings(frame)
         self._flush_embeddings(frame.index, force=False)
-        self.identities.resolve(sorted(self.tracks), {t.id for t in self.tracks.values() if t.detected_now},
-                                frame.index, frame.time, still)
+        try:
+            self.identities.resolve(sorted(self.tracks), {t.id for t in self.tracks.values() if t.detected_now},
+                                    frame.index, frame.time, still)
+        except GalleryError as exc:
+            self._gallery_failed(exc)
         return self._result(frame)
+
+    def _gallery_failed(self, exc: GalleryError) -> None:
+        """A write the tracker makes on its own (learning, a fold, a cannot-link) failed: another
+        process sharing the gallery merged or removed that person a moment before, or the file
+        is locked or full. What is shown goes on (the next frame decides again); logged, at most
+        every 10 s for the same reason, so a camera is never stopped by it."""
+        now = time.monotonic()
+        text = str(exc)
+        if now - self._gallery_warned.get(text, -math.inf) >= 10.0:
+            log.warning("gallery: %s; going on without that change", text)
+            self._gallery_warned[text] = now
 
     def finish(self) -> None:
         """Embed whatever still waits for a fuller batch (end of a file)."""
@@ -419,7 +434,10 @@ class FaceTracker:
         now = time.monotonic()
         due = [pid for pid in person_ids if now - self._touched.get(pid, -math.inf) >= TOUCH_EVERY_S]
         if due:
-            self.gallery.touch(due)
+            try:
+                self.gallery.touch(due)
+            except GalleryError as exc:
+                self._gallery_failed(exc)
             self._touched.update((pid, now) for pid in due)
 
     def _result(self, frame: Frame) -> FrameResult:
