@@ -25,7 +25,8 @@ GROUP_THRESHOLD = 0.5  # dlib's own face-clustering example; stricter than 0.6 b
 def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
                 add_engine: Callable[[argparse.ArgumentParser], None]) -> None:
     a = sub.add_parser("analyze", help="who appears when in recordings or photo folders: a report in a folder")
-    a.add_argument("sources", nargs="+", metavar="SOURCE", help="video files, images or folders of images")
+    # nargs="*": `--ray a.mp4` takes the first source as the address; it is given back below.
+    a.add_argument("sources", nargs="*", metavar="SOURCE", help="video files, images or folders of images")
     a.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="folder for report.json, report.html, people.png, timeline.png and thumbnails")
     a.add_argument("--output-json", type=Path, help="the final labels, one JSON line per frame (as `run` writes)")
@@ -34,6 +35,10 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
     a.add_argument("--cluster-threshold", type=float, default=GROUP_THRESHOLD, metavar="D",
                    help=f"tracks closer than this are one person (default {GROUP_THRESHOLD})")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="track the sources on a Ray cluster, one task per source (no ADDRESS: a local Ray "
+                        "instance on this machine; 'auto', 'ray://head:10001' or 'head:6379': a cluster)")
+    a.add_argument("--ray-cpus", type=int, metavar="N", help="with a local Ray instance: use N cores (default: all)")
     add_common(a)
     add_engine(a)
 
@@ -44,6 +49,12 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.add_argument("--upsample", type=int, help="detector upsampling (default: the setting, 1)")
     add_common(c)
+
+
+def _ray_address(args: argparse.Namespace) -> bool:
+    from .distributed import looks_like_address
+
+    return looks_like_address(args.ray)
 
 
 def _check_threshold(value: float) -> float:
@@ -60,6 +71,13 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     from .sources import source_for
 
     threshold = _check_threshold(args.cluster_threshold)
+    if args.ray is not None and not _ray_address(args):
+        args.sources.insert(0, args.ray)  # `--ray a.mp4 b.mp4`: the first source is no address
+        args.ray = "local"
+    if not args.sources:
+        raise FacetrackError("analyze needs a SOURCE: video files, images or folders of images")
+    if args.ray_cpus is not None and (args.ray is None or args.ray_cpus < 1):
+        raise FacetrackError("--ray-cpus wants a positive number, with --ray and no address (a local instance)")
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise FacetrackError(f"--out {out} is a file; give a folder")
@@ -75,12 +93,20 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     bar = None
     try:
-        if not args.no_progress:
+        if not args.no_progress and args.ray is None:  # Ray: a line per source tracked instead
             from tqdm import tqdm
             totals = [s.total for s in sources]
             bar = tqdm(total=sum(t or 0 for t in totals) if all(totals) else None, unit="frame", desc="analyzing",
                        leave=False, disable=None)
-        p1 = offline.track_all(cfg, sources, stop, on_frame=(lambda _f: bar.update(1)) if bar is not None else None)
+        if args.ray is not None:
+            from .distributed import track_all_ray
+
+            # Ray has its own ^C handling: the tasks stop with the driver.
+            signal.signal(signal.SIGINT, previous)
+            p1 = track_all_ray(cfg, args.sources, None if args.ray == "local" else args.ray, args.ray_cpus)
+        else:
+            p1 = offline.track_all(cfg, sources, stop,
+                                   on_frame=(lambda _f: bar.update(1)) if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()

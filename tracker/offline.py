@@ -90,8 +90,22 @@ class _Collector:
 
 
 def track_all(cfg: Config, sources: Sequence[Source], stop: threading.Event | None = None,
-              on_frame: Callable[[Frame], None] | None = None, engine: Engine | None = None) -> Pass1:
-    """Pass 1 over every source, with a scratch gallery: nothing of the user's changes."""
+              on_frame: Callable[[Frame], None] | None = None) -> Pass1:
+    """Pass 1 over every source, one after another, with a scratch gallery: nothing of the user's
+    changes. Each source is tracked on its own (a fresh tracker and scratch gallery), so the
+    result is the same whether the sources are tracked here or spread over a Ray cluster
+    (tracker/distributed.py)."""
+    parts = []
+    for source in sources:
+        parts.append(track_source(cfg, source, stop, on_frame))
+        if stop is not None and stop.is_set():
+            break
+    return merge_passes(parts)
+
+
+def track_source(cfg: Config, source: Source, stop: threading.Event | None = None,
+                 on_frame: Callable[[Frame], None] | None = None) -> Pass1:
+    """Pass 1 over one source, with its own tracker and scratch gallery."""
     out = Pass1()
     collector = _Collector(out)
     # The scratch tracker's own identity decisions ("new automatic identity Person 1") are not
@@ -101,22 +115,10 @@ def track_all(cfg: Config, sources: Sequence[Source], stop: threading.Event | No
     for q in quiet:
         q.setLevel(max(q.getEffectiveLevel(), logging.WARNING))
     try:
-        _track_all(cfg, sources, stop, on_frame, engine, collector)
-    finally:
-        for q, level in zip(quiet, levels):
-            q.setLevel(level)
-    return out
-
-
-def _track_all(cfg: Config, sources: Sequence[Source], stop: threading.Event | None,
-               on_frame: Callable[[Frame], None] | None, engine: Engine | None, collector: _Collector) -> None:
-    out = collector.out
-    with tempfile.TemporaryDirectory(prefix="facetrack-analyze-") as d:
-        scratch = Gallery(Path(d) / "scratch.sqlite3")
-        eng = engine or Engine(dataclasses.replace(cfg, gallery=Path(d) / "scratch.sqlite3"), scratch)
-        eng.tracker.observer = collector
-        try:
-            for source in sources:
+        with tempfile.TemporaryDirectory(prefix="facetrack-analyze-") as d:
+            with Gallery(Path(d) / "scratch.sqlite3") as scratch, \
+                    Engine(dataclasses.replace(cfg, gallery=Path(d) / "scratch.sqlite3"), scratch) as eng:
+                eng.tracker.observer = collector
                 out.sources.append(source.name)
                 out.fps[source.name] = 0.0 if isinstance(source, ImageSource) else (source.fps or 30.0)
                 collector._source = source.name
@@ -127,14 +129,30 @@ def _track_all(cfg: Config, sources: Sequence[Source], stop: threading.Event | N
                         on_frame(frame)
 
                 eng.run(source, (), stop, on_result=on_result)
-                if stop is not None and stop.is_set():
-                    break
-            eng.tracker.end_tracks()
-        finally:
-            eng.tracker.observer = None
-            if engine is None:
-                eng.close()
-            scratch.close()
+                eng.tracker.end_tracks()
+                eng.tracker.observer = None
+    finally:
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
+    return out
+
+
+def merge_passes(parts: Sequence[Pass1]) -> Pass1:
+    """Pass-1 results of several sources as one, in the order given: each part's track ids are
+    moved past the previous parts' (every part numbers its tracks from 1)."""
+    out = Pass1()
+    for part in parts:
+        shift = max(out.tracks, default=0)
+        base = len(out.results)
+        for r in part.results:
+            ids = np.asarray(r.track_ids) + shift if len(r.track_ids) else r.track_ids
+            out.results.append(dataclasses.replace(r, track_ids=ids))
+        for tid, t in part.tracks.items():
+            out.tracks[tid + shift] = TrackLog(tid + shift, t.source, t.samples, [base + f for f in t.frames])
+        out.cannot |= {(a + shift, b + shift) for a, b in part.cannot}
+        out.sources += part.sources
+        out.fps.update(part.fps)
+    return out
 
 
 @dataclass(frozen=True)

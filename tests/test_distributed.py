@@ -1,0 +1,57 @@
+"""`analyze --ray`: pass 1 on a local Ray instance with 2 workers gives what the local run gives."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CLIP, FACES
+
+from tracker.cli import main
+from tracker.distributed import looks_like_address
+
+MONTAGE = Path(__file__).resolve().parent / "data" / "ccby" / "shotchange_ccby_montage.mp4"
+
+
+def test_what_counts_as_a_ray_address() -> None:
+    for address in ("auto", "local", "ray://head:10001", "10.0.0.2:6379", "head-node.lan:6379"):
+        assert looks_like_address(address), address
+    for source in ("clip.mp4", "videos/a.mp4", "/data/x.mkv", "photos"):
+        assert not looks_like_address(source), source
+
+
+def test_without_ray_installed_the_error_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    real = builtins.__import__
+
+    def no_ray(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    assert main(["analyze", "--ray", str(FACES), "--out", str(tmp_path / "r"), "--gallery",
+                 str(tmp_path / "g.sqlite3"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "--ray needs Ray" in err and "pip install" in err and "Traceback" not in err
+    assert not (tmp_path / "r" / "report.json").exists()
+
+
+@pytest.mark.slow
+def test_analyze_on_a_local_ray_instance_with_2_workers_matches_the_local_run(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    g = tmp_path / "g.sqlite3"
+    sources = [str(CLIP), str(MONTAGE), str(FACES)]
+    assert main(["analyze", *sources, "--out", str(tmp_path / "local"), "--gallery", str(g),
+                 "--output-json", str(tmp_path / "local.jsonl"), "--no-progress", "-q"]) == 0
+    # `--ray` followed by a source: the source is not taken for an address.
+    assert main(["analyze", "--ray", *sources, "--ray-cpus", "2", "--out", str(tmp_path / "ray"),
+                 "--gallery", str(g), "--output-json", str(tmp_path / "ray.jsonl"), "--no-progress", "-q"]) == 0
+    local = json.loads((tmp_path / "local" / "report.json").read_text())
+    ray = json.loads((tmp_path / "ray" / "report.json").read_text())
+    assert ray == local
+    assert len(local["people"]) >= 5 and local["sources"] == ray["sources"]
+    assert (tmp_path / "ray.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()

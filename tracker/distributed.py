@@ -1,0 +1,94 @@
+"""Pass 1 of `analyze` spread over a Ray cluster: one task per source, gathered here.
+
+Every source is tracked on its own (tracker/offline.track_source: a fresh tracker and scratch
+gallery per source), so which machine tracks which file changes nothing: the parts are merged
+in the order the sources were given (offline.merge_passes) and pass 2, the clustering, runs here
+exactly as without Ray. Ray's tasks each take one CPU; dlib's descriptor call holds the GIL, so
+one process per core is what uses a machine fully.
+
+Without an address a local Ray instance is started on this machine (all its cores, or
+`num_cpus`). With one (`auto`, `ray://head:10001`, `head:6379`), the cluster's workers need
+facetrack installed and must see the source paths at the same place (a shared file system).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .config import Config
+from .errors import FacetrackError
+from .offline import Pass1, merge_passes
+
+log = logging.getLogger(__name__)
+
+ADDRESS = re.compile(r"^(auto|local|ray://\S+|[\w.-]+:\d+)$")
+INSTALL_HINT = "pip install 'facetrack[ray]' (or: pip install ray)"
+
+
+def looks_like_address(text: str) -> bool:
+    return bool(ADDRESS.match(text))
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise FacetrackError(f"--ray needs Ray, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+def track_remote(cfg: Config, spec: str) -> Pass1:
+    """One Ray task: pass 1 over one source (opened on the worker)."""
+    from .offline import track_source
+    from .sources import source_for
+
+    logging.basicConfig(level=logging.WARNING, format="facetrack [ray worker]: %(message)s")
+    source = source_for(spec, cfg)
+    source.ensure_open()
+    return track_source(cfg, source)
+
+
+def track_all_ray(cfg: Config, specs: Sequence[str], address: str | None = None, num_cpus: int | None = None,
+                  on_done: Callable[[int, int], None] | None = None) -> Pass1:
+    """Pass 1 over `specs` on Ray; `on_done(done, total)` after each source. The same Pass1 as
+    offline.track_all over the same sources."""
+    ray = _ray()
+    local = address in (None, "", "local")
+    started = time.perf_counter()
+    try:
+        if local:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                     configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, ignore_reinit_error=True, configure_logging=False)
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError... for a bad address
+        raise FacetrackError(f"cannot start or reach Ray at {address or 'a local instance'}: {exc}") from None
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        log.info("Ray: %s with %d CPUs; %d sources, one task each", "local instance" if local else address,
+                 cpus, len(specs))
+        task = ray.remote(num_cpus=1, max_retries=2)(track_remote)
+        refs = [task.remote(cfg, spec) for spec in specs]
+        index = {ref: i for i, ref in enumerate(refs)}
+        parts: list[Pass1 | None] = [None] * len(refs)
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                try:
+                    parts[index[ref]] = ray.get(ref)
+                except Exception as exc:
+                    cause = getattr(exc, "cause", None) or exc
+                    raise FacetrackError(f"{specs[index[ref]]}: {cause}") from None
+                done = len(refs) - len(pending)
+                log.info("Ray: %d of %d sources tracked (%s)", done, len(refs), specs[index[ref]])
+                if on_done is not None:
+                    on_done(done, len(refs))
+        log.info("Ray: pass 1 done in %.1f s", time.perf_counter() - started)
+        return merge_passes([p for p in parts if p is not None])
+    finally:
+        ray.shutdown()
