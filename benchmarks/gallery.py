@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,6 +65,53 @@ def time_identity(people: int) -> tuple[float, float]:
         plain(q, vectors, labels, 3, 0.75)
     old = (time.perf_counter() - t) / (3 * WINDOW) * 1000
     return new, old
+
+
+def time_learning(people: int, tmp: Path) -> dict[str, float]:
+    """A real gallery file of `people` x 48, in ms (medians): a learned sample at the bound (the
+    tracker's steady state: one stored, the most redundant one pruned, both written to the file),
+    an enrolled photo, and the first identity query after a change; next to what the copying
+    version cost in memory alone for one change (every stored array copied with the new row,
+    and the k-NN index rebuilt at the next query)."""
+    from tracker.gallery import Gallery, Provenance
+
+    rng = np.random.default_rng(people)
+    centres, vectors, labels = gallery(people, rng)
+    g = Gallery(tmp / f"learn-{people}.sqlite3")
+    for pid in range(1, people + 1):
+        p = g.add_person(None, known=False)
+        g.add_descriptors(p.id, vectors[labels == pid])
+    ids = [p.id for p in g.people()]
+    q = vectors[:1]  # one face: the tracker's query for a new sample
+    g.person_distances(q, 3, 0.75)
+    learn, enrol, query = [], [], []
+    for i in range(30):
+        pid = ids[int(rng.integers(0, len(ids)))]
+        sample = (centres[ids.index(pid)] + rng.normal(size=128) * (0.38 / np.sqrt(256))).astype(np.float32)
+        t = time.perf_counter()
+        g.learn(pid, sample, b"", 0.0, PER_PERSON, Provenance("bench", 1, i, 0.0))
+        t1 = time.perf_counter()
+        g.person_distances(q, 3, 0.75)
+        learn.append(t1 - t)
+        query.append(time.perf_counter() - t1)
+    for i in range(10):
+        t = time.perf_counter()
+        g.enroll(f"Enrolled {i}", vectors[i][None], [b""])
+        enrol.append(time.perf_counter() - t)
+    g.close()
+    v, lab = vectors.copy(), labels.copy()
+    ids_, org = np.arange(len(lab), dtype=np.int64), np.zeros(len(lab), np.int8)
+    copying = []
+    for _ in range(10):
+        t = time.perf_counter()
+        v = np.concatenate([v, v[:1]])
+        lab = np.concatenate([lab, lab[:1]])
+        ids_, org = np.concatenate([ids_, ids_[:1]]), np.concatenate([org, org[:1]])
+        identity.person_distances(q, v, lab, 3, 0.75)
+        copying.append(time.perf_counter() - t)
+    med = {k: float(np.median(x)) * 1000 for k, x in
+           (("learn", learn), ("enrol", enrol), ("query", query), ("copying", copying))}
+    return med
 
 
 class StandIn:
@@ -138,6 +186,12 @@ def main() -> None:
         panel = time_panel(n)
         print(f"{n:7d} {n * PER_PERSON:11d} | {new:16.3f} {old:13.2f} {old / new:5.0f} | {panel['build']:12.1f} "
               f"{panel['seen']:6.1f} {panel['rename']:7.1f} {panel['new']:6.1f}")
+    print(f"\n{'people':>7} | ms: {'learn a sample':>14} {'enrol a photo':>13} {'next query':>10} | "
+          f"before, in memory alone: copy + index rebuild + query")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.people:
+            m = time_learning(n, Path(tmp))
+            print(f"{n:7d} | {m['learn']:18.2f} {m['enrol']:13.2f} {m['query']:10.2f} | {m['copying']:8.2f}")
 
 
 if __name__ == "__main__":

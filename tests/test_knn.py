@@ -64,3 +64,48 @@ def test_the_index_is_rebuilt_when_the_gallery_changes() -> None:
     assert pids.tolist() == [0, 1, 2] and d[0, 2] < d[0, 0]
     empty_p, empty_d = identity.person_distances(q, vectors[:0], labels[:0], 3, 1.0)
     assert len(empty_p) == 0 and empty_d.shape == (1, 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**31), ops=st.lists(st.sampled_from(["add", "add", "add", "delete", "relabel", "remove"]),
+                                                 min_size=1, max_size=40),
+       k=st.integers(1, 4), limit=st.floats(0.2, 1.5))
+def test_the_gallery_table_changed_in_place_answers_as_if_built_afresh(seed: int, ops: list[str], k: int,
+                                                                        limit: float) -> None:
+    """Appends, deletions (the last row moves into the gap), relabels (merge, split) and removals
+    of whole people, in any order: the table's own index answers exactly what the array
+    function answers over a fresh copy of its vectors and labels."""
+    from tracker.descriptor_table import DescriptorTable
+
+    rng = np.random.default_rng(seed)
+    table = DescriptorTable()
+    centres = rng.normal(size=(8, 128)) * 0.06
+    next_id = 1
+    start = int(rng.integers(0, 30))
+    if start:
+        labels = rng.integers(1, 9, start).astype(np.int64)
+        table.load((centres[labels - 1] + rng.normal(size=(start, 128)) * 0.03).astype(np.float32), labels,
+                   np.arange(1, start + 1, dtype=np.int64), np.zeros(start, np.int8))
+        next_id = start + 1
+    for op in ops:
+        n = table.n
+        if op == "add" or n == 0:
+            pid, m = int(rng.integers(1, 9)), int(rng.integers(1, 6))
+            vec = (centres[pid - 1] + rng.normal(size=(m, 128)) * 0.03).astype(np.float32)
+            table.append(vec, pid, list(range(next_id, next_id + m)), 2)
+            next_id += m
+        elif op == "delete":
+            table.delete_rows(rng.choice(n, size=int(rng.integers(1, min(n, 4) + 1)), replace=False))
+        elif op == "relabel":
+            table.relabel(rng.choice(n, size=int(rng.integers(1, min(n, 5) + 1)), replace=False),
+                          int(rng.integers(1, 12)))
+        else:
+            table.delete_rows(table.columns(int(table.labels[int(rng.integers(0, n))])))
+        assert sorted(table.ids.tolist()) == sorted(set(table.ids.tolist()))
+        for pid in np.unique(table.labels):
+            assert sorted(table.columns(int(pid)).tolist()) == np.flatnonzero(table.labels == pid).tolist()
+    q = (centres[rng.integers(0, 8, 3)] + rng.normal(size=(3, 128)) * 0.03).astype(np.float32)
+    got_p, got = table.person_distances(q, k, limit)
+    want_p, want = knn.person_distances(q, table.vectors.copy(), table.labels.copy(), k, limit)
+    assert got_p.tolist() == want_p.tolist()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)

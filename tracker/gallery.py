@@ -84,7 +84,14 @@ class Gallery(GalleryFile, GalleryEdits):
 
     def inventory(self, person_id: int) -> NDArray[np.float32]:
         with self._lock:
-            return self._vectors[self._labels == person_id]
+            return self._table.vectors[np.sort(self._table.columns(person_id))]
+
+    def person_distances(self, samples: NDArray[np.floating], k: int, limit: float
+                         ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """identity.person_distances over this gallery, from its index kept in step with every
+        change (no copy of the gallery per learned sample)."""
+        with self._lock:
+            return self._table.person_distances(samples, k, limit)
 
     def next_auto_name(self) -> str:
         """Automatic names are never reused, so "Person 2" in an old output is never someone else."""
@@ -130,10 +137,7 @@ class Gallery(GalleryFile, GalleryEdits):
                 raise GalleryError(f"no person with id {person_id}")
             ids = self._write([(_INSERT, (person_id, d.tobytes(), t, origin, now, p.source, p.track, p.frame, p.at))
                                for d, t, p in zip(desc, thumbs, prov)])
-            self._vectors = np.concatenate([self._vectors, desc])
-            self._labels = np.concatenate([self._labels, np.full(len(desc), person_id, np.int64)])
-            self._desc_ids = np.concatenate([self._desc_ids, np.asarray(ids, np.int64)])
-            self._origins = np.concatenate([self._origins, np.full(len(desc), ORIGINS.index(origin), np.int8)])
+            self._table.append(desc, person_id, ids, ORIGINS.index(origin))
             p = self._people[person_id]
             self._people[person_id] = Person(p.id, p.name, p.known, p.descriptors + len(desc),
                                              p.created, p.last_seen)
@@ -178,21 +182,22 @@ class Gallery(GalleryFile, GalleryEdits):
             (new_id,) = self.add_descriptors(person_id, descriptor, [thumbnail], origin,
                                              [provenance or Provenance()])
             self.prune(person_id, max_inventory)
-            return new_id if new_id in set(self._desc_ids.tolist()) else None
+            kept = len(self._table.rows_of_ids(np.asarray([new_id], np.int64))) > 0
+            return new_id if kept else None
 
     @transaction
     def prune(self, person_id: int, max_inventory: int) -> None:
         """Bound a person's samples besides enrolled photos: learned ones go first, then named ones."""
         with self._lock:
-            mask = self._labels == person_id
-            origins = self._origins[mask]
+            cols = np.sort(self._table.columns(person_id))
+            origins = self._origins[cols]
             enrolled = origins == ORIGINS.index(ENROLLED)
             keep = int(enrolled.sum()) + max_inventory
-            if mask.sum() <= keep:
+            if len(cols) <= keep:
                 return
-            vectors, ids = self._vectors[mask], self._desc_ids[mask]
+            vectors, ids = self._vectors[cols], self._desc_ids[cols]
             drop = identity.prune_redundant(vectors, keep, enrolled | (origins == ORIGINS.index(NAMED)))
-            left = int(mask.sum()) - len(drop)
+            left = len(cols) - len(drop)
             if left > keep:
                 alive = np.setdiff1d(np.arange(len(ids)), drop)
                 more = identity.prune_redundant(vectors[alive], keep, enrolled[alive])
@@ -202,10 +207,9 @@ class Gallery(GalleryFile, GalleryEdits):
 
     def _delete_descriptors(self, ids: NDArray[np.int64]) -> None:
         self._write([("DELETE FROM descriptors WHERE id = ?", (int(i),)) for i in ids])
-        keep = ~np.isin(self._desc_ids, ids)
-        removed = self._labels[~keep]
-        self._vectors, self._labels = self._vectors[keep], self._labels[keep]
-        self._desc_ids, self._origins = self._desc_ids[keep], self._origins[keep]
+        rows = self._table.rows_of_ids(np.asarray(ids, np.int64))
+        removed = self._labels[rows].copy()
+        self._table.delete_rows(rows)
         for pid, n in zip(*np.unique(removed, return_counts=True)):
             p = self._people[int(pid)]
             self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - int(n), p.created, p.last_seen)
@@ -256,7 +260,7 @@ class Gallery(GalleryFile, GalleryEdits):
                          *[("INSERT OR IGNORE INTO cannot_links (a, b, created) VALUES (?, ?, ?)", (a, b, now))
                            for a, b in sorted(moved)],
                          ("DELETE FROM people WHERE id = ?", (src.id,))])
-            self._labels = np.where(self._labels == src.id, dst.id, self._labels)
+            self._table.relabel(self._table.columns(src.id), dst.id)
             self._links = {lk for lk in self._links if src.id not in lk} | moved
             seen = max((t for t in (src.last_seen, dst.last_seen) if t is not None), default=None)
             self._people[dst.id] = Person(dst.id, dst.name, dst.known, dst.descriptors + src.descriptors,
@@ -272,9 +276,7 @@ class Gallery(GalleryFile, GalleryEdits):
             self._write([("DELETE FROM descriptors WHERE person_id = ?", (p.id,)),
                          ("DELETE FROM cannot_links WHERE a = ? OR b = ?", (p.id, p.id)),
                          ("DELETE FROM people WHERE id = ?", (p.id,))])
-            keep = self._labels != p.id
-            self._vectors, self._labels = self._vectors[keep], self._labels[keep]
-            self._desc_ids, self._origins = self._desc_ids[keep], self._origins[keep]
+            self._table.delete_rows(self._table.columns(p.id))
             self._links = {lk for lk in self._links if p.id not in lk}
             del self._people[p.id]
             self.version += 1

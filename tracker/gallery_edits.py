@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from .descriptor_table import DescriptorTable
 from .errors import GalleryError
 from .gallery_schema import Person, Provenance, Sample, _pair, decode_thumbnail
 from .gallery_store import transaction
@@ -26,9 +27,7 @@ class GalleryEdits:
     _db: sqlite3.Connection | None
     _people: dict[int, Person]
     _links: set[tuple[int, int]]
-    _vectors: NDArray[np.float32]
-    _labels: NDArray[np.int64]
-    _desc_ids: NDArray[np.int64]
+    _table: DescriptorTable
     _txn_depth: int
     version: int
     path: Path
@@ -87,12 +86,12 @@ class GalleryEdits:
     def sample_vector_map(self, person_id: int) -> dict[int, NDArray[np.float32]]:
         """A person's stored vectors by sample id."""
         with self._lock:
-            mask = self._labels == person_id
-            return dict(zip(self._desc_ids[mask].tolist(), self._vectors[mask]))
+            mask = self._table.labels == person_id
+            return dict(zip(self._table.ids[mask].tolist(), self._table.vectors[mask]))
 
     def sample_vectors(self, ids: Sequence[int]) -> NDArray[np.float32]:
         with self._lock:
-            return self._vectors[np.isin(self._desc_ids, np.asarray(list(ids), np.int64))]
+            return self._table.vectors[np.isin(self._table.ids, np.asarray(list(ids), np.int64))]
 
     def thumbnails(self, person_id: int, limit: int = 1) -> list[NDArray[np.uint8]]:
         with self._lock:
@@ -123,7 +122,7 @@ class GalleryEdits:
         ids = np.unique(np.asarray(list(sample_ids), np.int64))
         if len(ids) == 0:
             raise GalleryError("no samples given")
-        mine = set(self._desc_ids[self._labels == p.id].tolist())
+        mine = set(self._table.ids[self._table.labels == p.id].tolist())
         stray = [int(i) for i in ids if int(i) not in mine]
         if stray:
             raise GalleryError(f"{p.name!r} has no sample(s) {', '.join(map(str, stray))}; see `people show`")
@@ -154,8 +153,7 @@ class GalleryEdits:
             marks = ",".join("?" * len(ids))
             self._write([(f"UPDATE descriptors SET person_id = ? WHERE id IN ({marks})",
                           (target.id, *[int(i) for i in ids]))])
-            moved = np.isin(self._desc_ids, ids)
-            self._labels = np.where(moved, target.id, self._labels)
+            self._table.relabel(self._table.rows_of_ids(np.asarray(ids, np.int64)), target.id)
             n = len(ids)
             self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - n, p.created, p.last_seen)
             t = self._people[target.id]

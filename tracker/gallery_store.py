@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
+from .descriptor_table import DescriptorTable
 from .errors import GalleryError
 from .gallery_schema import ORIGINS, Person, _pair, check_gallery_file, prepare
 from .records import DESCRIPTOR_SIZE
@@ -164,10 +166,7 @@ class GalleryFile:
         self._db: sqlite3.Connection | None = None
         self._undo: UndoLog | None = None  # once the file is open for writing
         self.version = 0  # bumped on every change, so views know when to refresh
-        self._vectors = np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
-        self._labels = np.zeros(0, dtype=np.int64)
-        self._desc_ids = np.zeros(0, dtype=np.int64)
-        self._origins = np.zeros(0, dtype=np.int8)  # index into ORIGINS
+        self._table = DescriptorTable()  # every stored descriptor, and the k-NN index over them
         self._people: dict[int, Person] = {}
         self._links: set[tuple[int, int]] = set()
         self._auto_counter = 0  # the highest "Person N" ever given
@@ -179,6 +178,23 @@ class GalleryFile:
             self._load()
         # An absent gallery reads as empty and is created by the first change, so a command
         # that fails (an enrolment without a face) leaves no empty file behind.
+
+    # Read-only views of the table (changes go through its methods).
+    @property
+    def _vectors(self) -> NDArray[np.float32]:
+        return self._table.vectors
+
+    @property
+    def _labels(self) -> NDArray[np.int64]:
+        return self._table.labels
+
+    @property
+    def _desc_ids(self) -> NDArray[np.int64]:
+        return self._table.ids
+
+    @property
+    def _origins(self) -> NDArray[np.int8]:
+        return self._table.origins
 
     # ---------------------------------------------------------------- storage
     def _open(self, create: bool) -> None:
@@ -242,10 +258,9 @@ class GalleryFile:
         if any(not isinstance(r[2], bytes) or len(r[2]) != DESCRIPTOR_SIZE * 4 for r in rows):
             raise GalleryError(f"gallery {self.path} is damaged: it holds descriptors of the wrong size")
         vecs = [np.frombuffer(r[2], dtype=np.float32) for r in rows]
-        self._vectors = np.stack(vecs) if vecs else np.zeros((0, DESCRIPTOR_SIZE), np.float32)
-        self._desc_ids = np.asarray([r[0] for r in rows], np.int64)
-        self._labels = np.asarray([r[1] for r in rows], np.int64)
-        self._origins = np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8)
+        self._table.load(np.stack(vecs) if vecs else np.zeros((0, DESCRIPTOR_SIZE), np.float32),
+                         np.asarray([r[1] for r in rows], np.int64), np.asarray([r[0] for r in rows], np.int64),
+                         np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8))
         self._links = {_pair(int(a), int(b)) for a, b in links}
         self._auto_counter = int(counter[0]) if counter and str(counter[0]).isdigit() else 0
         self.version += 1

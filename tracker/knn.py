@@ -77,18 +77,26 @@ def person_distances(samples: NDArray[np.floating], vectors: NDArray[np.floating
     if inv.slots.shape[1] == 0:
         return _by_runs(d, inv, k, limit)
     d = np.concatenate([d, np.full((len(q), 1), np.inf, d.dtype)], axis=1)  # the padding column
-    per = d[:, inv.slots]  # (S, P, M): each person's samples, inf past their count
+    return nearest_per_person(d, inv.people, inv.slots, inv.counts, k, limit)
+
+
+def nearest_per_person(d: NDArray[np.float32], people: NDArray[np.int64], slots: NDArray[np.int64],
+                       counts: NDArray[np.int64], k: int, limit: float
+                       ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """From query-to-sample distances `d` (S, N+1; the last column inf) and each person's sample
+    columns (`slots`, padded with an index of that inf column): the people with a sample within
+    `limit`, and per query the mean of each one's k nearest."""
+    per = d[:, slots]  # (S, P, M): each person's samples, inf past their count
     near = per.min(axis=(0, 2)) < limit
     per = per[:, near]
-    counts = (inv.slots[near] < len(inv.vectors)).sum(1)
     kk = min(k, per.shape[2]) if per.size else 0
     if kk == 0:
-        return np.zeros(0, np.int64), np.zeros((len(q), 0))
+        return np.zeros(0, np.int64), np.zeros((len(d), 0))
     nearest = np.partition(per, kk - 1, axis=2)[:, :, :kk]
     # People with fewer than k samples average over all of theirs (the inf padding left out).
     finite = np.where(np.isfinite(nearest), nearest, 0.0).sum(2, dtype=np.float64)
-    out = finite / np.minimum(counts, kk)[None, :]
-    return inv.people[near], np.asarray(out, np.float64)
+    out = finite / np.minimum(counts[near], kk)[None, :]
+    return people[near], np.asarray(out, np.float64)
 
 
 def _by_runs(d: NDArray[np.float32], inv: Inventories, k: int, limit: float

@@ -138,8 +138,7 @@ class IdentityResolver:
                         person_id: int) -> tuple[float, NDArray[np.float64]] | None:
         """One face's distance to `person_id` and to everyone else scored; None if that person is
         not within reach of it."""
-        pids, per = identity.person_distances(descriptor[None], self.gallery.vectors, self.gallery.labels,
-                                              self.cfg.knn, self.cfg.threshold + 0.15)
+        pids, per = self.gallery.person_distances(descriptor[None], self.cfg.knn, self.cfg.threshold + 0.15)
         if person_id not in set(pids.tolist()):
             return None
         return float(per[0][list(pids).index(person_id)]), per[0][pids != person_id]
@@ -162,8 +161,7 @@ class IdentityResolver:
         key = (self.gallery.version, len(s.samples))
         if s.scored != key:
             recent = np.stack([x.descriptor for x in s.samples[-WINDOW:]])
-            pids, s.per_sample = identity.person_distances(recent, self.gallery.vectors, self.gallery.labels,
-                                                           self.cfg.knn, self.cfg.threshold + 0.15)
+            pids, s.per_sample = self.gallery.person_distances(recent, self.cfg.knn, self.cfg.threshold + 0.15)
             s.pids = [int(p) for p in pids]
             s.scored = key
         keep = [j for j, p in enumerate(s.pids) if p not in excluded and self.gallery.person(p) is not None]
