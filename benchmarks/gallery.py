@@ -98,6 +98,21 @@ def time_learning(people: int, tmp: Path) -> dict[str, float]:
         t = time.perf_counter()
         g.enroll(f"Enrolled {i}", vectors[i][None], [b""])
         enrol.append(time.perf_counter() - t)
+    # Another process's copy (a second camera) following one learned sample: its refresh, and
+    # the whole re-read it replaced.
+    other = Gallery(g.path)
+    follow, reread = [], []
+    for i in range(10):
+        pid = ids[int(rng.integers(0, len(ids)))]
+        g.learn(pid, vectors[i] + np.float32(0.01), b"", 0.0, PER_PERSON, Provenance("bench", 2, i, 0.0))
+        t = time.perf_counter()
+        other.sync()
+        follow.append(time.perf_counter() - t)
+    for _ in range(3):
+        t = time.perf_counter()
+        other._load()
+        reread.append(time.perf_counter() - t)
+    other.close()
     g.close()
     v, lab = vectors.copy(), labels.copy()
     ids_, org = np.arange(len(lab), dtype=np.int64), np.zeros(len(lab), np.int8)
@@ -110,7 +125,8 @@ def time_learning(people: int, tmp: Path) -> dict[str, float]:
         identity.person_distances(q, v, lab, 3, 0.75)
         copying.append(time.perf_counter() - t)
     med = {k: float(np.median(x)) * 1000 for k, x in
-           (("learn", learn), ("enrol", enrol), ("query", query), ("copying", copying))}
+           (("learn", learn), ("enrol", enrol), ("query", query), ("copying", copying), ("follow", follow),
+            ("reread", reread))}
     return med
 
 
@@ -186,12 +202,13 @@ def main() -> None:
         panel = time_panel(n)
         print(f"{n:7d} {n * PER_PERSON:11d} | {new:16.3f} {old:13.2f} {old / new:5.0f} | {panel['build']:12.1f} "
               f"{panel['seen']:6.1f} {panel['rename']:7.1f} {panel['new']:6.1f}")
-    print(f"\n{'people':>7} | ms: {'learn a sample':>14} {'enrol a photo':>13} {'next query':>10} | "
-          f"before, in memory alone: copy + index rebuild + query")
+    print(f"\n{'people':>7} | ms: {'learn a sample':>14} {'enrol a photo':>13} {'next query':>10} "
+          f"{'other copy follows':>18} | before: copy + index rebuild + query, other copy re-reads all")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.people:
             m = time_learning(n, Path(tmp))
-            print(f"{n:7d} | {m['learn']:18.2f} {m['enrol']:13.2f} {m['query']:10.2f} | {m['copying']:8.2f}")
+            print(f"{n:7d} | {m['learn']:18.2f} {m['enrol']:13.2f} {m['query']:10.2f} {m['follow']:18.2f} | "
+                  f"{m['copying']:8.2f} {m['reread']:8.2f}")
 
 
 if __name__ == "__main__":

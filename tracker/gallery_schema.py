@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from .errors import GalleryError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # Where a stored descriptor came from. Enrolled photos are never pruned; samples the user named
@@ -53,7 +53,21 @@ CREATE TABLE IF NOT EXISTS cannot_links (
     PRIMARY KEY (a, b),
     CHECK (a < b)
 );
+""" + """
+-- Every descriptor row inserted, deleted or changed, in commit order: another process sharing
+-- the file re-reads just those rows (gallery_store.GalleryFile._refresh), not the whole gallery.
+-- Kept to the newest 50,000 or so; a process further behind reads everything again.
+CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, desc_id INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS changes_insert AFTER INSERT ON descriptors
+    BEGIN INSERT INTO changes (desc_id) VALUES (new.id); END;
+CREATE TRIGGER IF NOT EXISTS changes_delete AFTER DELETE ON descriptors
+    BEGIN INSERT INTO changes (desc_id) VALUES (old.id); END;
+CREATE TRIGGER IF NOT EXISTS changes_update AFTER UPDATE ON descriptors
+    BEGIN INSERT INTO changes (desc_id) VALUES (old.id); INSERT INTO changes (desc_id) VALUES (new.id); END;
+CREATE TRIGGER IF NOT EXISTS changes_trim AFTER INSERT ON changes WHEN new.seq % 1000 = 0
+    BEGIN DELETE FROM changes WHERE seq <= new.seq - 50000; END;
 """
+CHANGES_SCHEMA = SCHEMA[SCHEMA.index("-- Every descriptor row"):]
 
 # Schema 1 had no provenance columns, no chosen thumbnail ("cover") and no cannot-links.
 MIGRATE_1_TO_2 = [
@@ -167,6 +181,19 @@ def check_gallery_file(path: Path) -> None:
         raise GalleryError(f"{path} is not a facetrack gallery (not an SQLite file)")
 
 
+def _statements(script: str) -> list[str]:
+    """The statements of a script, triggers whole (sqlite3.complete_statement decides)."""
+    out, cur = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--") and not cur:
+            continue
+        cur += line
+        if sqlite3.complete_statement(cur):
+            out.append(cur.strip())
+            cur = ""
+    return out
+
+
 def prepare(db: sqlite3.Connection, path: Path, create: bool) -> None:
     """Create the schema in a new file, check an existing one, and migrate it to the newest."""
     if create:  # in one transaction: another process may be creating the same file
@@ -185,11 +212,15 @@ def prepare(db: sqlite3.Connection, path: Path, create: bool) -> None:
         raise GalleryError(f"gallery {path} is damaged (no schema version)")
     if schema > SCHEMA_VERSION:
         raise GalleryError(f"gallery {path} was written by a newer facetrack (schema {schema})")
-    if schema == 1:
-        cannot_links = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS cannot_links"):].strip().rstrip(";")
+    if schema < SCHEMA_VERSION:
+        cannot_links = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS cannot_links"):SCHEMA.index("-- Every")]
         db.execute("BEGIN IMMEDIATE")
         try:
-            for sql in [*MIGRATE_1_TO_2, cannot_links]:
+            if schema == 1:
+                for sql in [*MIGRATE_1_TO_2, cannot_links.strip().rstrip(";")]:
+                    db.execute(sql)
+            # 2 -> 3: the change log (its triggers: one statement each, so not split on ";").
+            for sql in _statements(CHANGES_SCHEMA):
                 db.execute(sql)
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
             db.execute("COMMIT")

@@ -99,6 +99,14 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
     return db
 
 
+def _last_change(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
+    return int(row[0]) if row else 0
+
+
+REFRESH_SHARE = 0.2  # more rows changed than this share of the gallery: read it all again
+
+
 def data_version(db: sqlite3.Connection) -> int:
     """Changes whenever another connection commits to the file (never for this one's own commits)."""
     return int(db.execute("PRAGMA data_version").fetchone()[0])
@@ -107,6 +115,7 @@ def data_version(db: sqlite3.Connection) -> int:
 class _Transactional(Protocol):
     _db: sqlite3.Connection | None
     _txn_depth: int
+    _seen_seq: int
     _lock: Any
     path: Path
 
@@ -139,6 +148,7 @@ def transaction(method: F) -> F:
             try:
                 self._reload_if_stale()
                 result = method(self, *args, **kwargs)
+                self._seen_seq = _last_change(db)  # ours, under the write lock: nobody else's between
                 db.execute("COMMIT")
             except BaseException as exc:
                 if db.in_transaction:
@@ -172,6 +182,8 @@ class GalleryFile:
         self._auto_counter = 0  # the highest "Person N" ever given
         self._txn_depth = 0  # > 0 inside a write transaction (gallery_store.transaction)
         self._seen_version = -1  # PRAGMA data_version when the copy was read
+        self._seen_seq = -1  # the newest entry of the file's change log the copy holds
+        self.full_loads = 0  # times the whole gallery was read (a refresh reads only what changed)
         if self.path.exists():
             check_gallery_file(self.path)
             self._open(create=False)
@@ -216,7 +228,7 @@ class GalleryFile:
 
     def _reload_if_stale(self) -> None:
         if self._db is not None and data_version(self._db) != self._seen_version:
-            self._load()
+            self._refresh()
 
     def sync(self) -> bool:
         """Re-read the copy if another process changed the file; True when it did. Cheap (one
@@ -232,37 +244,90 @@ class GalleryFile:
                     return True
                 if data_version(self._db) == self._seen_version:
                     return False
+                self._db.execute("BEGIN")  # one snapshot for all the reads
+                try:
+                    self._refresh()
+                finally:
+                    self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise GalleryError(f"cannot read gallery {self.path}: {exc}") from None
-            self._load()
             return True
+
+    def _refresh(self) -> None:
+        """Bring the copy up to date with what other processes committed: the descriptor rows
+        the change log names since the copy was read, and the (small) people and link tables.
+        The whole gallery is read again only when the log no longer reaches back that far or
+        most of it changed."""
+        db = self._db
+        if db is None:
+            return
+        if self._seen_seq < 0:
+            self._load()
+            return
+        first = db.execute("SELECT min(seq) FROM changes").fetchone()[0]
+        last = _last_change(db)
+        if last <= self._seen_seq:
+            touched: list[int] = []
+        elif first is None or first > self._seen_seq + 1:
+            self._load()  # the log was trimmed past what this copy holds
+            return
+        else:
+            touched = [int(r[0]) for r in db.execute("SELECT DISTINCT desc_id FROM changes WHERE seq > ?",
+                                                      (self._seen_seq,))]
+        if len(touched) > max(1000, REFRESH_SHARE * self._table.n):
+            self._load()
+            return
+        try:
+            rows = []
+            for i in range(0, len(touched), 500):
+                chunk = touched[i:i + 500]
+                rows += db.execute(f"SELECT id, person_id, vector, origin FROM descriptors WHERE id IN "
+                                   f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            people, links, counter = self._read_small_tables(db)
+        except sqlite3.DatabaseError as exc:
+            raise GalleryError(f"gallery {self.path} is damaged ({exc})") from None
+        if any(not isinstance(r[2], bytes) or len(r[2]) != DESCRIPTOR_SIZE * 4 for r in rows):
+            raise GalleryError(f"gallery {self.path} is damaged: it holds descriptors of the wrong size")
+        self._seen_version, self._seen_seq = data_version(db), last
+        self._table.delete_rows(self._table.rows_of_ids(np.asarray(touched, np.int64)))
+        for r in rows:
+            self._table.append(np.frombuffer(r[2], np.float32)[None], int(r[1]), [int(r[0])],
+                               ORIGINS.index(r[3]) if r[3] in ORIGINS else 2)
+        self._apply_small_tables(people, links, counter)
+        self.version += 1
+
+    def _read_small_tables(self, db: sqlite3.Connection) -> tuple[list[Any], list[Any], Any]:
+        people = db.execute("SELECT id, name, known, created, last_seen FROM people ORDER BY id").fetchall()
+        links = db.execute("SELECT a, b FROM cannot_links").fetchall()
+        counter = db.execute("SELECT value FROM meta WHERE key = 'auto_counter'").fetchone()
+        return people, links, counter
+
+    def _apply_small_tables(self, people: list[Any], links: list[Any], counter: Any) -> None:
+        """People (their sample counts from the table, which is up to date), links, the counter."""
+        self._people = {pid: Person(pid, name, bool(known), len(self._table.columns(pid)), float(created), last_seen)
+                        for pid, name, known, created, last_seen in people}
+        self._links = {_pair(int(a), int(b)) for a, b in links}
+        self._auto_counter = int(counter[0]) if counter and str(counter[0]).isdigit() else 0
 
     def _load(self) -> None:
         if self._db is None:
             return
         try:
             self._seen_version = data_version(self._db)
-            people = self._db.execute(
-                "SELECT p.id, p.name, p.known, p.created, p.last_seen, COUNT(d.id) FROM people p "
-                "LEFT JOIN descriptors d ON d.person_id = p.id GROUP BY p.id ORDER BY p.id").fetchall()
+            self._seen_seq = _last_change(self._db)
             rows = self._db.execute(
                 "SELECT id, person_id, vector, origin FROM descriptors ORDER BY id").fetchall()
-            links = self._db.execute("SELECT a, b FROM cannot_links").fetchall()
-            counter = self._db.execute("SELECT value FROM meta WHERE key = 'auto_counter'").fetchone()
+            people, links, counter = self._read_small_tables(self._db)
         except sqlite3.DatabaseError as exc:
             raise GalleryError(f"gallery {self.path} is damaged ({exc})") from None
-        self._people = {
-            pid: Person(pid, name, bool(known), int(n), float(created), last_seen)
-            for pid, name, known, created, last_seen, n in people
-        }
+        self.full_loads += 1
         if any(not isinstance(r[2], bytes) or len(r[2]) != DESCRIPTOR_SIZE * 4 for r in rows):
             raise GalleryError(f"gallery {self.path} is damaged: it holds descriptors of the wrong size")
         vecs = [np.frombuffer(r[2], dtype=np.float32) for r in rows]
         self._table.load(np.stack(vecs) if vecs else np.zeros((0, DESCRIPTOR_SIZE), np.float32),
                          np.asarray([r[1] for r in rows], np.int64), np.asarray([r[0] for r in rows], np.int64),
                          np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8))
-        self._links = {_pair(int(a), int(b)) for a, b in links}
-        self._auto_counter = int(counter[0]) if counter and str(counter[0]).isdigit() else 0
+        self._apply_small_tables(people, links, counter)
         self.version += 1
 
     def _write(self, sql_steps: list[tuple[str, tuple[object, ...]]]) -> list[int]:
@@ -280,8 +345,10 @@ class GalleryFile:
         assert self._db is not None
         try:
             self._db.execute("BEGIN IMMEDIATE")
+            self._reload_if_stale()  # so that the change log read below follows on from the copy
             for sql, args in sql_steps:
                 ids.append(int(self._db.execute(sql, args).lastrowid or 0))
+            self._seen_seq = _last_change(self._db)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._db.in_transaction:
