@@ -5,7 +5,7 @@ over 16 ms).
     python benchmarks/gallery.py [--people 100 1000 2000]
 
 Identity: a track is scored over its 8 most recent faces against every stored descriptor
-(tracker/identity.person_distances, indexed by tracker/knn.py), timed per face, next to the plain
+(Gallery.person_distances: tracker/descriptor_table.py's index), timed per face, next to the plain
 definition (float64, one pass over the gallery per person) that it replaced. Panel: the real
 PeoplePanel (offscreen) fed by a stand-in session: a change of one person (a new "last seen"),
 a rename (the order changes) and one new person, each timed to the end of Qt's event processing,
@@ -55,10 +55,15 @@ def time_identity(people: int) -> tuple[float, float]:
     centres, vectors, labels = gallery(people, rng)
     tracks = [(centres[rng.integers(0, people)] + rng.normal(size=(WINDOW, 128)) * (0.38 / np.sqrt(256))
                ).astype(np.float32) for _ in range(20)]
-    identity.person_distances(tracks[0], vectors, labels, 3, 0.75)  # the index, once per gallery change
+    from tracker.descriptor_table import DescriptorTable
+
+    table = DescriptorTable()  # what a Gallery queries: its index, kept in step with every change
+    table.load(vectors, labels, np.arange(1, len(labels) + 1, dtype=np.int64), np.zeros(len(labels), np.int8))
+    for q in tracks[:3]:
+        table.person_distances(q, 3, 0.75)
     t = time.perf_counter()
     for q in tracks:
-        identity.person_distances(q, vectors, labels, 3, 0.75)
+        table.person_distances(q, 3, 0.75)
     new = (time.perf_counter() - t) / (len(tracks) * WINDOW) * 1000
     t = time.perf_counter()
     for q in tracks[:3]:

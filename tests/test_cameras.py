@@ -157,3 +157,42 @@ def test_two_live_cameras_report_status_survive_a_killed_camera_and_stop_on_a_si
     assert p.returncode == 130, err
     assert "stopped unexpectedly (signal 9); starting it again" in err, err
     assert "Traceback" not in err, err
+
+
+@pytest.mark.skipif(bool(missing()), reason=missing() or "ok")
+@pytest.mark.slow
+def test_cameras_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """No orphans: a parent killed outright (SIGKILL, no chance to stop them) leaves no camera
+    process behind, and a Ctrl+C while the cameras are still starting prints no traceback."""
+    clip = h264_clip(CLIP, tmp_path / "loop.mp4")
+    events = tmp_path / "events.jsonl"
+    with RtspServer(clip) as a, RtspServer(clip) as b:
+        early = facetrack("run", "--parallel", "--headless", a.url, b.url, "--gallery", str(tmp_path / "e.sqlite3"))
+        assert early.stderr is not None
+        first = early.stderr.readline()  # the parent is up: "2 cameras running, ..."
+        assert "cameras running" in first, first
+        early.send_signal(signal.SIGINT)  # the camera interpreters are still importing
+        _, err = early.communicate(timeout=30)
+        err = first + err
+        assert early.returncode == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        p = facetrack("run", "--parallel", "--headless", a.url, b.url, "--gallery", str(tmp_path / "g.sqlite3"),
+                      "--events", str(events), "--status-every", "1")
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len({e["camera"] for e in _lines(events)
+                                                       if e["event"] == "status"}) < 2:
+                time.sleep(0.2)
+            kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+            assert kids
+            p.kill()
+            p.wait()
+            deadline = time.monotonic() + 10
+            alive = kids
+            while alive and time.monotonic() < deadline:
+                alive = [k for k in kids if Path(f"/proc/{k}").exists()
+                         and "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2]]
+                time.sleep(0.2)
+            assert not alive, f"camera processes left running: {alive}"
+        finally:
+            if p.poll() is None:
+                p.kill()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import multiprocessing.connection
+import os
 import re
 import signal
 import sys
@@ -200,7 +201,12 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
                 status_every: float, level: int) -> None:
     """One camera's process: its own engine over the shared gallery, until its source ends or
     the parent says stop. Exits 0, 1 (a clear error, already logged) or 70 (an internal error)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the parent, which stops us all
+    # Ctrl+C reaches the whole process group, and a service manager's SIGTERM may too: the
+    # parent decides, and stops every camera through `stop_all`.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = os.getppid()
     logging.basicConfig(level=level, format=f"facetrack [{camera.name}]: %(message)s", stream=sys.stderr,
                         force=True)
     from .cli import quiet_native_logs
@@ -213,7 +219,7 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
         # Event waited on: a process that exits while waiting on one leaves its condition
         # counting a sleeper that never wakes, and the parent's set() then blocks forever.
         while not stop.is_set():
-            if stop_all.value:
+            if stop_all.value or os.getppid() != parent:  # told to, or the parent is gone (killed)
                 stop.set()
             time.sleep(0.1)
 
@@ -303,7 +309,14 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
         reader, writer = ctx.Pipe(duplex=False) if any(merged) else (None, None)
         p = ctx.Process(target=camera_main, name=f"camera-{cam.name}",
                         args=(cam, cfg, stop_all, writer, merged, status_every, level))
-        p.start()
+        # Ignored signals are inherited by the new interpreter, so a Ctrl+C while it is still
+        # importing cannot end it with a traceback (camera_main then keeps them ignored).
+        handlers = _ignore_stop_signals()
+        try:
+            p.start()
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
         if writer is not None:
             writer.close()  # the child's end: EOF on the reader once the child is gone
         return _Running(cam, p, reader, restarts)
@@ -355,6 +368,13 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
     if failed:
         raise FacetrackError(f"{len(failed)} of {len(cameras)} cameras failed: {', '.join(failed)} (see above)")
     return 0
+
+
+def _ignore_stop_signals() -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # signals can be set only from the main thread; callers elsewhere keep theirs
+    sigs = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
 
 
 def _drain(running: Sequence[_Running], outs: dict[str, Any], wait: float) -> None:

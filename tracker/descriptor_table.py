@@ -36,6 +36,8 @@ class DescriptorTable:
         self._count = np.zeros(0, np.int64)  # row -> samples
         self._slots = np.full((0, 0), PAD, np.int64)  # row -> its columns, padded
         self.version = 0
+        self._dbuf = np.zeros((0, 0), np.float32)  # query buffers (person_distances)
+        self._gbuf = np.zeros(0, np.float32)
         self._views: tuple[int, tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64],
                                       NDArray[np.int8]]] | None = None
 
@@ -202,11 +204,25 @@ class DescriptorTable:
         width = int(self._count[:rows].max()) if rows else 0
         if rows * width > knn.PAD_LIMIT * n + 1024:  # a few huge inventories: the array path's runs
             return knn.person_distances(q, self.vectors, self.labels, k, limit)
-        d = np.empty((len(q), n + 1), np.float32)
+        # The distances and the per-person gather go into buffers kept between queries: fresh
+        # multi-megabyte temporaries per query cost more in page faults than the arithmetic.
+        s = len(q)
+        if self._dbuf.shape[0] < s or self._dbuf.shape[1] < n + 1:
+            self._dbuf = np.empty((max(s, 8), max(n + 1, int(1.25 * n) + 64)), np.float32)
+        d = self._dbuf[:s, :n + 1]
+        np.matmul(q, self._vec[:n].T, out=d[:, :n])
+        d[:, :n] *= -2.0
+        d[:, :n] += self._sq[None, :n]
+        d[:, :n] += (q * q).sum(1)[:, None]
+        np.clip(d[:, :n], 0.0, None, out=d[:, :n])
+        np.sqrt(d[:, :n], out=d[:, :n])
         d[:, n] = np.inf  # what PAD points at
-        d2 = (q * q).sum(1)[:, None] + self._sq[None, :n] - 2.0 * (q @ self._vec[:n].T)
-        np.sqrt(np.clip(d2, 0.0, None, out=d2), out=d[:, :n])
+        slots = self._slots[:rows, :width]
+        if self._gbuf.size < s * slots.size:
+            self._gbuf = np.empty(max(s, 8) * slots.size + 4096, np.float32)
+        per = self._gbuf[:s * slots.size].reshape(s, rows, width)
+        np.take(d, slots, axis=1, out=per)
         people, counts = self._people[:rows], self._count[:rows]
-        pid, out = knn.nearest_per_person(d, people, self._slots[:rows, :width], counts, k, limit)
+        pid, out = knn.nearest_per_person(d, people, slots, counts, k, limit, per=per)
         order = np.argsort(pid, kind="stable")
         return pid[order], out[:, order]

@@ -81,12 +81,13 @@ def person_distances(samples: NDArray[np.floating], vectors: NDArray[np.floating
 
 
 def nearest_per_person(d: NDArray[np.float32], people: NDArray[np.int64], slots: NDArray[np.int64],
-                       counts: NDArray[np.int64], k: int, limit: float
-                       ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+                       counts: NDArray[np.int64], k: int, limit: float,
+                       per: NDArray[np.float32] | None = None) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """From query-to-sample distances `d` (S, N+1; the last column inf) and each person's sample
     columns (`slots`, padded with an index of that inf column): the people with a sample within
-    `limit`, and per query the mean of each one's k nearest."""
-    per = d[:, slots]  # (S, P, M): each person's samples, inf past their count
+    `limit`, and per query the mean of each one's k nearest. `per`: d[:, slots], if at hand."""
+    if per is None:
+        per = d[:, slots]  # (S, P, M): each person's samples, inf past their count
     near = per.min(axis=(0, 2)) < limit
     per = per[:, near]
     kk = min(k, per.shape[2]) if per.size else 0
