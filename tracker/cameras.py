@@ -227,8 +227,12 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
     try:
         code = _run_camera(camera, cfg, stop, lines, merged, status_every)
     except FacetrackError as exc:
-        log.error("error: %s", exc)
-        code = 1
+        if stop.is_set():  # told to stop while connecting: that is no failure
+            log.info("stopped: %s", exc)
+            code = 0
+        else:
+            log.error("error: %s", exc)
+            code = 1
     except Exception as exc:
         log.error("internal error: %s: %s", type(exc).__name__, exc)
         code = INTERNAL
@@ -345,7 +349,7 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
                 code = r.process.exitcode
                 if code in (0, 1) or stop_all.value:
                     r.done = True
-                    if code == 1:
+                    if code == 1 and not stop.is_set():
                         failed.append(r.camera.name)
                     continue
                 why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
