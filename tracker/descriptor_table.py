@@ -9,6 +9,10 @@ samples means nothing to k-NN), and the index (each person's sample columns in a
 table, squared norms) is updated for just the rows that changed.
 
 Queries give exactly what knn.person_distances gives for the same vectors and labels.
+
+The arrays `vectors`, `labels`, `ids` and `origins` are views of the live buffers: read them
+on the thread that changes the gallery (the engine's) or under the gallery's lock, and copy
+what must outlive the next change.
 """
 
 from __future__ import annotations
