@@ -55,3 +55,37 @@ def test_analyze_on_a_local_ray_instance_with_2_workers_matches_the_local_run(tm
     assert ray == local
     assert len(local["people"]) >= 5 and local["sources"] == ray["sources"]
     assert (tmp_path / "ray.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
+
+
+@pytest.mark.slow
+def test_a_long_recording_in_segments_gives_the_same_on_ray_and_whole_frames_in_order(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    g = tmp_path / "g.sqlite3"
+    common = ["--gallery", str(g), "--no-progress", "-q", "--segment-minutes", "0.2"]  # 12 s: 3 segments
+    assert main(["analyze", str(MONTAGE), "--out", str(tmp_path / "local"),
+                 "--output-json", str(tmp_path / "local.jsonl"), *common]) == 0
+    assert main(["analyze", "--ray", str(MONTAGE), "--ray-cpus", "2", "--out", str(tmp_path / "ray"),
+                 "--output-json", str(tmp_path / "ray.jsonl"), *common]) == 0
+    assert main(["analyze", str(MONTAGE), "--out", str(tmp_path / "whole"), "--gallery", str(g), "--no-progress",
+                 "-q", "--segment-minutes", "0"]) == 0
+    local = json.loads((tmp_path / "local" / "report.json").read_text())
+    assert json.loads((tmp_path / "ray" / "report.json").read_text()) == local
+    assert (tmp_path / "ray.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
+    frames = [json.loads(line)["frame"] for line in (tmp_path / "local.jsonl").read_text().splitlines()]
+    assert frames == list(range(769))  # every frame once, in order, across the cuts between segments
+    assert local["sources"] == [str(MONTAGE)]
+    whole = json.loads((tmp_path / "whole" / "report.json").read_text())
+    # A track cut at a segment boundary is joined again by the clustering: about the same people.
+    assert abs(len(local["people"]) - len(whole["people"])) <= 1, (len(local["people"]), len(whole["people"]))
+
+
+def test_segment_plan() -> None:
+    from tracker.config import Config
+    from tracker.offline import Piece, plan
+    from tracker.sources import source_for
+
+    s = source_for(str(MONTAGE), Config())
+    s.ensure_open()
+    assert plan([s], 10.0) == [Piece(str(MONTAGE), 0, 300), Piece(str(MONTAGE), 300, 600), Piece(str(MONTAGE), 600)]
+    assert plan([s], 0.0) == plan([s], 60.0) == [Piece(str(MONTAGE))]
+    s.close()

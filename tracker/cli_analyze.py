@@ -39,6 +39,9 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
                    help="track the sources on a Ray cluster, one task per source (no ADDRESS: a local Ray "
                         "instance on this machine; 'auto', 'ray://head:10001' or 'head:6379': a cluster)")
     a.add_argument("--ray-cpus", type=int, metavar="N", help="with a local Ray instance: use N cores (default: all)")
+    a.add_argument("--segment-minutes", type=float, default=10.0, metavar="M",
+                   help="pass 1 tracks videos longer than M minutes in segments of M, each a task of its "
+                        "own (with --ray, spread over the workers); 0: whole recordings (default 10)")
     add_common(a)
     add_engine(a)
 
@@ -76,6 +79,8 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
         args.ray = "local"
     if not args.sources:
         raise FacetrackError("analyze needs a SOURCE: video files, images or folders of images")
+    if not args.segment_minutes >= 0:
+        raise FacetrackError(f"--segment-minutes must be 0 (whole recordings) or more, got {args.segment_minutes:g}")
     if args.ray_cpus is not None and (args.ray is None or args.ray_cpus < 1):
         raise FacetrackError("--ray-cpus wants a positive number, with --ray and no address (a local instance)")
     out: Path = args.out
@@ -98,15 +103,18 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
             totals = [s.total for s in sources]
             bar = tqdm(total=sum(t or 0 for t in totals) if all(totals) else None, unit="frame", desc="analyzing",
                        leave=False, disable=None)
+        pieces = offline.plan(sources, args.segment_minutes * 60.0)
+        for s in sources:
+            s.close()  # opened to check them and plan; each piece opens its file again where it runs
         if args.ray is not None:
             from .distributed import track_all_ray
 
             # Ray has its own ^C handling: the tasks stop with the driver.
             signal.signal(signal.SIGINT, previous)
-            p1 = track_all_ray(cfg, args.sources, None if args.ray == "local" else args.ray, args.ray_cpus)
+            p1 = track_all_ray(cfg, pieces, None if args.ray == "local" else args.ray, args.ray_cpus)
         else:
-            p1 = offline.track_all(cfg, sources, stop,
-                                   on_frame=(lambda _f: bar.update(1)) if bar is not None else None)
+            p1 = offline.track_pieces(cfg, pieces, stop,
+                                      on_frame=(lambda _f: bar.update(1)) if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()

@@ -21,7 +21,7 @@ from typing import Any
 
 from .config import Config
 from .errors import FacetrackError
-from .offline import Pass1, merge_passes
+from .offline import Pass1, Piece, merge_passes, track_piece
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,12 @@ def looks_like_address(text: str) -> bool:
     return bool(ADDRESS.match(text))
 
 
+def _where(piece: Piece) -> str:
+    if piece.start == 0 and piece.end is None:
+        return piece.spec
+    return f"{piece.spec} from frame {piece.start}" + (f" to {piece.end}" if piece.end is not None else "")
+
+
 def _ray() -> Any:
     try:
         import ray
@@ -41,21 +47,16 @@ def _ray() -> Any:
     return ray
 
 
-def track_remote(cfg: Config, spec: str) -> Pass1:
-    """One Ray task: pass 1 over one source (opened on the worker)."""
-    from .offline import track_source
-    from .sources import source_for
-
+def track_remote(cfg: Config, piece: Piece) -> Pass1:
+    """One Ray task: pass 1 over one piece (its file opened on the worker)."""
     logging.basicConfig(level=logging.WARNING, format="facetrack [ray worker]: %(message)s")
-    source = source_for(spec, cfg)
-    source.ensure_open()
-    return track_source(cfg, source)
+    return track_piece(cfg, piece)
 
 
-def track_all_ray(cfg: Config, specs: Sequence[str], address: str | None = None, num_cpus: int | None = None,
+def track_all_ray(cfg: Config, pieces: Sequence[Piece], address: str | None = None, num_cpus: int | None = None,
                   on_done: Callable[[int, int], None] | None = None) -> Pass1:
-    """Pass 1 over `specs` on Ray; `on_done(done, total)` after each source. The same Pass1 as
-    offline.track_all over the same sources."""
+    """Pass 1 over `pieces` (offline.plan) on Ray; `on_done(done, total)` after each. The same
+    Pass1 as offline.track_pieces over the same plan."""
     ray = _ray()
     local = address in (None, "", "local")
     started = time.perf_counter()
@@ -69,10 +70,10 @@ def track_all_ray(cfg: Config, specs: Sequence[str], address: str | None = None,
         raise FacetrackError(f"cannot start or reach Ray at {address or 'a local instance'}: {exc}") from None
     try:
         cpus = int(ray.cluster_resources().get("CPU", 0))
-        log.info("Ray: %s with %d CPUs; %d sources, one task each", "local instance" if local else address,
-                 cpus, len(specs))
+        log.info("Ray: %s with %d CPUs; %d tasks (recordings or segments of them)",
+                 "local instance" if local else address, cpus, len(pieces))
         task = ray.remote(num_cpus=1, max_retries=2)(track_remote)
-        refs = [task.remote(cfg, spec) for spec in specs]
+        refs = [task.remote(cfg, piece) for piece in pieces]
         index = {ref: i for i, ref in enumerate(refs)}
         parts: list[Pass1 | None] = [None] * len(refs)
         pending = list(refs)
@@ -83,9 +84,9 @@ def track_all_ray(cfg: Config, specs: Sequence[str], address: str | None = None,
                     parts[index[ref]] = ray.get(ref)
                 except Exception as exc:
                     cause = getattr(exc, "cause", None) or exc
-                    raise FacetrackError(f"{specs[index[ref]]}: {cause}") from None
+                    raise FacetrackError(f"{_where(pieces[index[ref]])}: {cause}") from None
                 done = len(refs) - len(pending)
-                log.info("Ray: %d of %d sources tracked (%s)", done, len(refs), specs[index[ref]])
+                log.info("Ray: %d of %d tasks done (%s)", done, len(refs), _where(pieces[index[ref]]))
                 if on_done is not None:
                     on_done(done, len(refs))
         log.info("Ray: pass 1 done in %.1f s", time.perf_counter() - started)

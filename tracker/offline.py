@@ -26,7 +26,7 @@ from .gallery import LEARNED, Gallery, Provenance
 from .pipeline import Engine
 from .records import Frame, FrameResult
 from .resolve import TrackSample
-from .sources import ImageSource, Source
+from .sources import ImageSource, Source, VideoFileSource
 
 APPEARANCE_GAP_S = 1.0  # a person gone for less than this is one appearance, not two
 
@@ -137,6 +137,55 @@ def track_source(cfg: Config, source: Source, stop: threading.Event | None = Non
     return out
 
 
+@dataclass(frozen=True)
+class Piece:
+    """What one pass-1 task tracks: a whole recording, or frames [start, end) of a long video."""
+
+    spec: str
+    start: int = 0
+    end: int | None = None
+
+
+def plan(sources: Sequence[Source], segment_s: float) -> list[Piece]:
+    """Pass 1's tasks for opened `sources`: a video longer than `segment_s` seconds is cut into
+    segments of that length (0: never), so several workers can share one long recording. The same
+    plan runs here or on Ray, so both give the same result; a face on screen across a cut is two
+    tracks there, which the clustering joins like any two tracks of one person."""
+    out: list[Piece] = []
+    for s in sources:
+        total, fps = s.total, s.fps
+        if not isinstance(s, VideoFileSource) or segment_s <= 0 or not total or fps <= 0:
+            out.append(Piece(s.name))
+            continue
+        step = max(1, round(segment_s * fps))
+        if total <= step:
+            out.append(Piece(s.name))
+            continue
+        out += [Piece(s.name, a, min(a + step, total) if a + step < total else None) for a in range(0, total, step)]
+    return out
+
+
+def track_piece(cfg: Config, piece: Piece, stop: threading.Event | None = None,
+                on_frame: Callable[[Frame], None] | None = None) -> Pass1:
+    """Pass 1 over one piece (opened here: on a Ray worker, the file is opened there)."""
+    from .sources import source_for
+
+    source = source_for(piece.spec, cfg, piece.start, piece.end)
+    source.ensure_open()
+    return track_source(cfg, source, stop, on_frame)
+
+
+def track_pieces(cfg: Config, pieces: Sequence[Piece], stop: threading.Event | None = None,
+                 on_frame: Callable[[Frame], None] | None = None) -> Pass1:
+    """Pass 1 over a plan, one piece after another, on this machine."""
+    parts = []
+    for piece in pieces:
+        parts.append(track_piece(cfg, piece, stop, on_frame))
+        if stop is not None and stop.is_set():
+            break
+    return merge_passes(parts)
+
+
 def merge_passes(parts: Sequence[Pass1]) -> Pass1:
     """Pass-1 results of several sources as one, in the order given: each part's track ids are
     moved past the previous parts' (every part numbers its tracks from 1)."""
@@ -150,7 +199,7 @@ def merge_passes(parts: Sequence[Pass1]) -> Pass1:
         for tid, t in part.tracks.items():
             out.tracks[tid + shift] = TrackLog(tid + shift, t.source, t.samples, [base + f for f in t.frames])
         out.cannot |= {(a + shift, b + shift) for a, b in part.cannot}
-        out.sources += part.sources
+        out.sources += [s for s in part.sources if s not in out.sources]  # segments of one file: once
         out.fps.update(part.fps)
     return out
 

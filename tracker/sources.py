@@ -176,12 +176,13 @@ class Source:
 
 
 class VideoFileSource(Source):
-    """A video file, read from frame `start` (a seek) to the end."""
+    """A video file, read from frame `start` (a seek) to the end, or to frame `end` (excluded)."""
 
-    def __init__(self, path: Path, queue_size: int = 16, start: int = 0) -> None:
+    def __init__(self, path: Path, queue_size: int = 16, start: int = 0, end: int | None = None) -> None:
         super().__init__(str(path), queue_size)
         self.path = path
         self.start_frame = max(0, int(start))
+        self.end_frame = end
         self._cap: cv2.VideoCapture | None = None
         self._first: NDArray[np.uint8] | None = None
         self._fps = 0.0
@@ -221,7 +222,7 @@ class VideoFileSource(Source):
         assert cap is not None and self._first is not None
         bgr: NDArray[np.uint8] | None = self._first
         index = self.start_frame
-        while bgr is not None:
+        while bgr is not None and (self.end_frame is None or index < self.end_frame):
             # Stream position in seconds, not the index times a nominal rate: VFR files exist.
             pos = cap.get(cv2.CAP_PROP_POS_MSEC)
             t = (pos / 1000.0) if index > 0 and pos > 0 else index / self._fps
@@ -231,7 +232,8 @@ class VideoFileSource(Source):
             bgr = nxt if ok else None
         # Headers can be a little off; a video that stops well short of its own count was cut
         # or fails to decode, which the user must hear about rather than get a short result.
-        if self._total is not None and not self.stopped and index < self._total - max(2, self._total // 100):
+        short = index < min(self._total or 0, self.end_frame or self._total or 0) - max(2, (self._total or 0) // 100)
+        if self._total is not None and not self.stopped and short:
             self.incomplete = (f"{self.path}: the video ends at frame {index} of the {self._total} its header "
                                f"announces (truncated or corrupt)")
 
@@ -295,7 +297,11 @@ def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_
     return VideoFileSource(path, file_queue, start)
 
 
-def source_for(spec: str, cfg: Config, start: int = 0) -> Source:
-    """`open_source` with the queue sizes and stream settings of `cfg`."""
-    return open_source(spec, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s, start, cfg.stall_s,
-                       cfg.rtsp_transport)
+def source_for(spec: str, cfg: Config, start: int = 0, end: int | None = None) -> Source:
+    """`open_source` with the queue sizes and stream settings of `cfg`; `end`: a video file stops
+    before that frame (a segment of it)."""
+    source = open_source(spec, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s, start, cfg.stall_s,
+                         cfg.rtsp_transport)
+    if end is not None and isinstance(source, VideoFileSource):
+        source.end_frame = end
+    return source
