@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import queue
 import threading
 import time
@@ -20,21 +19,19 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
 from tracker import models
 from tracker.config import Config
 from tracker.errors import FacetrackError
-from tracker.gallery import Gallery, Person, Sample
+from tracker.gallery import Gallery
 from tracker.live import LiveSource
 from tracker.pipeline import Engine
-from tracker.records import Frame, FrameResult
-from tracker.repair import Suggestion
 from tracker.sinks import VideoSink
-from tracker.sources import ImageSource, Source, VideoFileSource, source_for
+from tracker.sources import Source
 
 from .people_feed import PeopleFeed
 from .playback_clock import SKIP_LATE_S, PlaybackClock
+from .session_people import PeopleCommands
+from .session_playback import PlaybackLoop
 from .session_state import (
     CONNECTING,
     ENDED,
@@ -56,10 +53,9 @@ T = TypeVar("T")
 EngineFactory = Callable[[Config, Gallery], Engine]
 
 PREROLL = 10  # frames a seek tracks unseen before the frame it shows
-PHOTO_S = 1.5  # how long each photo of a folder stays up, unless Fast
 
 
-class Session:
+class Session(PeopleCommands, PlaybackLoop):
     def __init__(self, cfg: Config, engine_factory: EngineFactory | None = None) -> None:
         self.cfg = cfg
         self._factory: EngineFactory = engine_factory or (lambda c, g: Engine(c, g))
@@ -238,72 +234,6 @@ class Session:
             self._set_stats(fast=fast)
         return self.submit(do)
 
-    def rename(self, old: str, new: str) -> Future[Person]:
-        return self.submit(lambda: self._engine().tracker.rename_person(old, new))
-
-    def merge(self, source: str, into: str) -> Future[Person]:
-        return self.submit(lambda: self._engine().tracker.merge_people(source, into))
-
-    def remove(self, name: str) -> Future[Person]:
-        return self.submit(lambda: self._engine().tracker.remove_person(name))
-
-    def remove_people(self, names: list[str]) -> Future[list[Person]]:
-        return self.submit(lambda: self._engine().tracker.remove_people(names))
-
-    def name_track(self, track_id: int, name: str) -> Future[Person]:
-        return self.submit(lambda: self._engine().tracker.name_track(track_id, name))
-
-    def reject_track(self, track_id: int) -> Future[Person]:
-        """"Not NAME": what that face's track taught the person is taken back, and it stays apart."""
-        return self.submit(lambda: self._engine().tracker.reject_track(track_id))
-
-    def samples(self, name: str) -> Future[list[Sample]]:
-        """A person's stored samples with provenance and thumbnails (for their page)."""
-        return self.submit(lambda: self._gallery().samples(self._gallery().require(name).id))
-
-    def split(self, name: str, sample_ids: list[int], into: str | None = None) -> Future[Person]:
-        return self.submit(lambda: self._engine().tracker.split_person(name, sample_ids, into))
-
-    def forget(self, name: str, sample_ids: list[int]) -> Future[Person]:
-        return self.submit(lambda: self._engine().tracker.forget_samples(name, sample_ids))
-
-    def set_cover(self, name: str, sample_id: int) -> Future[Person]:
-        """The sample that stands for the person in lists; one undoable step like the others."""
-        def do() -> Person:
-            gallery = self._gallery()
-            with gallery.action(f"thumbnail of {name}"):
-                return gallery.set_cover(name, sample_id)
-        return self.submit(do)
-
-    def undo(self) -> Future[str | None]:
-        """Revert the newest change to people (name, rename, merge, split, remove samples, "not",
-        delete, enrol, thumbnail); its label, or None when there is nothing to undo."""
-        def do() -> str | None:
-            if self._gallery().can_undo() is None:
-                return None
-            return self._engine().tracker.undo()
-        return self.submit(do)
-
-    def can_undo(self) -> str | None:
-        """The label of the change Undo would revert (read from the snapshot, any thread)."""
-        return self._feed.undo_label()
-
-    def suggestions(self) -> list[Suggestion]:
-        """Identities that are probably one person, from the newest people snapshot."""
-        return self._feed.suggestions()
-
-    def enroll(self, name: str, paths: list[Path]) -> Future[Any]:
-        """Enrol photos; runs on the engine thread, which owns the models (dlib's nets are not
-        thread-safe), so a long batch pauses the video briefly rather than racing it."""
-        from tracker.enroll import enroll
-
-        def do() -> Any:
-            report = enroll(self._gallery(), name, paths, self._engine().embedder)
-            for message in report.skip_messages():
-                self._error(message)
-            return report
-        return self.submit(do)
-
     def record(self, path: Path | None) -> Future[None]:
         """Start recording the annotated video to `path`, or stop with None."""
         def do() -> None:
@@ -355,25 +285,6 @@ class Session:
         self._next = (spec, start)
         self._show_from = start if show_from is None else show_from
         self._run_stop.set()
-
-    def _stop_recording(self) -> None:
-        if self._recorder is not None:
-            self._recorder.close()
-            self._recorder = None
-
-    def _record(self, frame: Frame, result: FrameResult) -> None:
-        if self._recording is None:
-            return
-        try:
-            if self._recorder is None:
-                fps = self._source.fps if self._source is not None else 0.0
-                self._recorder = VideoSink(self._recording, fps or 30.0)
-            self._recorder.write(frame, result)
-        except FacetrackError as exc:  # a full disk stops the recording, not the video
-            self._error(f"recording stopped: {exc}")
-            self._stop_recording()
-            self._recording = None
-            self._set_stats(recording=None)
 
     def _report(self, exc: Exception) -> None:
         """A failure as a message in the window, rather than a silent dead thread."""
@@ -490,162 +401,8 @@ class Session:
         self._seq += 1
         self._latest = Snapshot(snap.frame, self.engine.tracker.result(snap.frame), self._seq)
 
-    def _play(self, spec: str, start: int) -> None:
-        self._run_stop = threading.Event()
-        if self._cuts != self._cuts_taken:
-            self._run_stop.set()  # an Open or Stop sent meanwhile set the previous run's event
-        self._spec = spec
-        if self._latest is None:  # a new source: "opening" until it is open
-            self._set_stats(state=CONNECTING, source=spec, position=start, total=None, dropped=0,
-                            processing_fps=0.0, source_fps=0.0, latency_ms=math.nan, time=0.0, duration=None,
-                            behind=False, skipped=0, note="")
-        else:
-            # The same file again (a seek): it stays what it was, position, length and state, until
-            # the new frame is up, so that keys pressed meanwhile still seek (a window that saw
-            # "opening" would take them for a file not yet open).
-            self._set_stats(dropped=0, behind=False, skipped=0, note="")
-        try:
-            source = source_for(spec, self.cfg, start)
-            source.watch(self._run_stop)  # Stop, Open and close end a slow connection too
-            source.ensure_open()
-        except FacetrackError as exc:
-            if not self._run_stop.is_set():  # a connection the user stopped is not an error
-                self._error(str(exc))
-                why = str(exc)
-                why = why[len(spec):].lstrip(": ") if why.startswith(spec) else why  # the path once, not twice
-                self._set_stats(note=f"Could not open {spec}\n{why}")
-            self._spec = None
-            self._latest = None
-            if self._next is None and self._pending_open is None:  # not when another source is on its way
-                self._set_stats(state=IDLE)
-            return
-        self._source = source
-        self._seekable = isinstance(source, VideoFileSource)
-        self._arrivals.clear()
-        self._done.clear()
-        self._work.clear()
-        self._left_at = time.monotonic()
-        self._clock = PlaybackClock()
-        self._reconnects = 0
-        fps = source.fps or 0.0
-        self._set_stats(state=PAUSED if self._paused else PLAYING, live=source.live,
-                        total=source.total, source_fps=source.fps,
-                        duration=source.total / fps if source.total and fps > 0 and not source.live else None)
-        ended = False
-        try:
-            timed = not source.live and not isinstance(source, ImageSource)
-            self._engine().run(source, (), self._run_stop, on_result=self._on_result,
-                               on_idle=lambda: self._drain(block=False), skip=self._late if timed else None)
-            ended = not self._run_stop.is_set()
-        except Exception as exc:
-            self._report(exc)
-            self._set_stats(note=f"{spec} stopped: {exc}")
-        finally:
-            self._source = None
-            self._close_retired()
-        if ended:
-            self._set_stats(state=ENDED)  # the last frame stays up; play starts it again
-        elif self._next is None and self._pending_open is None:
-            self._spec = None
-            self._set_stats(state=IDLE)
-
-    def _on_result(self, frame: Frame, result: FrameResult) -> None:
-        if self._run_stop.is_set():
-            return  # a frame of a run that Open or Stop already ended: never shown
-        if frame.index < self._show_from and not (self._source is not None and self._source.live):
-            self._drain(block=False)
-            return  # a seek's pre-roll: the tracker has seen it, the window does not
-        now = time.monotonic()
-        work = now - self._left_at
-        self._drain(block=False)
-        if self._paused and not self._step_once and self._latest is not None:
-            # Paused before this frame was shown: it waits, unseen, so that the picture on screen
-            # is the one the user paused on (a source opened paused still shows its first frame).
-            self._hold_while_paused()
-            if self._run_stop.is_set():
-                return
-            now = time.monotonic()
-        if self._step_once:  # the frame a seek while paused asked for: paused before it is shown
-            self._step_once = False
-            if self._paused:
-                self._set_stats(state=PAUSED)
-        self._seq += 1
-        self._latest = Snapshot(frame, result, self._seq)
-        self._done.append(now)
-        self._work.append(work)
-        self._record(frame, result)
-        source = self._source
-        live = bool(source is not None and source.live)
-        if isinstance(source, LiveSource) and source.reconnects != self._reconnects:
-            self._reconnects = source.reconnects
-            self._error(f"{source.name}: the stream dropped and was reopened ({source.reconnects} time(s))")
-        self._set_stats(
-            position=frame.index,
-            time=frame.time,
-            behind=not live and not self._fast and self._clock.behind(now),
-            skipped=self._clock.skipped,
-            processing_fps=_rate(self._done),
-            source_fps=_rate(self._arrivals) if live else self._stats.source_fps,
-            # A file is read ahead of playback, so its capture time says nothing about speed.
-            latency_ms=((now - frame.captured_at) * 1000.0 if live and frame.captured_at
-                        else float(np.mean(self._work)) * 1000.0),
-            dropped=source.dropped if source is not None else 0,
-        )
-        if live:
-            self._arrivals.append(frame.captured_at or now)
-        self._refresh_people(force=False)
-        self._drain(block=False)
-        self._hold_while_paused()
-        if isinstance(source, ImageSource) and not self._fast:
-            self._wait_until(time.monotonic() + PHOTO_S)
-        elif not live and not self._fast:
-            self._follow_clock(frame)
-        self._left_at = time.monotonic()
-
-    def _hold_while_paused(self) -> None:
-        """The engine waits here while paused, taking commands (seek, play, rename...); a step
-        lets one frame through."""
-        while self._paused and not self._step_once and not self._run_stop.is_set() and not self._closing.is_set():
-            self._drain(block=True, timeout=0.05)
-            self._refresh_people(force=False)
-
-    def _follow_clock(self, frame: Frame) -> None:
-        """Play a file at its own speed: wait until this frame is due, taking commands meanwhile.
-        Where the engine is slower than the file, `_late` drops frames so that playback keeps time
-        (unless recording, which wants every frame: then it plays late)."""
-        self._clock.drop = self._recording is None
-        self._wait_until(self._clock.shown(frame.time, time.monotonic()))
-
-    def _late(self, frame: Frame) -> bool:
-        """Asked by the engine as it reads each frame of a file: too late to be worth processing?"""
-        if self._fast or self._paused or self._step_once:
-            return False
-        self._clock.drop = self._recording is None
-        return self._clock.should_skip(frame.time, time.monotonic())
-
-    def _wait_until(self, due: float) -> None:
-        """Sleep until `due` (monotonic), taking commands meanwhile."""
-        while not self._run_stop.is_set() and not self._closing.is_set():
-            left = due - time.monotonic()
-            if left <= 0:
-                break
-            self._drain(block=True, timeout=min(left, 0.05))
-            if self._paused:
-                self._clock.reset()
-                return  # the pause loop takes over on the next frame; the clock restarts after it
-
     def _refresh_people(self, force: bool) -> None:
         """The people the window shows, re-read when the gallery changed (ui/people_feed.py)."""
         if self.gallery is None:
             return
         self._feed.refresh(self.gallery, self.cfg, force, self._error)
-
-def _rate(times: deque[float]) -> float:
-    """Events per second over the newest two seconds of `times`."""
-    if len(times) < 2:
-        return 0.0
-    newest = times[-1]
-    recent = [t for t in times if newest - t <= 2.0]
-    if len(recent) < 2 or recent[-1] <= recent[0]:
-        return 0.0
-    return (len(recent) - 1) / (recent[-1] - recent[0])

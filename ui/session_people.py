@@ -1,0 +1,101 @@
+"""The app's commands on people: name, rename, merge, split, forget, delete, undo, enrol. Each runs
+on the engine thread (see ui/session.py), which owns the tracker and the gallery, and returns a
+Future. A mixin of Session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tracker.gallery import Gallery, Person, Sample
+from tracker.pipeline import Engine
+from tracker.repair import Suggestion
+
+from .people_feed import PeopleFeed
+
+T = TypeVar("T")
+
+
+class PeopleCommands:
+    _feed: PeopleFeed
+
+    # Provided by Session.
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        raise NotImplementedError
+
+    def _engine(self) -> Engine:
+        raise NotImplementedError
+
+    def _gallery(self) -> Gallery:
+        raise NotImplementedError
+
+    def _error(self, message: str) -> None:
+        raise NotImplementedError
+
+    def rename(self, old: str, new: str) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.rename_person(old, new))
+
+    def merge(self, source: str, into: str) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.merge_people(source, into))
+
+    def remove(self, name: str) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.remove_person(name))
+
+    def remove_people(self, names: list[str]) -> Future[list[Person]]:
+        return self.submit(lambda: self._engine().tracker.remove_people(names))
+
+    def name_track(self, track_id: int, name: str) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.name_track(track_id, name))
+
+    def reject_track(self, track_id: int) -> Future[Person]:
+        """"Not NAME": what that face's track taught the person is taken back, and it stays apart."""
+        return self.submit(lambda: self._engine().tracker.reject_track(track_id))
+
+    def samples(self, name: str) -> Future[list[Sample]]:
+        """A person's stored samples with provenance and thumbnails (for their page)."""
+        return self.submit(lambda: self._gallery().samples(self._gallery().require(name).id))
+
+    def split(self, name: str, sample_ids: list[int], into: str | None = None) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.split_person(name, sample_ids, into))
+
+    def forget(self, name: str, sample_ids: list[int]) -> Future[Person]:
+        return self.submit(lambda: self._engine().tracker.forget_samples(name, sample_ids))
+
+    def set_cover(self, name: str, sample_id: int) -> Future[Person]:
+        """The sample that stands for the person in lists; one undoable step like the others."""
+        def do() -> Person:
+            gallery = self._gallery()
+            with gallery.action(f"thumbnail of {name}"):
+                return gallery.set_cover(name, sample_id)
+        return self.submit(do)
+
+    def undo(self) -> Future[str | None]:
+        """Revert the newest change to people (name, rename, merge, split, remove samples, "not",
+        delete, enrol, thumbnail); its label, or None when there is nothing to undo."""
+        def do() -> str | None:
+            if self._gallery().can_undo() is None:
+                return None
+            return self._engine().tracker.undo()
+        return self.submit(do)
+
+    def can_undo(self) -> str | None:
+        """The label of the change Undo would revert (read from the snapshot, any thread)."""
+        return self._feed.undo_label()
+
+    def suggestions(self) -> list[Suggestion]:
+        """Identities that are probably one person, from the newest people snapshot."""
+        return self._feed.suggestions()
+
+    def enroll(self, name: str, paths: list[Path]) -> Future[Any]:
+        """Enrol photos; runs on the engine thread, which owns the models (dlib's nets are not
+        thread-safe), so a long batch pauses the video briefly rather than racing it."""
+        from tracker.enroll import enroll
+
+        def do() -> Any:
+            report = enroll(self._gallery(), name, paths, self._engine().embedder)
+            for message in report.skip_messages():
+                self._error(message)
+            return report
+        return self.submit(do)
