@@ -196,3 +196,16 @@ def test_cameras_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
         finally:
             if p.poll() is None:
                 p.kill()
+
+
+def test_one_source_reports_status_when_asked(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    assert main(["run", "--headless", str(CLIP), "--gallery", str(tmp_path / "g.sqlite3"), "--events", str(events),
+                 "--status-every", "0.5", "--no-progress", "-q"]) == 0
+    status = [e for e in _lines(events) if e["event"] == "status"]
+    assert status and status[-1]["frames"] == 275 and status[-1]["source"] == str(CLIP)
+    assert all(e["connected"] and "camera" not in e for e in status)
+    quiet = tmp_path / "quiet.jsonl"
+    assert main(["run", "--headless", str(CLIP), "--gallery", str(tmp_path / "g.sqlite3"), "--events", str(quiet),
+                 "--no-progress", "-q"]) == 0
+    assert not [e for e in _lines(quiet) if e["event"] == "status"]  # only when asked, without --parallel

@@ -181,6 +181,7 @@ class StatusReporter(threading.Thread):
         dropped = int(getattr(self.source, "dropped", 0))
         info = {
             "time": round(time.time(), 3),
+            "source": str(getattr(self.source, "name", "")),
             "fps": round((frames - self._frames) / max(now - self._at, 1e-9), 2),
             "frames": frames,
             "dropped": dropped - self._dropped,

@@ -79,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--parallel", action="store_true",
                      help="run every SOURCE (and the config's [[camera]] list) at once, a process each, "
                           "one shared gallery; --output-json/--events then merge them with a camera field")
-    run.add_argument("--status-every", type=float, default=10.0, metavar="S",
-                     help="with --parallel: each camera's fps, drops and latency every S seconds (log + events)")
+    run.add_argument("--status-every", type=float, metavar="S",
+                     help="fps, drops, p95 latency and connection every S seconds, in the log and as a status "
+                          "event (default: every 10 s with --parallel, never without)")
     run.add_argument("--allow-partial", action="store_true",
                      help="a video that ends before its last frame (truncated, corrupt) is not an error")
     _add_common(run)
@@ -199,6 +200,15 @@ def _with_signals(body: Callable[[threading.Event, list[int]], int]) -> int:
             signal.signal(sig, handler)
 
 
+def _status_every(args: argparse.Namespace, default: float | None) -> float | None:
+    every = getattr(args, "status_every", None)
+    if every is None:
+        return default
+    if not every > 0:
+        raise FacetrackError(f"--status-every must be a positive number of seconds, got {every:g}")
+    return float(every)
+
+
 def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     from . import cameras as cams
     from .config import default_config_path
@@ -206,8 +216,7 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     if args.output_video:
         raise FacetrackError("--output-video with --parallel: give each camera its own (output-video in "
                              "its [[camera]] table)")
-    if not args.status_every > 0:
-        raise FacetrackError(f"--status-every must be a positive number of seconds, got {args.status_every:g}")
+    every = _status_every(args, 10.0) or 10.0
     config_file = getattr(args, "config", None) or default_config_path()
     listed = cams.cameras_from_toml(config_file)
     cameras = listed + cams.cameras_for(args.sources, [c.name for c in listed])
@@ -216,7 +225,7 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     level = logging.getLogger().getEffectiveLevel()
 
     def body(stop: threading.Event, caught: list[int]) -> int:
-        code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, args.status_every, level)
+        code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level)
         return _stopped_code(caught) if stop.is_set() else code
 
     return _with_signals(body)
@@ -256,6 +265,7 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
     from .sinks import EventSink, JsonlSink, Sink, VideoSink
     from .sources import VideoFileSource, source_for
 
+    every = _status_every(args, None)
     sources = [source_for(s, cfg) for s in args.sources]
     for source in sources:
         source.watch(stop)
@@ -294,11 +304,21 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
                         bar.update(1)
                     retention.check()
 
+                reporter = None
+                if every is not None:
+                    from .cameras import StatusReporter
+
+                    reporter = StatusReporter(Path(source.name).name, source, summary, every,
+                                              [s for s in sinks if isinstance(s, EventSink)], threading.Event())
+                    reporter.start()
                 try:
                     engine.run(source, sinks, stop, on_result=tick, summary=summary)
                 finally:
                     if bar is not None:
                         bar.close()
+                    if reporter is not None:
+                        reporter.stop.set()
+                        reporter.report()
                 if stop.is_set():
                     break
         finally:
