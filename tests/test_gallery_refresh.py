@@ -109,3 +109,38 @@ def test_a_schema_2_gallery_gets_the_change_log(tmp_path: Path) -> None:
         assert b.sync() and b.full_loads == loads
         assert b.require("Lin-Manuel Miranda").descriptors == lin.descriptors + 1
         same_as_fresh(b)
+
+
+def test_pruning_chooses_the_same_in_a_long_lived_copy_as_after_a_reopen(tmp_path: Path) -> None:
+    """The table's row order changes with every deletion (the last row moves into the gap); what
+    pruning drops must not: of the closest pair, the older sample goes, in any copy."""
+    def vec(x: float) -> np.ndarray:
+        v = np.zeros(128, np.float32)
+        v[0] = x
+        return v
+
+    kept = []
+    for reopen in (False, True):
+        path = tmp_path / f"g{int(reopen)}.sqlite3"
+        g = Gallery(path)
+        pid = g.add_person("Ann").id
+        ids = g.add_descriptors(pid, np.stack([vec(0.0), vec(0.30), vec(0.70), vec(0.32)]))  # 0.30/0.32 closest
+        g.forget("Ann", [ids[0]])  # the last row moves into the first's place
+        if reopen:
+            g.close()
+            g = Gallery(path)
+        g.add_descriptors(pid, vec(2.0)[None])
+        g.prune(pid, 3)
+        kept.append(sorted(s.id for s in g.samples(pid)))
+        g.close()
+    assert kept[0] == kept[1]
+
+
+def test_a_schema_2_gallery_opened_to_read_is_not_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "g.sqlite3"
+    path.write_bytes((DATA / "gallery_schema2.sqlite3").read_bytes())
+    with Gallery(path, readonly=True) as g:
+        assert g.require("Lin-Manuel Miranda").known
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "2"
+    db.close()

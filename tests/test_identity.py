@@ -53,6 +53,7 @@ def test_thresholds_tighten_for_small_faces_only() -> None:
     assert identity.for_faces(p, 2.0) == p  # weights are capped at 1
     small = identity.for_faces(p, 0.25)
     assert small.threshold == pytest.approx(0.45) and small.auto_join == pytest.approx(0.35)
+    assert small.learn_known == pytest.approx(p.learn_known - 0.15) and small.learn_auto == pytest.approx(0.25)
     assert small.margin == p.margin and small.auto_found == p.auto_found
     assert identity.for_faces(identity.Policy(small_face=0.0), 0.2) == identity.Policy(small_face=0.0)
     # A track of small faces 0.55 from one enrolled person and 0.62 from another is undecided;

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CAMERA_KEYS = {"name": str, "url": str, "output-json": str, "events": str, "output-video": str}
 RESTART_AFTER_S = 5.0  # a camera process that died unexpectedly is started again after this
+STOP_GRACE_S = 10.0  # after a stop, a camera still running this long is killed
 INTERNAL = 70  # a camera process's exit code after an unexpected error (as the CLI's)
 
 
@@ -49,6 +50,13 @@ class Camera:
 
 
 # ---------------------------------------------------------------------- which cameras
+def is_live(spec: str) -> bool:
+    """A webcam or a stream (tried again when it does not answer), not a file."""
+    from .sources import STREAM_PREFIXES
+
+    return spec.isdigit() or spec.lower().startswith(STREAM_PREFIXES)
+
+
 def short_name(spec: str) -> str:
     """A readable camera name from a source: a file's stem, a URL's host and path, 'webcam N'."""
     if spec.isdigit():
@@ -138,15 +146,17 @@ class PipeLines:
     is killed mid-line cannot block the others. A full pipe (the parent behind) slows this camera
     down rather than filling memory."""
 
-    def __init__(self, conn: Any, stream: str, stop: threading.Event) -> None:
+    def __init__(self, conn: Any, stream: str, stop: threading.Event, lock: threading.Lock) -> None:
         self.conn, self.stream, self.stop = conn, stream, stop
+        self.lock = lock  # one per pipe: lines come from the engine, capture and status threads
         self.closed = False
 
     def write(self, s: str, /) -> int:
         if self.closed:
             return 0
         try:
-            self.conn.send((self.stream, s))
+            with self.lock:  # a send over the pipe's buffer is written in parts: never two at once
+                self.conn.send((self.stream, s))
         except (OSError, EOFError):  # the parent is gone: nobody to write for
             self.closed = True
             self.stop.set()
@@ -199,7 +209,7 @@ class StatusReporter(threading.Thread):
 
 
 def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: tuple[bool, bool],
-                status_every: float, level: int) -> None:
+                status_every: float, level: int, parent: int, restarts: int = 0) -> None:
     """One camera's process: its own engine over the shared gallery, until its source ends or
     the parent says stop. Exits 0, 1 (a clear error, already logged) or 70 (an internal error)."""
     # Ctrl+C reaches the whole process group, and a service manager's SIGTERM may too: the
@@ -207,7 +217,6 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    parent = os.getppid()
     logging.basicConfig(level=level, format=f"facetrack [{camera.name}]: %(message)s", stream=sys.stderr,
                         force=True)
     from .cli import quiet_native_logs
@@ -226,7 +235,7 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
 
     threading.Thread(target=follow, daemon=True).start()
     try:
-        code = _run_camera(camera, cfg, stop, lines, merged, status_every)
+        code = _run_camera(camera, cfg, stop, lines, merged, status_every, restarts)
     except FacetrackError as exc:
         if stop.is_set():  # told to stop while connecting: that is no failure
             log.info("stopped: %s", exc)
@@ -242,8 +251,30 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
     sys.exit(code)
 
 
+def _own_outputs(camera: Camera, restarts: int) -> tuple[Any, Any, Path | None]:
+    """A camera's own JSONL and events files, and its video path. A restarted camera goes on
+    where it was: its text outputs are appended to, and its video continues in a numbered file
+    (door.mp4, door-restart1.mp4, ...), so nothing it wrote before is lost."""
+    from .sinks import _open_text
+
+    def text(path: Path | None) -> Any:
+        if path is None:
+            return None
+        if not restarts:
+            return _open_text(path)
+        try:
+            return path.open("a", encoding="utf-8", buffering=1)
+        except OSError as exc:
+            raise FacetrackError(f"cannot write {path}: {exc.strerror}") from None
+
+    video = camera.output_video
+    if video is not None and restarts:
+        video = video.with_name(f"{video.stem}-restart{restarts}{video.suffix}")
+    return text(camera.output_json), text(camera.events), video
+
+
 def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, merged: tuple[bool, bool],
-                status_every: float) -> int:
+                status_every: float, restarts: int = 0) -> int:
     from .gallery import Gallery
     from .pipeline import Engine, Summary
     from .sinks import EventSink, JsonlSink, Sink, VideoSink
@@ -252,21 +283,23 @@ def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, 
     tag = {"camera": camera.name}
     source = source_for(camera.source, cfg)
     source.watch(stop)
-    source.ensure_open()  # a camera that cannot open fails for good (exit 1): a wrong URL or file
+    source.ensure_open()  # exit 1 if not: a file fails for good; a live camera is tried again
     sinks: list[Sink] = []
     summary = Summary()
     with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
         try:
-            if camera.output_json:
-                sinks.append(JsonlSink(camera.output_json, extra=tag))
-            if camera.events:
-                sinks.append(EventSink(camera.events, extra=tag))
-            if camera.output_video:
-                sinks.append(VideoSink(camera.output_video, source.fps or 30.0))
+            own_json, own_events, own_video = _own_outputs(camera, restarts)
+            if own_json is not None:
+                sinks.append(JsonlSink(own_json, extra=tag))
+            if own_events is not None:
+                sinks.append(EventSink(own_events, extra=tag))
+            if own_video is not None:
+                sinks.append(VideoSink(own_video, source.fps or 30.0))
+            pipe_lock = threading.Lock()
             if merged[0]:
-                sinks.append(JsonlSink(PipeLines(lines, "json", stop), extra=tag))
+                sinks.append(JsonlSink(PipeLines(lines, "json", stop, pipe_lock), extra=tag))
             if merged[1]:
-                sinks.append(EventSink(PipeLines(lines, "events", stop), extra=tag))
+                sinks.append(EventSink(PipeLines(lines, "events", stop, pipe_lock), extra=tag))
             reporter = StatusReporter(camera.name, source, summary, status_every,
                                       [s for s in sinks if isinstance(s, EventSink)], stop)
             reporter.start()
@@ -297,7 +330,8 @@ class _Running:
 
 def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
                 merged_json: Path | None = None, merged_events: Path | None = None,
-                status_every: float = 10.0, level: int = logging.INFO) -> int:
+                status_every: float = 10.0, level: int = logging.INFO,
+                on_tick: Callable[[], None] | None = None) -> int:
     """Run every camera at once until all have ended or `stop` is set. A camera process that dies
     unexpectedly (an internal error, killed) is started again after RESTART_AFTER_S; one that
     ends with a clear error (its line is logged) is not. Raises FacetrackError naming the failed
@@ -313,7 +347,7 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
     def start(cam: Camera, restarts: int = 0) -> _Running:
         reader, writer = ctx.Pipe(duplex=False) if any(merged) else (None, None)
         p = ctx.Process(target=camera_main, name=f"camera-{cam.name}",
-                        args=(cam, cfg, stop_all, writer, merged, status_every, level))
+                        args=(cam, cfg, stop_all, writer, merged, status_every, level, os.getpid(), restarts))
         # Ignored signals are inherited by the new interpreter, so a Ctrl+C while it is still
         # importing cannot end it with a traceback (camera_main then keeps them ignored).
         handlers = _ignore_stop_signals()
@@ -330,11 +364,18 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
     log.info("%d cameras running, one process each: %s", len(running), ", ".join(c.name for c in cameras))
     failed: list[str] = []
     again: dict[int, float] = {}  # index in `running` -> when to start that camera again
+    stopping_since: float | None = None
     try:
         while True:
             if stop.is_set():
                 stop_all.value = 1
+                stopping_since = stopping_since or time.monotonic()
+                if time.monotonic() - stopping_since > STOP_GRACE_S:
+                    log.warning("a camera did not stop within %.0f s; ending it", STOP_GRACE_S)
+                    break  # the finally below kills what is left
             _drain(running, outs, 0.2)
+            if on_tick is not None:
+                on_tick()
             for i, r in enumerate(running):
                 if r.process.is_alive() or r.done:
                     continue
@@ -348,23 +389,27 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
                     continue
                 _drain([r], outs, 0.0)  # what it wrote before it ended
                 code = r.process.exitcode
-                if code in (0, 1) or stop_all.value:
+                if stop_all.value or code == 0 or (code == 1 and not is_live(r.camera.source)):
                     r.done = True
                     if code == 1 and not stop.is_set():
                         failed.append(r.camera.name)
                     continue
-                why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                log.warning("camera %s stopped unexpectedly (%s); starting it again in %.0f s", r.camera.name,
-                            why, RESTART_AFTER_S)
+                if code == 1:  # a live camera that did not answer (down, rebooting): try it again
+                    log.warning("camera %s: cannot open it; trying again in %.0f s", r.camera.name,
+                                RESTART_AFTER_S)
+                else:
+                    why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                    log.warning("camera %s stopped unexpectedly (%s); starting it again in %.0f s",
+                                r.camera.name, why, RESTART_AFTER_S)
                 again[i] = time.monotonic() + RESTART_AFTER_S
             if all(r.done for r in running):
                 break
     finally:
         stop_all.value = 1
         for r in running:
-            r.process.join(timeout=10)
+            r.process.join(timeout=max(0.1, STOP_GRACE_S - (time.monotonic() - (stopping_since or time.monotonic()))))
             if r.process.is_alive():
-                r.process.terminate()
+                r.process.kill()  # cameras ignore SIGTERM (their parent decides), so terminate() would not do
                 r.process.join(timeout=5)
         _drain(running, outs, 0.0)
         for fh in outs.values():
@@ -399,3 +444,6 @@ def _drain(running: Sequence[_Running], outs: dict[str, Any], wait: float) -> No
                     fh.write(text)
         except (EOFError, OSError):
             conn.close()  # that camera has ended
+        except Exception as exc:  # a garbled message: that camera's merged lines stop, the rest go on
+            log.error("lost the merged output of a camera (%s: %s)", type(exc).__name__, exc)
+            conn.close()

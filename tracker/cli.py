@@ -218,14 +218,24 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
                              "its [[camera]] table)")
     every = _status_every(args, 10.0) or 10.0
     config_file = getattr(args, "config", None) or default_config_path()
-    listed = cams.cameras_from_toml(config_file)
+    # The config's cameras: from a --config given, or the default config when no SOURCE is (a
+    # quick `run --parallel a.mp4 b.mp4` does not also start the site's cameras).
+    listed = cams.cameras_from_toml(config_file) if getattr(args, "config", None) or not args.sources else []
     cameras = listed + cams.cameras_for(args.sources, [c.name for c in listed])
     cams.check_cameras(cameras, {"json": args.output_json, "events": args.events},
                        [cfg.gallery, *([config_file] if config_file.exists() else [])])
     level = logging.getLogger().getEffectiveLevel()
 
     def body(stop: threading.Event, caught: list[int]) -> int:
-        code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level)
+        if cfg.forget_unnamed_after > 0:  # retention for all cameras, from here
+            from .gallery import Gallery
+
+            with Gallery(cfg.gallery) as gallery:
+                retention = _Retention(gallery, cfg.forget_unnamed_after)
+                code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level,
+                                        on_tick=retention.check)
+        else:
+            code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level)
         return _stopped_code(caught) if stop.is_set() else code
 
     return _with_signals(body)

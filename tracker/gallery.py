@@ -84,7 +84,13 @@ class Gallery(GalleryFile, GalleryEdits):
 
     def inventory(self, person_id: int) -> NDArray[np.float32]:
         with self._lock:
-            return self._table.vectors[np.sort(self._table.columns(person_id))]
+            return self._table.vectors[self._by_id(person_id)]
+
+    def _by_id(self, person_id: int) -> NDArray[np.int64]:
+        """A person's table rows in the order of their sample ids (oldest first): the table's own
+        order changes with deletions, and what depends on order (pruning's tie-breaks) must not."""
+        cols = self._table.columns(person_id)
+        return cols[np.argsort(self._table.ids[cols], kind="stable")]
 
     def person_distances(self, samples: NDArray[np.floating], k: int, limit: float
                          ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -189,7 +195,7 @@ class Gallery(GalleryFile, GalleryEdits):
     def prune(self, person_id: int, max_inventory: int) -> None:
         """Bound a person's samples besides enrolled photos: learned ones go first, then named ones."""
         with self._lock:
-            cols = np.sort(self._table.columns(person_id))
+            cols = self._by_id(person_id)
             origins = self._origins[cols]
             enrolled = origins == ORIGINS.index(ENROLLED)
             keep = int(enrolled.sum()) + max_inventory

@@ -194,8 +194,9 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def prepare(db: sqlite3.Connection, path: Path, create: bool) -> None:
-    """Create the schema in a new file, check an existing one, and migrate it to the newest."""
+def prepare(db: sqlite3.Connection, path: Path, create: bool, migrate: bool = True) -> None:
+    """Create the schema in a new file, check an existing one, and migrate it to the newest
+    (not when opened only to read it: an older facetrack may still be using that file)."""
     if create:  # in one transaction: another process may be creating the same file
         db.executescript("BEGIN IMMEDIATE;" + SCHEMA +
                          "INSERT OR IGNORE INTO meta VALUES ('app', 'facetrack');"
@@ -212,7 +213,9 @@ def prepare(db: sqlite3.Connection, path: Path, create: bool) -> None:
         raise GalleryError(f"gallery {path} is damaged (no schema version)")
     if schema > SCHEMA_VERSION:
         raise GalleryError(f"gallery {path} was written by a newer facetrack (schema {schema})")
-    if schema < SCHEMA_VERSION:
+    if schema == 1 and not migrate:
+        raise GalleryError(f"gallery {path} has the first schema; open it once for writing to update it")
+    if schema < SCHEMA_VERSION and migrate:
         cannot_links = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS cannot_links"):SCHEMA.index("-- Every")]
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -77,7 +77,7 @@ def _tighten(path: Path) -> None:
         pass
 
 
-def connect(path: Path, create: bool) -> sqlite3.Connection:
+def connect(path: Path, create: bool, migrate: bool = True) -> sqlite3.Connection:
     """Open (or create) the gallery at `path` in WAL mode, schema checked and migrated."""
     if not create and path.exists() and path.stat().st_size == 0:
         create = True  # made by a process that stopped before writing the schema
@@ -90,7 +90,7 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
                              timeout=BUSY_TIMEOUT_MS / 1000)
         db.execute("PRAGMA foreign_keys = ON")
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        prepare(db, path, create)  # first: another app's SQLite file is refused unchanged
+        prepare(db, path, create, migrate)  # first: another app's SQLite file is refused unchanged
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()
         if mode is None or str(mode[0]).lower() != "wal":
             log.debug("gallery %s: WAL mode unavailable; journal mode %s", path, mode)
@@ -172,6 +172,8 @@ class GalleryFile:
 
     def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly  # only read: an older schema is read as it is, not migrated
+        self._has_log = False  # the file has the change log (schema 3)
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._undo: UndoLog | None = None  # once the file is open for writing
@@ -210,7 +212,8 @@ class GalleryFile:
 
     # ---------------------------------------------------------------- storage
     def _open(self, create: bool) -> None:
-        db = connect(self.path, create)
+        db = connect(self.path, create, migrate=not self.readonly)
+        self._has_log = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'changes'").fetchone() is not None
         self._db = db
         self._undo = UndoLog(db, ["people", "descriptors", "cannot_links"], limit=UNDO_STEPS)
 
@@ -261,7 +264,7 @@ class GalleryFile:
         db = self._db
         if db is None:
             return
-        if self._seen_seq < 0:
+        if self._seen_seq < 0 or not self._has_log:
             self._load()
             return
         first = db.execute("SELECT min(seq) FROM changes").fetchone()[0]

@@ -138,8 +138,10 @@ class Policy:
 
 
 def for_faces(policy: Policy, mean_weight: float) -> Policy:
-    """The policy for a track whose recent faces have this mean `sample_weight`: the match
-    distances tighten as faces get small, by `small_face` at the smallest.
+    """The policy for a track whose recent faces have this mean `sample_weight` (or for one face
+    of that weight): the match and learning distances tighten as faces get small, by
+    `small_face` x (1 - weight): 0 from 48 px up, 0.75 x small_face at 24 px, at most 0.8 x
+    small_face (weights stop at 0.2).
 
     Why: a small face's descriptor is noisy in both directions. Its distance to its own person
     grows (same-person p90 0.43 -> 0.55 under 48 px on our labelled footage), and so does its
@@ -149,7 +151,8 @@ def for_faces(policy: Policy, mean_weight: float) -> Policy:
     shrink = policy.small_face * (1.0 - float(np.clip(mean_weight, 0.0, 1.0)))
     if shrink <= 0.0:
         return policy
-    return replace(policy, threshold=policy.threshold - shrink, auto_join=policy.auto_join - shrink)
+    return replace(policy, threshold=policy.threshold - shrink, auto_join=policy.auto_join - shrink,
+                   learn_known=policy.learn_known - shrink, learn_auto=policy.learn_auto - shrink)
 
 
 @dataclass(frozen=True)

@@ -374,7 +374,9 @@ class IdentityResolver:
             own, others = scored
             # The identity this track founded is made of this track's faces (must-link): all of
             # them belong there. Anyone else learns only close, unambiguous faces.
-            if s.founded == person.id or identity.may_learn(own, others, person.known, self.policy):
+            # A small face teaches only when it is closer still (its descriptor is noisier).
+            policy = identity.for_faces(self.policy, x.weight)
+            if s.founded == person.id or identity.may_learn(own, others, person.known, policy):
                 new_id = self.gallery.learn(person.id, x.descriptor, x.thumbnail, self.cfg.diversity,
                                             self.cfg.max_inventory, Provenance(self.source, tid, x.frame, x.time))
                 if new_id is not None:
