@@ -89,3 +89,19 @@ def test_segment_plan() -> None:
     assert plan([s], 10.0) == [Piece(str(MONTAGE), 0, 300), Piece(str(MONTAGE), 300, 600), Piece(str(MONTAGE), 600)]
     assert plan([s], 0.0) == plan([s], 60.0) == [Piece(str(MONTAGE))]
     s.close()
+
+
+def test_ray_followed_by_sources_keeps_their_order() -> None:
+    from tracker.cli_analyze import ray_argv
+
+    assert ray_argv(["analyze", "a.mp4", "--ray", "b.mp4", "--out", "r"]) == \
+        ["analyze", "a.mp4", "--ray=local", "b.mp4", "--out", "r"]
+    assert ray_argv(["analyze", "--ray", "auto", "a.mp4"]) == ["analyze", "--ray", "auto", "a.mp4"]
+    assert ray_argv(["analyze", "a.mp4", "--ray", "--out", "r"]) == ["analyze", "a.mp4", "--ray", "--out", "r"]
+    assert ray_argv(["run", "--ray", "x"]) == ["run", "--ray", "x"]  # only analyze has --ray
+
+
+def test_segments_too_short_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(CLIP), "--out", str(tmp_path / "r"), "--segment-minutes", "0.01",
+                 "--gallery", str(tmp_path / "g.sqlite3")]) == 1
+    assert "at least 0.1" in capsys.readouterr().err

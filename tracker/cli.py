@@ -447,7 +447,8 @@ def app_argv(argv: Sequence[str], commands: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    args = parser.parse_args(app_argv(sys.argv[1:] if argv is None else argv, list(commands or ())))
+    args = parser.parse_args(cli_analyze.ray_argv(app_argv(sys.argv[1:] if argv is None else argv,
+                                                             list(commands or ()))))
     _setup_logging(args)
     try:
         if args.command is None:

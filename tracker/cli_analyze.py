@@ -54,6 +54,25 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
     add_common(c)
 
 
+MIN_SEGMENT_MIN = 0.1
+
+
+def ray_argv(argv: list[str]) -> list[str]:
+    """`analyze --ray a.mp4 b.mp4`: `--ray` takes an optional ADDRESS, so argparse would take
+    a.mp4 for it (and the sources' order would change). A word after `--ray` that is no address
+    stays a source."""
+    from .distributed import looks_like_address
+
+    if "analyze" not in argv:
+        return argv
+    out = list(argv)
+    for i, word in enumerate(out[:-1]):
+        nxt = out[i + 1]
+        if word == "--ray" and not nxt.startswith("-") and not looks_like_address(nxt):
+            out[i] = "--ray=local"
+    return out
+
+
 def _ray_address(args: argparse.Namespace) -> bool:
     from .distributed import looks_like_address
 
@@ -75,12 +94,12 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
 
     threshold = _check_threshold(args.cluster_threshold)
     if args.ray is not None and not _ray_address(args):
-        args.sources.insert(0, args.ray)  # `--ray a.mp4 b.mp4`: the first source is no address
-        args.ray = "local"
+        args.ray = "local"  # cannot happen after ray_argv; kept for callers that build args themselves
     if not args.sources:
         raise FacetrackError("analyze needs a SOURCE: video files, images or folders of images")
-    if not args.segment_minutes >= 0:
-        raise FacetrackError(f"--segment-minutes must be 0 (whole recordings) or more, got {args.segment_minutes:g}")
+    if not (args.segment_minutes == 0 or args.segment_minutes >= MIN_SEGMENT_MIN):
+        raise FacetrackError(f"--segment-minutes must be 0 (whole recordings) or at least {MIN_SEGMENT_MIN:g} "
+                             f"(each segment loads the models), got {args.segment_minutes:g}")
     if args.ray_cpus is not None and (args.ray is None or args.ray_cpus < 1):
         raise FacetrackError("--ray-cpus wants a positive number, with --ray and no address (a local instance)")
     out: Path = args.out

@@ -33,6 +33,13 @@ def looks_like_address(text: str) -> bool:
     return bool(ADDRESS.match(text))
 
 
+def _absolute(piece: Piece) -> Piece:
+    from dataclasses import replace
+    from pathlib import Path
+
+    return replace(piece, spec=str(Path(piece.spec).expanduser().resolve()))
+
+
 def _where(piece: Piece) -> str:
     if piece.start == 0 and piece.end is None:
         return piece.spec
@@ -72,6 +79,8 @@ def track_all_ray(cfg: Config, pieces: Sequence[Piece], address: str | None = No
         cpus = int(ray.cluster_resources().get("CPU", 0))
         log.info("Ray: %s with %d CPUs; %d tasks (recordings or segments of them)",
                  "local instance" if local else address, cpus, len(pieces))
+        if not local:  # the workers' working folder is not ours: they get absolute paths
+            pieces = [_absolute(p) for p in pieces]
         task = ray.remote(num_cpus=1, max_retries=2)(track_remote)
         refs = [task.remote(cfg, piece) for piece in pieces]
         index = {ref: i for i, ref in enumerate(refs)}

@@ -7,8 +7,10 @@ gallery to float64, recomputed its norms, and scanned every stored sample once p
 (float32 vectors, their squared norms, and each person's sample columns in a padded table), so
 a query costs one matrix product and one partial sort per person row, all vectorised.
 
-The index is rebuilt when the gallery's arrays change; the gallery never edits them in place
-(every change makes new arrays), so identity of the arrays is a safe key.
+This module's index is cached per pair of arrays (their identity), so give it arrays that do
+not change afterwards (a copy of a gallery's, or the clustering's own). A Gallery's arrays are
+live views changed in place: the gallery answers its own queries from the index it keeps in
+step with every change (tracker/descriptor_table.py, built on nearest_per_person below).
 """
 
 from __future__ import annotations

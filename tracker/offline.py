@@ -168,10 +168,20 @@ def plan(sources: Sequence[Source], segment_s: float) -> list[Piece]:
 def track_piece(cfg: Config, piece: Piece, stop: threading.Event | None = None,
                 on_frame: Callable[[Frame], None] | None = None) -> Pass1:
     """Pass 1 over one piece (opened here: on a Ray worker, the file is opened there)."""
+    from .errors import SourceError
     from .sources import source_for
 
     source = source_for(piece.spec, cfg, piece.start, piece.end)
-    source.ensure_open()
+    try:
+        source.ensure_open()
+    except SourceError:
+        if piece.start == 0:
+            raise
+        # A header that promised more frames than the file has: the segments past its real end
+        # hold nothing (the first segment decoded, so the file itself is fine).
+        logging.getLogger(__name__).warning("%s: nothing from frame %d on (its header announced more frames)",
+                                            piece.spec, piece.start)
+        return Pass1(sources=[source.name])
     return track_source(cfg, source, stop, on_frame)
 
 
