@@ -192,6 +192,7 @@ class StatusReporter(threading.Thread):
         info = {
             "time": round(time.time(), 3),
             "source": str(getattr(self.source, "name", "")),
+            "pid": os.getpid(),
             "fps": round((frames - self._frames) / max(now - self._at, 1e-9), 2),
             "frames": frames,
             "dropped": dropped - self._dropped,
