@@ -432,3 +432,30 @@ def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(
     key(qtbot, w, Qt.Key.Key_Space)  # play again: from the start, every frame shown
     qtbot.waitUntil(lambda: w.session.latest() is not None and w.session.latest().frame.index < 20, timeout=WAIT_MS)
     assert w.session.stats().position < 20
+
+
+def test_who_is_this_shows_the_face_it_asks_about(qtbot, make_window, lin_gallery: Path,
+                                                  monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ui.window_people import FACE_PX, FaceInputDialog
+
+    w = make_window(lin_gallery)
+    open_paused(qtbot, w, CLIP)
+    qtbot.waitUntil(lambda: bool(w.view.faces), timeout=WAIT_MS)
+    face = w.view.faces[0]
+    seen: list[tuple[int, int, bool]] = []
+
+    def exec_(dialog: QInputDialog) -> int:
+        assert isinstance(dialog, FaceInputDialog)
+        dialog.show()  # as exec() would: the picture goes above the question
+        pix = dialog.picture.pixmap()
+        layout = dialog.layout()
+        seen.append((pix.height(), pix.width(), layout is not None and layout.itemAt(0).widget() is dialog.picture))
+        dialog.hide()
+        return 0
+
+    monkeypatch.setattr(QInputDialog, "exec", exec_)
+    w.who_is_this(face.track_id, "")
+    assert seen and seen[0][0] == FACE_PX and seen[0][1] > 0 and seen[0][2], seen
+    seen.clear()
+    w.who_is_this(999_999, "")  # a track no longer on screen: the question without a picture
+    assert seen and seen[0][0] == 0

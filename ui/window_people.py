@@ -12,9 +12,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from PyQt6.QtCore import QPoint, QSettings, Qt, QUrl
-from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent
-from PyQt6.QtWidgets import QCompleter, QFileDialog, QInputDialog, QMenu
+from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QImage, QPixmap, QShowEvent
+from PyQt6.QtWidgets import QCompleter, QFileDialog, QInputDialog, QLabel, QMenu, QWidget
 
 from tracker.images import IMAGE_SUFFIXES
 
@@ -31,6 +32,41 @@ IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + 
 UNDO_LABEL_CHARS = 32  # the toolbar's "Undo <step>" is shortened beyond this
 DONE_MS = 6000  # how long a success stays in the status bar
 FAILED_MS = 10000
+
+
+FACE_PX = 120  # the face shown in "Who is this?"
+
+
+class FaceInputDialog(QInputDialog):
+    """QInputDialog with the face it asks about above the question (its layout exists once shown)."""
+
+    def __init__(self, parent: QWidget | None, picture: QPixmap | None) -> None:
+        super().__init__(parent)
+        self.picture = QLabel()
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        if picture is not None:
+            self.picture.setPixmap(picture)
+        self._placed = picture is None
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        super().showEvent(event)
+        layout = self.layout()
+        if not self._placed and layout is not None and hasattr(layout, "insertWidget"):
+            layout.insertWidget(0, self.picture)
+            self._placed = True
+
+
+def face_picture(image: np.ndarray, box: Sequence[float], size: int = FACE_PX) -> QPixmap:
+    """The face in `box` of an RGB frame, with a margin, as a pixmap `size` px high."""
+    h, w = image.shape[:2]
+    left, top, right, bottom = (float(v) for v in box)
+    pad = 0.25 * max(right - left, bottom - top)
+    x0, y0 = max(0, int(left - pad)), max(0, int(top - pad))
+    x1, y1 = min(w, int(right + pad)), min(h, int(bottom + pad))
+    crop = np.ascontiguousarray(image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)])
+    ch, cw = crop.shape[:2]
+    qimg = QImage(crop.tobytes(), cw, ch, 3 * cw, QImage.Format.Format_RGB888).copy()
+    return QPixmap.fromImage(qimg).scaledToHeight(size, Qt.TransformationMode.SmoothTransformation)
 
 
 class PeopleMixin(_Base):
@@ -58,9 +94,9 @@ class PeopleMixin(_Base):
             self.say(f"{failure}: {error}", FAILED_MS)
 
     # ------------------------------------------------------------------ naming
-    def _ask_person(self, title: str, prompt: str, current: str = "") -> str | None:
+    def _ask_person(self, title: str, prompt: str, current: str = "", picture: QPixmap | None = None) -> str | None:
         names = sorted(self.people.names(), key=str.lower)
-        dialog = QInputDialog(self)
+        dialog = FaceInputDialog(self, picture)
         dialog.setWindowTitle(title)
         dialog.setLabelText(prompt)
         dialog.setComboBoxItems(names)
@@ -80,9 +116,20 @@ class PeopleMixin(_Base):
 
     def who_is_this(self, track_id: int, current: str) -> None:
         """A click on a face: name it, or say it is someone already in the gallery."""
-        name = self._ask_person("Who is this?", "Name this face (a new name, or pick someone):", current)
+        name = self._ask_person("Who is this?", "Name this face (a new name, or pick someone):", current,
+                                self._face_of(track_id))
         if name is not None:
             self.name_face(track_id, name)
+
+    def _face_of(self, track_id: int) -> QPixmap | None:
+        """That track's face on the frame shown, for the question about it."""
+        snap = self.session.latest()
+        if snap is None:
+            return None
+        ids = [int(t) for t in snap.result.track_ids]
+        if track_id not in ids:
+            return None
+        return face_picture(snap.frame.image, snap.result.boxes[ids.index(track_id)])
 
     def face_menu(self, track_id: int, name: str, pos: QPoint) -> None:
         """Right-click on a face: name it, or say it is not who it shows."""
