@@ -151,7 +151,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.folder_action = a("Image folder…", self.open_folder_dialog, "Ctrl+Shift+O", sp.SP_DirIcon,
                                "Track faces in a folder of photos")
         self.webcam_actions = [a(f"Webcam {i}", functools.partial(self.open_source, str(i)),
-                                 "Ctrl+W" if i == 0 else None) for i in range(WEBCAMS)]
+                                 "Ctrl+Shift+W" if i == 0 else None) for i in range(WEBCAMS)]
         self.play_action = a("Play", self.toggle_pause, "Space", sp.SP_MediaPlay, "Play / pause")
         self.stop_action = a("Stop", self.stop, "Ctrl+.", sp.SP_MediaStop)
         self.fast_action = a("Fast", self.toggle_fast, "Ctrl+F", sp.SP_MediaSeekForward,
@@ -195,7 +195,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         style = self.style()
         assert style is not None
         webcam.setIcon(style.standardIcon(sp.SP_ComputerIcon))
-        webcam.setToolTip("Open a webcam (Ctrl+W opens webcam 0)")
+        webcam.setToolTip("Open a webcam (Ctrl+Shift+W opens webcam 0)")
         webcam.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         webcam.setToolButtonStyle(bar.toolButtonStyle())
         bar.toolButtonStyleChanged.connect(webcam.setToolButtonStyle)
