@@ -135,7 +135,8 @@ def test_undo_of_naming_a_face_and_names_on_screen_follow(qtbot, make_window, ga
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Dan"], timeout=WAIT_MS)
     w.undo()
     qtbot.waitUntil(lambda: "Dan" not in w.people.names() and "Person 1" in w.people.names(), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: all(f.name != "Dan" for f in w.view.faces), timeout=WAIT_MS)
+    # Decided again on the frame shown (the photo stays up: nothing new comes to decide from).
+    qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Person 1"], timeout=WAIT_MS)
 
 
 def test_a_dead_engine_thread_is_reported_and_replaced(qtbot, make_window, gallery_path: Path) -> None:

@@ -430,6 +430,16 @@ class FaceTracker:
         """The current tracks as a result for `frame`, e.g. again after a rename while paused."""
         return self._result(frame)
 
+    def redecide(self, frame: Frame) -> FrameResult:
+        """Decide the faces of `frame` again from the samples they already have (after an undo
+        while paused: the faces it left undecided need not wait for the video to move)."""
+        try:
+            self.identities.resolve(sorted(self.tracks), {t.id for t in self.tracks.values() if t.detected_now},
+                                    frame.index, frame.time, self._still)
+        except GalleryError as exc:
+            self._gallery_failed(exc)
+        return self._result(frame)
+
     def _touch(self, person_ids: list[int]) -> None:
         now = time.monotonic()
         due = [pid for pid in person_ids if now - self._touched.get(pid, -math.inf) >= TOUCH_EVERY_S]

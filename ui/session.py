@@ -95,6 +95,7 @@ class Session(PeopleCommands, PlaybackLoop):
         self._work: deque[float] = deque(maxlen=30)
         self._clock = PlaybackClock()  # a file at its own speed: when each frame is due, what to drop
         self.died: str | None = None  # why the engine thread ended unexpectedly, if it did
+        self._redecide = False  # an undo asks the frame shown to be decided again
 
     # ------------------------------------------------------------------ life
     def start(self) -> Session:
@@ -399,7 +400,12 @@ class Session(PeopleCommands, PlaybackLoop):
         if snap is None or self.engine is None or self._next is not None:
             return
         self._seq += 1
-        self._latest = Snapshot(snap.frame, self.engine.tracker.result(snap.frame), self._seq)
+        tracker = self.engine.tracker
+        # After an undo, the faces it left undecided are decided again at once from what they
+        # have (paused, no new frame would); other commands decide what they decide themselves.
+        redecide, self._redecide = self._redecide, False
+        result = tracker.redecide(snap.frame) if redecide else tracker.result(snap.frame)
+        self._latest = Snapshot(snap.frame, result, self._seq)
 
     def _refresh_people(self, force: bool) -> None:
         """The people the window shows, re-read when the gallery changed (ui/people_feed.py)."""

@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 class PeopleCommands:
     _feed: PeopleFeed
+    _redecide: bool
 
     # Provided by Session.
     def submit(self, fn: Callable[[], T]) -> Future[T]:
@@ -77,7 +78,9 @@ class PeopleCommands:
         def do() -> str | None:
             if self._gallery().can_undo() is None:
                 return None
-            return self._engine().tracker.undo()
+            label = self._engine().tracker.undo()
+            self._redecide = True
+            return label
         return self.submit(do)
 
     def can_undo(self) -> str | None:
