@@ -459,3 +459,25 @@ def test_who_is_this_shows_the_face_it_asks_about(qtbot, make_window, lin_galler
     seen.clear()
     w.who_is_this(999_999, "")  # a track no longer on screen: the question without a picture
     assert seen and seen[0][0] == 0
+
+
+def test_file_open_recent_lists_sources_newest_first_and_reopens_one(qtbot, make_window, lin_gallery: Path,
+                                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = make_window(lin_gallery)
+    gone = tmp_path / "gone.mp4"
+    gone.write_bytes(b"")
+    for spec in (str(gone), str(FACES), str(CLIP), str(FACES)):  # FACES again: moves to the top, once
+        w.open_source(spec)
+    gone.unlink()
+    w.fill_recent_menu(w.recent_menu)
+    entries = [(a.text(), a.isEnabled(), a.toolTip()) for a in w.recent_menu.actions() if not a.isSeparator()]
+    assert [e[2] for e in entries[:3]] == [str(FACES), str(CLIP), str(gone)]
+    assert entries[0][0] == f"&1 {FACES.name}" and entries[2][0].endswith("(missing)") and not entries[2][1]
+    assert entries[-1][0] == "Clear the list"
+    w.session.set_paused(True)
+    next(a for a in w.recent_menu.actions() if a.toolTip() == str(CLIP)).trigger()
+    qtbot.waitUntil(lambda: w.session.stats().source == str(CLIP) and w.view.seq >= 1, timeout=WAIT_MS)
+    assert w.recent_sources()[0] == str(CLIP)
+    next(a for a in w.recent_menu.actions() if a.text() == "Clear the list").trigger()
+    w.fill_recent_menu(w.recent_menu)
+    assert [a.text() for a in w.recent_menu.actions()] == ["Nothing opened yet"]

@@ -245,6 +245,11 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
                     menu.addSeparator()
                 else:
                     menu.addAction(action)
+                if action is self.folder_action:  # File > Open recent, after the ways to open
+                    self.recent_menu = QMenu("Open &recent", self)
+                    self.recent_menu.aboutToShow.connect(lambda: self.fill_recent_menu(self.recent_menu))
+                    self.fill_recent_menu(self.recent_menu)
+                    menu.addMenu(self.recent_menu)
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QFileDialog, QInputDialog, QSlider, QToolBar, QWidget
+from PyQt6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSlider, QToolBar, QWidget
 
 from .people_panel import PeoplePanel
 from .session import ENDED, IDLE, PAUSED, PLAYING, Session, Stats
@@ -25,6 +25,7 @@ else:
     _Base = object
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
+RECENT = 8  # File > Open recent
 SEEK_PENDING_S = 1.0  # a key seek not yet shown by the session: the next key counts from its target
 
 
@@ -51,12 +52,46 @@ class PlaybackMixin(_Base):
             return
         self.playlist = list(playlist)
         self.settings.setValue("source/last", spec)
+        self._remember(spec)
         self.settings.setValue("source/last_failed", "")  # until it fails
         self.view.placeholder = f"Opening {spec}…"
         self.view.show_snapshot(None)
         self.view.update()
         self._seek_target = None
         self.session.open(spec, start)
+
+    # ------------------------------------------------------------------ File > Open recent
+    def recent_sources(self) -> list[str]:
+        """The sources opened last, newest first (files, folders, streams, webcams)."""
+        text = str(self.settings.value("source/recent", "") or "")
+        return [s for s in text.split("\n") if s][:RECENT]
+
+    def _remember(self, spec: str) -> None:
+        recent = [spec, *(s for s in self.recent_sources() if s != spec)][:RECENT]
+        self.settings.setValue("source/recent", "\n".join(recent))
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        """Rebuilt each time the menu opens: a file moved or deleted since shows as missing."""
+        menu.clear()
+        recent = self.recent_sources()
+        for i, spec in enumerate(recent):
+            is_path = not spec.isdigit() and "://" not in spec
+            missing = is_path and not Path(spec).exists()
+            label = Path(spec).name if is_path else (f"Webcam {spec}" if spec.isdigit() else spec)
+            action = menu.addAction(f"&{i + 1} {label}" + ("  (missing)" if missing else ""))
+            assert action is not None
+            action.setToolTip(spec)
+            action.setEnabled(not missing)
+            action.triggered.connect(lambda _checked=False, spec=spec: self.open_source(spec))
+        if not recent:
+            empty = menu.addAction("Nothing opened yet")
+            assert empty is not None
+            empty.setEnabled(False)
+        else:
+            menu.addSeparator()
+            clear = menu.addAction("Clear the list")
+            assert clear is not None
+            clear.triggered.connect(lambda _checked=False: self.settings.setValue("source/recent", ""))
 
     def _start_dir(self, key: str) -> str:
         """The folder a file dialog starts in: the last one used for that kind of file."""
