@@ -100,6 +100,9 @@ def test_suggestions_merge_with_one_click_and_undo_reverts_changes(qtbot, make_w
     qtbot.waitUntil(lambda: w.people.suggested == [("Person 1", "Person 2")], timeout=WAIT_MS)
     assert w.people.suggest_title.isVisible()
     row = w.people.suggest_box.itemAt(0).widget()  # type: ignore[union-attr]
+    faces = [c for c in row.children() if c.objectName() == "suggestion-face"]
+    assert [f.toolTip() for f in faces] == ["Person 1", "Person 2"]  # both faces beside the question
+    assert all(not f.pixmap().isNull() and f.pixmap().height() > 0 for f in faces)
     merge = next(b for b in row.children() if getattr(b, "text", lambda: "")() == "Merge")
     qtbot.mouseClick(merge, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.people.names() == ["Person 2", "Cara"] or set(w.people.names()) == {"Person 2", "Cara"},

@@ -40,6 +40,9 @@ LIST_KEYS = (Qt.Key.Key_Home, Qt.Key.Key_End)  # the list keeps these while it h
 Report = Callable[["Future[Any]", Callable[[Any], str], str], None]  # (command, success text, failure)
 
 
+SUGGESTION_PX = 32  # the faces beside a merge suggestion
+
+
 def thumbnail_icon(view: PersonView) -> QIcon:
     if view.thumbnail is None:
         pix = QPixmap(THUMB, THUMB)
@@ -196,11 +199,11 @@ class PeoplePanel(QWidget):
         version, views = self.session.people()
         if version == self.version:
             return
-        self._show_suggestions()
+        self.version, self.views = version, views
+        self._show_suggestions()  # after the views: a suggestion shows both people's faces
         label = self.session.can_undo()
         self.undo_btn.setEnabled(label is not None)
         self.undo_btn.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo")
-        self.version, self.views = version, views
         self.rows.sync(views, time.time())  # in place: the selection and the scroll position stay
         self._say_no_match()
         known = sum(v.person.known for v in views)
@@ -217,10 +220,19 @@ class PeoplePanel(QWidget):
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
+        by_name = {v.person.name: v for v in self.views}
         for a, b, d in pairs:
             row = QWidget()
             h = QHBoxLayout(row)
             h.setContentsMargins(0, 0, 0, 0)
+            for name in (a, b):  # the two faces side by side: the user sees whether they match
+                view = by_name.get(name)
+                if view is not None:
+                    face = QLabel()
+                    face.setObjectName("suggestion-face")
+                    face.setPixmap(thumbnail_icon(view).pixmap(SUGGESTION_PX, SUGGESTION_PX))
+                    face.setToolTip(name)
+                    h.addWidget(face)
             text = QLabel(f"{a} may be {b}")
             text.setToolTip(f"their stored faces are {d:.2f} apart as wholes, and were never seen together")
             merge = QPushButton("Merge")
