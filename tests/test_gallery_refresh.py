@@ -16,8 +16,8 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def state(g: Gallery) -> tuple:  # type: ignore[type-arg]
-    order = np.argsort(g._desc_ids)
-    return (sorted(g.people(), key=lambda p: p.id), sorted(g.links()), g._desc_ids[order].tolist(),
+    order = np.argsort(g._table.ids)
+    return (sorted(g.people(), key=lambda p: p.id), sorted(g.links()), g._table.ids[order].tolist(),
             g.labels[order].tolist(), g.vectors[order].tobytes(), g.origins[order].tolist())
 
 

@@ -17,6 +17,8 @@ what must outlive the next change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -77,6 +79,10 @@ class DescriptorTable:
             return np.zeros(0, np.int64)
         return self._slots[r, :self._count[r]].copy()
 
+    def count(self, person_id: int) -> int:
+        r = self._row.get(person_id)
+        return 0 if r is None else int(self._count[r])
+
     def rows_of_ids(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
         return np.flatnonzero(np.isin(self._ids[:self.n], ids))
 
@@ -110,17 +116,19 @@ class DescriptorTable:
         self._row = {int(p): i for i, p in enumerate(people)}
         self.version += 1
 
-    def append(self, vectors: NDArray[np.float32], person_id: int, ids: list[int], origin: int) -> None:
+    def append(self, vectors: NDArray[np.float32], labels: int | NDArray[np.int64],
+               ids: Sequence[int] | NDArray[np.int64], origins: int | NDArray[np.int8]) -> None:
+        """New rows; `labels` and `origins` one for all of them, or one per row."""
         k = len(vectors)
         if self.n + k > len(self._lab):
             self._grow(self.n + k)
         at = np.arange(self.n, self.n + k)
         self._vec[at] = vectors
         self._sq[at] = np.einsum("ij,ij->i", self._vec[at], self._vec[at])
-        self._lab[at], self._ids[at], self._org[at] = person_id, ids, origin
+        self._lab[at], self._ids[at], self._org[at] = labels, ids, origins
         self.n += k
         for col in at:
-            self._slot_add(int(col), person_id)
+            self._slot_add(int(col), int(self._lab[col]))
         self.version += 1
 
     def delete_rows(self, rows: NDArray[np.int64]) -> None:

@@ -71,16 +71,16 @@ class Gallery(GalleryFile, GalleryEdits):
 
     @property
     def vectors(self) -> NDArray[np.float32]:
-        return self._vectors
+        return self._table.vectors
 
     @property
     def labels(self) -> NDArray[np.int64]:
-        return self._labels
+        return self._table.labels
 
     @property
     def origins(self) -> NDArray[np.int8]:
         """Per stored vector, its origin as an index into gallery_schema.ORIGINS."""
-        return self._origins
+        return self._table.origins
 
     def inventory(self, person_id: int) -> NDArray[np.float32]:
         with self._lock:
@@ -196,12 +196,12 @@ class Gallery(GalleryFile, GalleryEdits):
         """Bound a person's samples besides enrolled photos: learned ones go first, then named ones."""
         with self._lock:
             cols = self._by_id(person_id)
-            origins = self._origins[cols]
+            origins = self._table.origins[cols]
             enrolled = origins == ORIGINS.index(ENROLLED)
             keep = int(enrolled.sum()) + max_inventory
             if len(cols) <= keep:
                 return
-            vectors, ids = self._vectors[cols], self._desc_ids[cols]
+            vectors, ids = self._table.vectors[cols], self._table.ids[cols]
             drop = identity.prune_redundant(vectors, keep, enrolled | (origins == ORIGINS.index(NAMED)))
             left = len(cols) - len(drop)
             if left > keep:
@@ -214,7 +214,7 @@ class Gallery(GalleryFile, GalleryEdits):
     def _delete_descriptors(self, ids: NDArray[np.int64]) -> None:
         self._write([("DELETE FROM descriptors WHERE id = ?", (int(i),)) for i in ids])
         rows = self._table.rows_of_ids(np.asarray(ids, np.int64))
-        removed = self._labels[rows].copy()
+        removed = self._table.labels[rows]  # a copy (fancy indexing): the rows go next
         self._table.delete_rows(rows)
         for pid, n in zip(*np.unique(removed, return_counts=True)):
             p = self._people[int(pid)]
@@ -328,7 +328,7 @@ class Gallery(GalleryFile, GalleryEdits):
         Returns (name in `other`, name here) per person."""
         mapping: dict[int, int] = {}
         report: list[tuple[str, str]] = []
-        owner = {v.tobytes(): int(pid) for v, pid in zip(self._vectors, self._labels)}
+        owner = {v.tobytes(): int(pid) for v, pid in zip(self._table.vectors, self._table.labels)}
         for p in other.people():
             vectors = other.sample_vector_map(p.id)
             # Someone already imported (every sample of theirs is here, under one person) is

@@ -193,23 +193,6 @@ class GalleryFile:
         # An absent gallery reads as empty and is created by the first change, so a command
         # that fails (an enrolment without a face) leaves no empty file behind.
 
-    # Read-only views of the table (changes go through its methods).
-    @property
-    def _vectors(self) -> NDArray[np.float32]:
-        return self._table.vectors
-
-    @property
-    def _labels(self) -> NDArray[np.int64]:
-        return self._table.labels
-
-    @property
-    def _desc_ids(self) -> NDArray[np.int64]:
-        return self._table.ids
-
-    @property
-    def _origins(self) -> NDArray[np.int8]:
-        return self._table.origins
-
     # ---------------------------------------------------------------- storage
     def _open(self, create: bool) -> None:
         db = connect(self.path, create, migrate=not self.readonly)
@@ -289,15 +272,22 @@ class GalleryFile:
             people, links, counter = self._read_small_tables(db)
         except sqlite3.DatabaseError as exc:
             raise GalleryError(f"gallery {self.path} is damaged ({exc})") from None
-        if any(not isinstance(r[2], bytes) or len(r[2]) != DESCRIPTOR_SIZE * 4 for r in rows):
-            raise GalleryError(f"gallery {self.path} is damaged: it holds descriptors of the wrong size")
+        columns = self._descriptor_columns(rows)
         self._seen_version, self._seen_seq = data_version(db), last
         self._table.delete_rows(self._table.rows_of_ids(np.asarray(touched, np.int64)))
-        for r in rows:
-            self._table.append(np.frombuffer(r[2], np.float32)[None], int(r[1]), [int(r[0])],
-                               ORIGINS.index(r[3]) if r[3] in ORIGINS else 2)
+        self._table.append(*columns)
         self._apply_small_tables(people, links, counter)
         self.version += 1
+
+    def _descriptor_columns(self, rows: list[Any]) -> tuple[NDArray[np.float32], NDArray[np.int64],
+                                                            NDArray[np.int64], NDArray[np.int8]]:
+        """(vectors, person ids, sample ids, origins) of `SELECT id, person_id, vector, origin` rows."""
+        if any(not isinstance(r[2], bytes) or len(r[2]) != DESCRIPTOR_SIZE * 4 for r in rows):
+            raise GalleryError(f"gallery {self.path} is damaged: it holds descriptors of the wrong size")
+        vecs = [np.frombuffer(r[2], dtype=np.float32) for r in rows]
+        return (np.stack(vecs) if vecs else np.zeros((0, DESCRIPTOR_SIZE), np.float32),
+                np.asarray([r[1] for r in rows], np.int64), np.asarray([r[0] for r in rows], np.int64),
+                np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8))
 
     def _read_small_tables(self, db: sqlite3.Connection) -> tuple[list[Any], list[Any], Any]:
         people = db.execute("SELECT id, name, known, created, last_seen FROM people ORDER BY id").fetchall()
@@ -307,7 +297,7 @@ class GalleryFile:
 
     def _apply_small_tables(self, people: list[Any], links: list[Any], counter: Any) -> None:
         """People (their sample counts from the table, which is up to date), links, the counter."""
-        self._people = {pid: Person(pid, name, bool(known), len(self._table.columns(pid)), float(created), last_seen)
+        self._people = {pid: Person(pid, name, bool(known), self._table.count(pid), float(created), last_seen)
                         for pid, name, known, created, last_seen in people}
         self._links = {_pair(int(a), int(b)) for a, b in links}
         self._auto_counter = int(counter[0]) if counter and str(counter[0]).isdigit() else 0
@@ -324,12 +314,7 @@ class GalleryFile:
         except sqlite3.DatabaseError as exc:
             raise GalleryError(f"gallery {self.path} is damaged ({exc})") from None
         self.full_loads += 1
-        if any(not isinstance(r[2], bytes) or len(r[2]) != DESCRIPTOR_SIZE * 4 for r in rows):
-            raise GalleryError(f"gallery {self.path} is damaged: it holds descriptors of the wrong size")
-        vecs = [np.frombuffer(r[2], dtype=np.float32) for r in rows]
-        self._table.load(np.stack(vecs) if vecs else np.zeros((0, DESCRIPTOR_SIZE), np.float32),
-                         np.asarray([r[1] for r in rows], np.int64), np.asarray([r[0] for r in rows], np.int64),
-                         np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8))
+        self._table.load(*self._descriptor_columns(rows))
         self._apply_small_tables(people, links, counter)
         self.version += 1
 
