@@ -25,7 +25,7 @@ GROUP_THRESHOLD = 0.5  # dlib's own face-clustering example; stricter than 0.6 b
 def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
                 add_engine: Callable[[argparse.ArgumentParser], None]) -> None:
     a = sub.add_parser("analyze", help="who appears when in recordings or photo folders: a report in a folder")
-    # nargs="*": `--ray a.mp4` takes the first source as the address; it is given back below.
+    # nargs="*": an empty list gets our own one-line error (and `--ray a.mp4`: see ray_argv).
     a.add_argument("sources", nargs="*", metavar="SOURCE", help="video files, images or folders of images")
     a.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="folder for report.json, report.html, people.png, timeline.png and thumbnails")
@@ -73,12 +73,6 @@ def ray_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def _ray_address(args: argparse.Namespace) -> bool:
-    from .distributed import looks_like_address
-
-    return looks_like_address(args.ray)
-
-
 def _check_threshold(value: float) -> float:
     if not 0.0 < value < 2.0:
         raise FacetrackError(f"the grouping threshold must be between 0 and 2, got {value}")
@@ -93,8 +87,6 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     from .sources import source_for
 
     threshold = _check_threshold(args.cluster_threshold)
-    if args.ray is not None and not _ray_address(args):
-        args.ray = "local"  # cannot happen after ray_argv; kept for callers that build args themselves
     if not args.sources:
         raise FacetrackError("analyze needs a SOURCE: video files, images or folders of images")
     if not (args.segment_minutes == 0 or args.segment_minutes >= MIN_SEGMENT_MIN):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .config import Config
@@ -60,10 +60,10 @@ def track_remote(cfg: Config, piece: Piece) -> Pass1:
     return track_piece(cfg, piece)
 
 
-def track_all_ray(cfg: Config, pieces: Sequence[Piece], address: str | None = None, num_cpus: int | None = None,
-                  on_done: Callable[[int, int], None] | None = None) -> Pass1:
-    """Pass 1 over `pieces` (offline.plan) on Ray; `on_done(done, total)` after each. The same
-    Pass1 as offline.track_pieces over the same plan."""
+def track_all_ray(cfg: Config, pieces: Sequence[Piece], address: str | None = None,
+                  num_cpus: int | None = None) -> Pass1:
+    """Pass 1 over `pieces` (offline.plan) on Ray, a log line after each. The same Pass1 as
+    offline.track_pieces over the same plan."""
     ray = _ray()
     local = address in (None, "", "local")
     started = time.perf_counter()
@@ -94,10 +94,8 @@ def track_all_ray(cfg: Config, pieces: Sequence[Piece], address: str | None = No
                 except Exception as exc:
                     cause = getattr(exc, "cause", None) or exc
                     raise FacetrackError(f"{_where(pieces[index[ref]])}: {cause}") from None
-                done = len(refs) - len(pending)
-                log.info("Ray: %d of %d tasks done (%s)", done, len(refs), _where(pieces[index[ref]]))
-                if on_done is not None:
-                    on_done(done, len(refs))
+                log.info("Ray: %d of %d tasks done (%s)", len(refs) - len(pending), len(refs),
+                         _where(pieces[index[ref]]))
         log.info("Ray: pass 1 done in %.1f s", time.perf_counter() - started)
         return merge_passes([p for p in parts if p is not None])
     finally:

@@ -10,6 +10,7 @@ inventories; the rest become new automatic identities ("Person N", numbered afte
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import tempfile
 import threading
@@ -95,9 +96,14 @@ def track_all(cfg: Config, sources: Sequence[Source], stop: threading.Event | No
     changes. Each source is tracked on its own (a fresh tracker and scratch gallery), so the
     result is the same whether the sources are tracked here or spread over a Ray cluster
     (tracker/distributed.py)."""
+    return _in_turn([functools.partial(track_source, cfg, s, stop, on_frame) for s in sources], stop)
+
+
+def _in_turn(tasks: Sequence[Callable[[], Pass1]], stop: threading.Event | None) -> Pass1:
+    """Pass-1 tasks one after another, merged; a stop ends after the task it came in."""
     parts = []
-    for source in sources:
-        parts.append(track_source(cfg, source, stop, on_frame))
+    for task in tasks:
+        parts.append(task())
         if stop is not None and stop.is_set():
             break
     return merge_passes(parts)
@@ -188,12 +194,7 @@ def track_piece(cfg: Config, piece: Piece, stop: threading.Event | None = None,
 def track_pieces(cfg: Config, pieces: Sequence[Piece], stop: threading.Event | None = None,
                  on_frame: Callable[[Frame], None] | None = None) -> Pass1:
     """Pass 1 over a plan, one piece after another, on this machine."""
-    parts = []
-    for piece in pieces:
-        parts.append(track_piece(cfg, piece, stop, on_frame))
-        if stop is not None and stop.is_set():
-            break
-    return merge_passes(parts)
+    return _in_turn([functools.partial(track_piece, cfg, p, stop, on_frame) for p in pieces], stop)
 
 
 def merge_passes(parts: Sequence[Pass1]) -> Pass1:

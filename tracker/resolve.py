@@ -208,9 +208,9 @@ class IdentityResolver:
             cands = self._score(s, excluded)
             # One sample decides only a photo, or a very close match; else more are awaited, the
             # more the smaller the face (a 32 px face counts a quarter of a 64 px one).
-            enough = still or sum(x.weight for x in s.samples[-WINDOW:]) >= self.cfg.min_votes_new - 1e-9
-            weight = float(np.mean([x.weight for x in s.samples[-WINDOW:]]))
-            pick = identity.choose(cands, s.person_id, identity.for_faces(self.policy, weight), links)
+            weights = [x.weight for x in s.samples[-WINDOW:]]
+            enough = still or sum(weights) >= self.cfg.min_votes_new - 1e-9
+            pick = identity.choose(cands, s.person_id, identity.for_faces(self.policy, float(np.mean(weights))), links)
             if pick is not None and pick.person_id != s.person_id and not self._may_leave_founded(s, pick.person_id):
                 pick = next((c for c in cands if c.person_id == s.person_id), None)
             if pick is not None and (enough or pick.distance <= self.policy.learn_known

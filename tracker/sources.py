@@ -232,10 +232,11 @@ class VideoFileSource(Source):
             bgr = nxt if ok else None
         # Headers can be a little off; a video that stops well short of its own count was cut
         # or fails to decode, which the user must hear about rather than get a short result.
-        short = index < min(self._total or 0, self.end_frame or self._total or 0) - max(2, (self._total or 0) // 100)
-        if self._total is not None and not self.stopped and short:
-            self.incomplete = (f"{self.path}: the video ends at frame {index} of the {self._total} its header "
-                               f"announces (truncated or corrupt)")
+        if self._total is not None and not self.stopped:
+            wanted = self._total if self.end_frame is None else min(self._total, self.end_frame)
+            if index < wanted - max(2, self._total // 100):
+                self.incomplete = (f"{self.path}: the video ends at frame {index} of the {self._total} its header "
+                                   f"announces (truncated or corrupt)")
 
     def close(self) -> None:
         if self._cap is not None:
@@ -280,7 +281,8 @@ class ImageSource(Source):
 
 
 def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 1.0,
-                start: int = 0, stall_s: float = 3.0, rtsp_transport: str = "auto") -> Source:
+                start: int = 0, stall_s: float = 3.0, rtsp_transport: str = "auto",
+                end: int | None = None) -> Source:
     """A source from what a user typed: `0`, a URL, a video, an image, or a folder of images.
 
     start: the first frame of a video file (a seek); other sources start where they are.
@@ -294,14 +296,11 @@ def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_
         raise SourceError(f"{spec}: no such file or folder")
     if path.is_dir() or is_image_path(path):
         return ImageSource(path)
-    return VideoFileSource(path, file_queue, start)
+    return VideoFileSource(path, file_queue, start, end)
 
 
 def source_for(spec: str, cfg: Config, start: int = 0, end: int | None = None) -> Source:
     """`open_source` with the queue sizes and stream settings of `cfg`; `end`: a video file stops
     before that frame (a segment of it)."""
-    source = open_source(spec, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s, start, cfg.stall_s,
-                         cfg.rtsp_transport)
-    if end is not None and isinstance(source, VideoFileSource):
-        source.end_frame = end
-    return source
+    return open_source(spec, cfg.file_queue, cfg.live_queue, cfg.reconnect_max_s, start, cfg.stall_s,
+                       cfg.rtsp_transport, end)

@@ -178,12 +178,7 @@ class FaceTracker:
 
         self._schedule_embeddings(frame)
         self._flush_embeddings(frame.index, force=False)
-        try:
-            self.identities.resolve(sorted(self.tracks), {t.id for t in self.tracks.values() if t.detected_now},
-                                    frame.index, frame.time, still)
-        except GalleryError as exc:
-            self._gallery_failed(exc)
-        return self._result(frame)
+        return self.redecide(frame)
 
     def _gallery_failed(self, exc: GalleryError) -> None:
         """A write the tracker makes on its own (learning, a fold, a cannot-link) failed: another
@@ -431,8 +426,9 @@ class FaceTracker:
         return self._result(frame)
 
     def redecide(self, frame: Frame) -> FrameResult:
-        """Decide the faces of `frame` again from the samples they already have (after an undo
-        while paused: the faces it left undecided need not wait for the video to move)."""
+        """Decide the faces of `frame` from the samples they have: each step's last part, and on
+        its own after an undo while paused (the faces it left undecided need not wait for the
+        video to move)."""
         try:
             self.identities.resolve(sorted(self.tracks), {t.id for t in self.tracks.values() if t.detected_now},
                                     frame.index, frame.time, self._still)
