@@ -259,14 +259,7 @@ def _own_outputs(camera: Camera, restarts: int) -> tuple[Any, Any, Path | None]:
     from .sinks import _open_text
 
     def text(path: Path | None) -> Any:
-        if path is None:
-            return None
-        if not restarts:
-            return _open_text(path)
-        try:
-            return path.open("a", encoding="utf-8", buffering=1)
-        except OSError as exc:
-            raise FacetrackError(f"cannot write {path}: {exc.strerror}") from None
+        return None if path is None else _open_text(path, append=restarts > 0)
 
     video = camera.output_video
     if video is not None and restarts:
@@ -327,6 +320,7 @@ class _Running:
     reader: Any  # this camera's merged lines, or None
     restarts: int = 0
     done: bool = False  # its exit has been dealt with
+    restart_at: float | None = None  # ended unexpectedly: when to start it again
 
 
 def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
@@ -364,7 +358,6 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
     running = [start(c) for c in cameras]
     log.info("%d cameras running, one process each: %s", len(running), ", ".join(c.name for c in cameras))
     failed: list[str] = []
-    again: dict[int, float] = {}  # index in `running` -> when to start that camera again
     stopping_since: float | None = None
     try:
         while True:
@@ -380,11 +373,10 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
             for i, r in enumerate(running):
                 if r.process.is_alive() or r.done:
                     continue
-                if i in again:
+                if r.restart_at is not None:
                     if stop_all.value:
                         r.done = True
-                    elif time.monotonic() >= again[i]:
-                        del again[i]
+                    elif time.monotonic() >= r.restart_at:
                         log.info("camera %s: starting again (restart %d)", r.camera.name, r.restarts + 1)
                         running[i] = start(r.camera, r.restarts + 1)
                     continue
@@ -402,7 +394,7 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
                     why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                     log.warning("camera %s stopped unexpectedly (%s); starting it again in %.0f s",
                                 r.camera.name, why, RESTART_AFTER_S)
-                again[i] = time.monotonic() + RESTART_AFTER_S
+                r.restart_at = time.monotonic() + RESTART_AFTER_S
             if all(r.done for r in running):
                 break
     finally:

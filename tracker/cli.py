@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -153,12 +154,11 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     from .outputs import check_outputs
 
     cfg = cfg or _config(args)
-    config_file = getattr(args, "config", None)
-    if not getattr(args, "parallel", False):
-        check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
-                      [cfg.gallery, *([config_file] if config_file else [])])
     if getattr(args, "parallel", False):
-        return _run_parallel(args, cfg)
+        return _run_parallel(args, cfg)  # checks its cameras' outputs itself
+    config_file = getattr(args, "config", None)
+    check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
+                  [cfg.gallery, *([config_file] if config_file else [])])
     outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
     app = not args.headless and not outputs and _display_available()
     if not args.sources and not app:
@@ -200,10 +200,11 @@ def _with_signals(body: Callable[[threading.Event, list[int]], int]) -> int:
             signal.signal(sig, handler)
 
 
-def _status_every(args: argparse.Namespace, default: float | None) -> float | None:
+def _status_every(args: argparse.Namespace) -> float | None:
+    """--status-every, checked; None when not given."""
     every = getattr(args, "status_every", None)
     if every is None:
-        return default
+        return None
     if not every > 0:
         raise FacetrackError(f"--status-every must be a positive number of seconds, got {every:g}")
     return float(every)
@@ -216,7 +217,7 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     if args.output_video:
         raise FacetrackError("--output-video with --parallel: give each camera its own (output-video in "
                              "its [[camera]] table)")
-    every = _status_every(args, 10.0) or 10.0
+    every = _status_every(args) or 10.0
     config_file = getattr(args, "config", None) or default_config_path()
     # The config's cameras: from a --config given, or the default config when no SOURCE is (a
     # quick `run --parallel a.mp4 b.mp4` does not also start the site's cameras).
@@ -227,15 +228,13 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     level = logging.getLogger().getEffectiveLevel()
 
     def body(stop: threading.Event, caught: list[int]) -> int:
-        if cfg.forget_unnamed_after > 0:  # retention for all cameras, from here
-            from .gallery import Gallery
+        from .gallery import Gallery
 
-            with Gallery(cfg.gallery) as gallery:
-                retention = _Retention(gallery, cfg.forget_unnamed_after)
-                code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level,
-                                        on_tick=retention.check)
-        else:
-            code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level)
+        # Retention for all cameras runs here, on a gallery opened only when it is asked for.
+        retain = cfg.forget_unnamed_after > 0
+        with Gallery(cfg.gallery) if retain else contextlib.nullcontext() as gallery:
+            tick = _Retention(gallery, cfg.forget_unnamed_after).check if gallery is not None else None
+            code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level, on_tick=tick)
         return _stopped_code(caught) if stop.is_set() else code
 
     return _with_signals(body)
@@ -275,7 +274,7 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
     from .sinks import EventSink, JsonlSink, Sink, VideoSink
     from .sources import VideoFileSource, source_for
 
-    every = _status_every(args, None)
+    every = _status_every(args)
     sources = [source_for(s, cfg) for s in args.sources]
     for source in sources:
         source.watch(stop)

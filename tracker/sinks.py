@@ -30,12 +30,12 @@ class StatusSink(Protocol):
     def status(self, event: str, info: dict[str, Any]) -> None: ...
 
 
-def _open_text(path: Path) -> IO[str]:
+def _open_text(path: Path, append: bool = False) -> IO[str]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Line-buffered: a dashboard tailing a live run sees each line as it is written, and a
         # stop never leaves half a line behind.
-        return path.open("w", encoding="utf-8", buffering=1)
+        return path.open("a" if append else "w", encoding="utf-8", buffering=1)
     except OSError as exc:
         raise FacetrackError(f"cannot write {path}: {exc.strerror}") from None
 
