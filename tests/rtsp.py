@@ -84,6 +84,15 @@ class RtspServer:
         self.kill()
 
 
+def stop_within(p: subprocess.Popen[str], sig: int, limit_s: float, timeout: float) -> str:
+    """Send `sig`, wait for the exit, fail if it took `limit_s` or longer; returns stderr."""
+    p.send_signal(sig)
+    t = time.monotonic()
+    _, err = p.communicate(timeout=timeout)
+    assert time.monotonic() - t < limit_s, f"exit took {time.monotonic() - t:.1f} s"
+    return err
+
+
 def facetrack(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "tracker", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

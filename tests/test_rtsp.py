@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import CLIP
-from rtsp import RtspServer, facetrack, h264_clip, missing
+from rtsp import RtspServer, facetrack, h264_clip, missing, stop_within
 
 from tracker.errors import SourceError
 from tracker.live import LiveSource
@@ -179,10 +179,7 @@ def test_cli_outputs_are_live_and_a_signal_ends_the_run_while_the_server_is_down
         lost = [e for e in _lines(events) if e["event"] == "stream_lost"]
         assert lost and lost[0]["source"] == server.url and "at" in lost[0]
         time.sleep(1.0)
-        p.send_signal(sig)
-        t = time.monotonic()
-        _, err = p.communicate(timeout=10)
-        assert time.monotonic() - t < 2.0, f"exit took {time.monotonic() - t:.1f} s"
+        err = stop_within(p, sig, 2.0, timeout=10)
     finally:
         if p.poll() is None:
             p.kill()

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from PyQt6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QIcon, QImage, QKeyEvent, QPixmap
 from PyQt6.QtWidgets import (
@@ -43,16 +44,25 @@ Report = Callable[["Future[Any]", Callable[[Any], str], str], None]  # (command,
 SUGGESTION_PX = 32  # the faces beside a merge suggestion
 
 
-def thumbnail_icon(view: PersonView) -> QIcon:
-    if view.thumbnail is None:
-        pix = QPixmap(THUMB, THUMB)
+def rgb_pixmap(image: NDArray[np.uint8]) -> QPixmap:
+    """An RGB picture (a thumbnail, a crop of a frame) as a pixmap of its own (the array may go)."""
+    img = np.ascontiguousarray(image)
+    h, w = img.shape[:2]
+    return QPixmap.fromImage(QImage(img.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy())
+
+
+def picture_icon(image: NDArray[np.uint8] | None, size: int = THUMB) -> QIcon:
+    """A list icon `size` px square: the picture, or grey where there is none."""
+    if image is None:
+        pix = QPixmap(size, size)
         pix.fill(Qt.GlobalColor.darkGray)
         return QIcon(pix)
-    img = np.ascontiguousarray(view.thumbnail)
-    h, w = img.shape[:2]
-    qimg = QImage(img.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QIcon(QPixmap.fromImage(qimg).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation))
+    return QIcon(rgb_pixmap(image).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                          Qt.TransformationMode.SmoothTransformation))
+
+
+def thumbnail_icon(view: PersonView) -> QIcon:
+    return picture_icon(view.thumbnail)
 
 
 def ago(when: float | None, now: float | None = None) -> str:

@@ -11,10 +11,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-import numpy as np
 from PyQt6 import sip
 from PyQt6.QtCore import QSize, Qt
-from PyQt6.QtGui import QCloseEvent, QIcon, QImage, QPixmap
+from PyQt6.QtGui import QCloseEvent, QIcon
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -32,6 +31,7 @@ from PyQt6.QtWidgets import (
 from tracker.gallery import Sample
 from tracker.gallery_schema import decode_thumbnail
 
+from .people_panel import picture_icon
 from .session import Session
 
 SAMPLE_ID = Qt.ItemDataRole.UserRole
@@ -43,16 +43,7 @@ RunCommand = Callable[[Future[Any], Callable[[Future[Any]], None]], None]
 
 
 def sample_icon(sample: Sample) -> QIcon:
-    img = decode_thumbnail(sample.thumbnail)
-    pix = QPixmap(THUMB, THUMB)
-    if img is None:
-        pix.fill(Qt.GlobalColor.darkGray)
-        return QIcon(pix)
-    img = np.ascontiguousarray(img)
-    h, w = img.shape[:2]
-    qimg = QImage(img.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QIcon(QPixmap.fromImage(qimg).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                                Qt.TransformationMode.SmoothTransformation))
+    return picture_icon(decode_thumbnail(sample.thumbnail), THUMB)
 
 
 class PersonPage(QDialog):

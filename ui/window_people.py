@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PyQt6.QtCore import QPoint, QSettings, Qt, QUrl
-from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QImage, QPixmap, QShowEvent
+from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QPixmap, QShowEvent
 from PyQt6.QtWidgets import QCompleter, QFileDialog, QInputDialog, QLabel, QMenu, QWidget
 
 from tracker.images import IMAGE_SUFFIXES
 
-from .people_panel import PeoplePanel
+from .people_panel import PeoplePanel, rgb_pixmap
 from .person_page import PersonPage
 from .session import Session
 
@@ -63,10 +63,8 @@ def face_picture(image: np.ndarray, box: Sequence[float], size: int = FACE_PX) -
     pad = 0.25 * max(right - left, bottom - top)
     x0, y0 = max(0, int(left - pad)), max(0, int(top - pad))
     x1, y1 = min(w, int(right + pad)), min(h, int(bottom + pad))
-    crop = np.ascontiguousarray(image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)])
-    ch, cw = crop.shape[:2]
-    qimg = QImage(crop.tobytes(), cw, ch, 3 * cw, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(qimg).scaledToHeight(size, Qt.TransformationMode.SmoothTransformation)
+    crop = image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+    return rgb_pixmap(crop).scaledToHeight(size, Qt.TransformationMode.SmoothTransformation)
 
 
 class PeopleMixin(_Base):
