@@ -2,6 +2,7 @@
 
     python benchmarks/cameras.py                  # 60 s for each of 1, 2 and 4 cameras
     python benchmarks/cameras.py --seconds 600 --cameras 2 4   # the 10-minute acceptance run
+    python benchmarks/cameras.py --ray --postgres --cameras 2   # Ray actors, a PostgreSQL gallery
 
 Each camera is a real RTSP server on loopback (GStreamer's, as in the tests) streaming the CC BY
 montage (640x480, 30 fps, several people, 7 shots) in a loop, in real time. facetrack runs them
@@ -11,6 +12,10 @@ frames dropped to stay live (a live source keeps only the newest frames), p95 ca
 latency, and whether latency grows (the median of the per-interval p95s over the last third of
 the run against the first third). Also: errors in the log, and whether every camera stayed
 connected.
+
+--ray runs the cameras as Ray actors on a local Ray instance (`run --ray`, the cluster set-up on
+one machine) instead of processes; --postgres shares a PostgreSQL gallery (a throwaway server on
+loopback, as in the tests) instead of an SQLite file.
 """
 
 from __future__ import annotations
@@ -35,14 +40,16 @@ MONTAGE_S = 25.7
 STATUS_S = 5.0
 
 
-def run(n: int, seconds: float, clip: Path, work: Path) -> dict:
+def run(n: int, seconds: float, clip: Path, work: Path, ray: bool = False, gallery: str | None = None) -> dict:
     events = work / f"events-{n}.jsonl"
+    events.unlink(missing_ok=True)
     servers = [RtspServer(clip) for _ in range(n)]
     for s in servers:
         s.start()
     try:
-        cmd = [sys.executable, "-m", "tracker", "run", "--parallel", "--headless", *[s.url for s in servers],
-               "--gallery", str(work / f"g-{n}.sqlite3"), "--events", str(events),
+        how = ["--ray", "--ray-cpus", str(max(2, n))] if ray else ["--parallel"]
+        cmd = [sys.executable, "-m", "tracker", "run", *how, "--headless", *[s.url for s in servers],
+               "--gallery", gallery or str(work / f"g-{n}.sqlite3"), "--events", str(events),
                "--status-every", str(STATUS_S)]
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(seconds)
@@ -75,20 +82,42 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0, help="how long each set of cameras runs")
     ap.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--ray", action="store_true", help="each camera a Ray actor on a local Ray instance")
+    ap.add_argument("--postgres", action="store_true", help="a PostgreSQL gallery on a loopback server")
     args = ap.parse_args()
     why = missing()
     if why:
         print(f"cannot run: {why}")
         return 1
+    server = None
+    if args.postgres:
+        import postgres
+
+        why = postgres.available()
+        if why:
+            print(f"cannot run: {why}")
+            return 1
+        server = postgres.PostgresServer().start()
+    try:
+        return _measure(args, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _measure(args: argparse.Namespace, server: object) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         loops = int(args.seconds / MONTAGE_S) + 2  # the stream must not end during the run
         clip = h264_clip(MONTAGE, work / "montage.mp4", loops=loops)
-        print(f"{args.seconds:.0f} s per run; each camera: the CC BY montage, 640x480 at 30 fps, over RTSP")
+        print(f"{args.seconds:.0f} s per run; each camera: the CC BY montage, 640x480 at 30 fps, over RTSP; "
+              f"{'Ray actors' if args.ray else 'a process each'}, "
+              f"{'a PostgreSQL' if server is not None else 'an SQLite'} gallery")
         print(f"{'cameras':>7} {'camera':<22} {'fps':>6} {'dropped':>9} {'p95 ms':>8} {'p95 first/last third':>22}"
               f" {'connected':>9}")
         for n in args.cameras:
-            res = run(n, args.seconds, clip, work)
+            gallery = server.database() if server is not None else None  # type: ignore[attr-defined]
+            res = run(n, args.seconds, clip, work, args.ray, gallery)
             for r in res["rows"]:
                 p95 = "-" if r["p95_ms"] is None else f"{r['p95_ms']:.0f}"
                 grow = f"{r['p95_first_ms']:.0f} / {r['p95_last_ms']:.0f}"

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,3 +24,48 @@ ALEX = PEOPLE / "Alex Lacamoire" / "alex_lacamoire.png"
 @pytest.fixture
 def gallery_path(tmp_path: Path) -> Path:
     return tmp_path / "gallery.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """One real PostgreSQL server on loopback for the session; the tests that need it skip where
+    it cannot run here (no server package, no psycopg)."""
+    import postgres
+
+    why = postgres.available()
+    if why:
+        pytest.skip(f"no PostgreSQL server: {why}")
+    server = postgres.PostgresServer()
+    try:
+        server.start()
+    except Exception as exc:
+        server.stop()
+        pytest.skip(f"PostgreSQL server did not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_gallery(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Makes a fresh, empty gallery location per call: an SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return lambda: tmp_path_factory.mktemp("g") / "gallery.sqlite3"
+    server = request.getfixturevalue("postgres_server")
+    return server.database
+
+
+@pytest.fixture
+def gallery_at(new_gallery) -> Path | str:  # type: ignore[no-untyped-def]
+    """An empty gallery in each store: the same gallery tests run over SQLite and PostgreSQL."""
+    return new_gallery()  # type: ignore[no-any-return]
+
+
+def synced(g: Any) -> bool:
+    """g.sync() once another connection's commit has reached it: at once for SQLite, for PostgreSQL
+    when its notification arrives (milliseconds later)."""
+    deadline = time.monotonic() + 3
+    while not g.sync():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True

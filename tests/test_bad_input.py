@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tracker.cli import main
-from tracker.config import Config, load_config
+from tracker.config import Config, DatabaseURL, load_config
 from tracker.errors import FacetrackError, ImageError
 from tracker.images import MAX_SIDE, load_image, load_image_scaled
 
@@ -370,7 +370,8 @@ def test_fuzz_load_config(doc: dict[str, Any], table: bool, env: dict[str, str])
     # Whatever was accepted has exactly the declared type: nothing was coerced.
     for f in fields(Config):
         value = getattr(cfg, f.name)
-        wanted = {"float": float, "int": int, "str": str, "Path": Path}[str(f.type)]
+        wanted = {"float": float, "int": int, "str": str, "Path": Path,
+                  "GalleryLocation": (Path, DatabaseURL)}[str(f.type)]
         assert isinstance(value, wanted) and not isinstance(value, bool), (f.name, value)
         if wanted is float:
             assert math.isfinite(value)

@@ -58,7 +58,7 @@ def test_outputs_are_checked_across_cameras(tmp_path: Path) -> None:
         cameras.check_cameras([cameras.Camera("x", "1", events=a), cameras.Camera("y", "2", output_json=a)], {}, [])
     with pytest.raises(FacetrackError, match="choose another file"):
         cameras.check_cameras([cameras.Camera("x", "1", events=b)], {"json": b}, [])
-    with pytest.raises(FacetrackError, match="needs cameras"):
+    with pytest.raises(FacetrackError, match="need cameras"):
         cameras.check_cameras([], {}, [])
     cameras.check_cameras([cameras.Camera("x", "1", events=a), cameras.Camera("y", "2", events=b)], {}, [])
 

@@ -1,4 +1,5 @@
-"""`analyze --ray`: pass 1 on a local Ray instance with 2 workers gives what the local run gives."""
+"""`analyze --ray`: pass 1 on a local Ray instance with 2 workers gives what the local run gives;
+`run --ray`: cameras as Ray actors sharing one gallery (a PostgreSQL one, as on a cluster)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CLIP, FACES
+from conftest import CLIP, FACES, LIN
 
 from tracker.cli import main
 from tracker.distributed import looks_like_address
@@ -98,10 +99,38 @@ def test_ray_followed_by_sources_keeps_their_order() -> None:
         ["analyze", "a.mp4", "--ray=local", "b.mp4", "--out", "r"]
     assert ray_argv(["analyze", "--ray", "auto", "a.mp4"]) == ["analyze", "--ray", "auto", "a.mp4"]
     assert ray_argv(["analyze", "a.mp4", "--ray", "--out", "r"]) == ["analyze", "a.mp4", "--ray", "--out", "r"]
-    assert ray_argv(["run", "--ray", "x"]) == ["run", "--ray", "x"]  # only analyze has --ray
+    assert ray_argv(["run", "--ray", "cam.mp4", "--headless"]) == ["run", "--ray=local", "cam.mp4", "--headless"]
+    assert ray_argv(["people", "list", "--ray", "x"]) == ["people", "list", "--ray", "x"]  # only analyze and run
 
 
 def test_segments_too_short_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(CLIP), "--out", str(tmp_path / "r"), "--segment-minutes", "0.01",
                  "--gallery", str(tmp_path / "g.sqlite3")]) == 1
     assert "at least 0.1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_run_on_ray_is_an_actor_per_camera_sharing_a_postgresql_gallery(postgres_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("ray")
+    url = postgres_server.database()
+    assert main(["enroll", "Lin-Manuel Miranda", str(LIN), "--gallery", url, "-q"]) == 0
+    merged, events = tmp_path / "all.jsonl", tmp_path / "events.jsonl"
+    assert main(["run", "--ray", str(CLIP), str(CLIP), "--ray-cpus", "2", "--headless", "--gallery", url,
+                 "--output-json", str(merged), "--events", str(events), "--status-every", "2", "-q"]) == 0
+    frames = [json.loads(line) for line in merged.read_text().splitlines()]
+    by_camera: dict[str, list[dict[str, Any]]] = {}
+    for f in frames:
+        by_camera.setdefault(f["camera"], []).append(f)
+    assert sorted(by_camera) == ["short_hamilton_clip", "short_hamilton_clip-2"]
+    for lines in by_camera.values():
+        assert [f["frame"] for f in lines] == list(range(275))  # every frame, in order, per camera
+        assert sum(any(x["person"] == "Lin-Manuel Miranda" for x in f["faces"]) for f in lines) > 100
+    status = [json.loads(line) for line in events.read_text().splitlines() if '"status"' in line]
+    assert {e["camera"] for e in status} == set(by_camera)
+    assert len({e["pid"] for e in status}) == 2  # two actors, two processes
+    # Both cameras' automatic identities went to the one gallery, numbered without a clash.
+    from tracker.gallery import Gallery
+
+    with Gallery(url) as g:
+        names = [p.name for p in g.people()]
+        assert "Lin-Manuel Miranda" in names and len(set(names)) == len(names)

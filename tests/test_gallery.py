@@ -14,15 +14,15 @@ def vec(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=128).astype(np.float32) * 0.05
 
 
-def test_people_persist_with_descriptors_and_thumbnails(gallery_path: Path) -> None:
-    with Gallery(gallery_path) as g:
+def test_people_persist_with_descriptors_and_thumbnails(gallery_at: Path | str) -> None:
+    with Gallery(gallery_at) as g:
         chip = np.full((150, 150, 3), 120, np.uint8)
         from tracker.gallery import encode_thumbnail
         p = g.enroll("Ada", np.stack([vec(1), vec(2)]), [encode_thumbnail(chip), b""])
         auto = g.add_person(None, known=False)
         g.add_descriptors(auto.id, vec(3)[None])
         assert auto.name == "Person 1" and g.next_auto_name() == "Person 2"
-    with Gallery(gallery_path) as g:
+    with Gallery(gallery_at) as g:
         names = {p.name: p for p in g.people()}
         assert names["Ada"].known and names["Ada"].descriptors == 2
         assert not names["Person 1"].known
@@ -31,8 +31,8 @@ def test_people_persist_with_descriptors_and_thumbnails(gallery_path: Path) -> N
         assert thumbs and thumbs[0].shape == (150, 150, 3)
 
 
-def test_rename_merge_remove(gallery_path: Path) -> None:
-    with Gallery(gallery_path) as g:
+def test_rename_merge_remove(gallery_at: Path | str) -> None:
+    with Gallery(gallery_at) as g:
         a = g.add_person(None, known=False)
         g.add_descriptors(a.id, vec(1)[None])
         b = g.add_person(None, known=False)
@@ -48,12 +48,12 @@ def test_rename_merge_remove(gallery_path: Path) -> None:
         assert len(g) == 0 and g.vectors.shape == (0, 128)
         with pytest.raises(GalleryError, match="no person"):
             g.remove("Nobody")
-    with Gallery(gallery_path) as g:
+    with Gallery(gallery_at) as g:
         assert len(g) == 0
 
 
-def test_learning_keeps_inventory_bounded(gallery_path: Path) -> None:
-    with Gallery(gallery_path) as g:
+def test_learning_keeps_inventory_bounded(gallery_at: Path | str) -> None:
+    with Gallery(gallery_at) as g:
         p = g.enroll("Ada", vec(0)[None], [b""])
         rng = np.random.default_rng(5)
         for _ in range(40):
@@ -61,7 +61,7 @@ def test_learning_keeps_inventory_bounded(gallery_path: Path) -> None:
         # The bound is on everything but enrolled photos: 1 photo + 10 learned samples.
         assert len(g.inventory(p.id)) == 11
         assert np.allclose(g.inventory(p.id)[0], vec(0))  # the enrolled photo is never dropped
-    with Gallery(gallery_path) as g:
+    with Gallery(gallery_at) as g:
         assert len(g.inventory(p.id)) == 11
 
 

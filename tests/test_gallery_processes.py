@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CLIP, FACES, LIN
+from conftest import CLIP, FACES, LIN, synced
 
 from tracker.gallery import Gallery
 from tracker.gallery_schema import SCHEMA_VERSION
@@ -21,19 +21,19 @@ from tracker.gallery_schema import SCHEMA_VERSION
 DATA = Path(__file__).with_name("data")
 
 
-def test_two_copies_see_each_others_changes(gallery_path: Path) -> None:
-    a, b = Gallery(gallery_path), Gallery(gallery_path)
+def test_two_copies_see_each_others_changes(gallery_at: Path | str) -> None:
+    a, b = Gallery(gallery_at), Gallery(gallery_at)
     pa = a.add_person(None, known=False)
     pb = b.add_person(None, known=False)  # used to fail: UNIQUE constraint failed: people.name
     assert (pa.name, pb.name) == ("Person 1", "Person 2")
     carol = a.enroll("Carol", np.zeros((1, 128), np.float32), [b""])
-    c = Gallery(gallery_path)
+    c = Gallery(gallery_at)
     a.remove("Carol")
     # C still has Carol in its copy; learning for her finds her gone instead of failing a
     # foreign key, and nothing is stored.
     assert c.learn(carol.id, np.full(128, 0.1, np.float32), b"", 0.12, 48) is None
     assert c.find("Carol") is None and c.sync() is False  # the write re-read the copy already
-    assert b.sync() is True and {p.name for p in b.people()} == {"Person 1", "Person 2"}
+    assert synced(b) and {p.name for p in b.people()} == {"Person 1", "Person 2"}
     for g in (a, b, c):
         g.close()
 
@@ -86,8 +86,8 @@ def _add_many(path: str, worker: int, n: int) -> None:
     g.close()
 
 
-def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "g.sqlite3"
+def test_processes_writing_at_once_lose_nothing(gallery_at: Path | str) -> None:
+    path = gallery_at
     ctx = multiprocessing.get_context("spawn")
     workers = [ctx.Process(target=_add_many, args=(str(path), w, 15)) for w in range(4)]
     for w in workers:

@@ -1,14 +1,19 @@
-"""A copy of the gallery follows another process's changes by the file's change log: only the rows
-that changed are read again, and the copy is then exactly what a fresh read of the file gives."""
+"""A copy of the gallery follows another process's changes by the store's change log: only the rows
+that changed are read again, and the copy is then exactly what a fresh read of the store gives.
+Over SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from hypothesis import given, settings
+from conftest import synced
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from postgres import execute
 
 from tracker.gallery import Gallery, Provenance
 
@@ -22,7 +27,12 @@ def state(g: Gallery) -> tuple:  # type: ignore[type-arg]
 
 
 def same_as_fresh(g: Gallery) -> None:
-    with Gallery(g.path) as fresh:
+    with Gallery(g.location) as fresh:
+        # PostgreSQL's notification of another connection's commit comes milliseconds after it.
+        deadline = time.monotonic() + 3
+        while state(g) != state(fresh) and time.monotonic() < deadline:
+            time.sleep(0.005)
+            g.sync()
         assert state(g) == state(fresh)
         q = fresh.vectors[:3] if len(fresh.vectors) else np.zeros((1, 128), np.float32)
         a, b = g.person_distances(q, 3, 0.9), fresh.person_distances(q, 3, 0.9)
@@ -32,11 +42,12 @@ def same_as_fresh(g: Gallery) -> None:
 OPS = ["person", "samples", "learn", "merge", "split", "forget", "remove", "rename", "link", "undo"]
 
 
-@settings(max_examples=40, deadline=None)
+# A fresh gallery per example: new_gallery makes one per call (the fixture itself is the maker).
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(st.sampled_from(OPS), min_size=1, max_size=25), seed=st.integers(0, 2**31))
-def test_another_process_changes_reach_this_copy_without_reading_everything(tmp_path_factory, ops: list[str],
-                                                                           seed: int) -> None:
-    path = tmp_path_factory.mktemp("g") / "g.sqlite3"
+def test_another_process_changes_reach_this_copy_without_reading_everything(
+        new_gallery: Callable[[], Path | str], ops: list[str], seed: int) -> None:
+    path = new_gallery()
     rng = np.random.default_rng(seed)
     other = Gallery(path)
     other.add_person("Ann")
@@ -82,19 +93,16 @@ def test_another_process_changes_reach_this_copy_without_reading_everything(tmp_
     mine.close()
 
 
-def test_a_copy_behind_a_trimmed_log_reads_everything_again(tmp_path: Path) -> None:
-    path = tmp_path / "g.sqlite3"
+def test_a_copy_behind_a_trimmed_log_reads_everything_again(gallery_at: Path | str) -> None:
+    path = gallery_at
     with Gallery(path) as other, Gallery(path) as mine:
         other.add_person("Ann")
         mine.sync()
         loads = mine.full_loads
         other.add_descriptors(other.require("Ann").id, np.ones((2, 128), np.float32) * 0.01)
-        db = sqlite3.connect(path)
-        with db:
-            db.execute("DELETE FROM changes")  # as if 50,000 later changes had pushed those out
-        db.close()
+        execute(path, "DELETE FROM changes")  # as if 50,000 later changes had pushed those out
         other.add_person("Bob")
-        assert mine.sync()
+        assert synced(mine)
         assert mine.full_loads == loads + 1
         same_as_fresh(mine)
 
@@ -111,7 +119,8 @@ def test_a_schema_2_gallery_gets_the_change_log(tmp_path: Path) -> None:
         same_as_fresh(b)
 
 
-def test_pruning_chooses_the_same_in_a_long_lived_copy_as_after_a_reopen(tmp_path: Path) -> None:
+def test_pruning_chooses_the_same_in_a_long_lived_copy_as_after_a_reopen(
+        new_gallery: Callable[[], Path | str]) -> None:
     """The table's row order changes with every deletion (the last row moves into the gap); what
     pruning drops must not: of the closest pair, the older sample goes, in any copy."""
     def vec(x: float) -> np.ndarray:
@@ -121,7 +130,7 @@ def test_pruning_chooses_the_same_in_a_long_lived_copy_as_after_a_reopen(tmp_pat
 
     kept = []
     for reopen in (False, True):
-        path = tmp_path / f"g{int(reopen)}.sqlite3"
+        path = new_gallery()
         g = Gallery(path)
         pid = g.add_person("Ann").id
         ids = g.add_descriptors(pid, np.stack([vec(0.0), vec(0.30), vec(0.70), vec(0.32)]))  # 0.30/0.32 closest

@@ -1,4 +1,4 @@
-"""The gallery's repair side with real SQLite: provenance, split, forget, cover, cannot-links,
+"""The gallery's repair side with real SQLite and PostgreSQL: provenance, split, forget, cover, cannot-links,
 undo, the schema 1 -> 2 migration, and the `people` commands that expose them."""
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def vec(seed: int, around: np.ndarray | None = None, spread: float = 0.02) -> np
     return (base + rng.normal(size=128) * spread).astype(np.float32)
 
 
-def test_samples_carry_provenance_and_split_forget_cover(gallery_path: Path) -> None:
-    with Gallery(gallery_path) as g:
+def test_samples_carry_provenance_and_split_forget_cover(gallery_at: Path | str) -> None:
+    with Gallery(gallery_at) as g:
         p = g.enroll("Ann", vec(1)[None], [b"jpg"], ["ann.jpg"])
         ids = g.add_descriptors(p.id, np.stack([vec(i) for i in range(2, 6)]), None, LEARNED,
                                 [Provenance("clip.mp4", 3, 100 + i, 4.0 + i) for i in range(4)])
@@ -41,13 +41,13 @@ def test_samples_carry_provenance_and_split_forget_cover(gallery_path: Path) -> 
         with pytest.raises(GalleryError, match="has no sample"):
             g.forget("Ann", [ids[0]])  # that one is Person 1's now
         g.set_cover("Ann", ids[3])
-    with Gallery(gallery_path) as g:  # all of it persisted
+    with Gallery(gallery_at) as g:  # all of it persisted
         assert {p.name: p.descriptors for p in g.people()} == {"Ann": 2, "Person 1": 2}
         assert g.are_cannot_linked(g.require("Ann").id, g.require("Person 1").id)
 
 
-def test_merge_moves_cannot_links_and_undo_reverts_whole_actions(gallery_path: Path) -> None:
-    with Gallery(gallery_path) as g:
+def test_merge_moves_cannot_links_and_undo_reverts_whole_actions(gallery_at: Path | str) -> None:
+    with Gallery(gallery_at) as g:
         a, b, c = (g.add_person(n) for n in ("A", "B", "C"))
         for p, seed in ((a, 1), (b, 2), (c, 3)):
             g.add_descriptors(p.id, vec(seed)[None])
@@ -67,8 +67,8 @@ def test_merge_moves_cannot_links_and_undo_reverts_whole_actions(gallery_path: P
             g.undo()
 
 
-def test_automatic_names_and_ids_are_never_reused(gallery_path: Path) -> None:
-    with Gallery(gallery_path) as g:
+def test_automatic_names_and_ids_are_never_reused(gallery_at: Path | str) -> None:
+    with Gallery(gallery_at) as g:
         first = g.add_person(None, known=False)
         g.remove(first.name)
         second = g.add_person(None, known=False)
@@ -99,8 +99,8 @@ def test_a_schema_1_gallery_is_migrated(gallery_path: Path) -> None:
         assert g.are_cannot_linked(1, g.require("New").id)
 
 
-def test_suggestions_skip_cannot_links_and_pairs_of_enrolled_people(gallery_path: Path) -> None:
-    with Gallery(gallery_path) as g:
+def test_suggestions_skip_cannot_links_and_pairs_of_enrolled_people(gallery_at: Path | str) -> None:
+    with Gallery(gallery_at) as g:
         base = vec(7)
         ann = g.enroll("Ann", vec(1, base)[None], [b""])
         p1 = g.add_person(None, known=False)
@@ -118,10 +118,10 @@ def test_suggestions_skip_cannot_links_and_pairs_of_enrolled_people(gallery_path
         assert frozenset(("Person 1", "Person 2")) not in pairs and frozenset(("Person 1", "Ann")) not in pairs
 
 
-def test_people_show_split_forget_suggest_commands(gallery_path: Path, tmp_path: Path,
+def test_people_show_split_forget_suggest_commands(gallery_at: Path | str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    g = ["--gallery", str(gallery_path)]
-    with Gallery(gallery_path) as gal:
+    g = ["--gallery", str(gallery_at)]
+    with Gallery(gallery_at) as gal:
         base = vec(3)
         p = gal.add_person(None, known=False)
         ids = gal.add_descriptors(p.id, np.stack([vec(i, base) for i in range(4)]), [b"\xff\xd8x"] * 4, LEARNED,
@@ -144,21 +144,21 @@ def test_people_show_split_forget_suggest_commands(gallery_path: Path, tmp_path:
     assert "has no sample" in capsys.readouterr().err
 
 
-def test_enrolling_someone_seen_as_an_automatic_identity_merges_it(gallery_path: Path,
+def test_enrolling_someone_seen_as_an_automatic_identity_merges_it(gallery_at: Path | str,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from tracker.embed import DlibEmbedder
     from tracker.enroll import face_from_photo
 
     emb = DlibEmbedder()
     seen = face_from_photo(FACES / "obama_2.jpg", emb).descriptors
-    with Gallery(gallery_path) as gal:
+    with Gallery(gallery_at) as gal:
         auto = gal.add_person(None, known=False)
         gal.add_descriptors(auto.id, seen)
-    g = ["--gallery", str(gallery_path)]
+    g = ["--gallery", str(gallery_at)]
     assert main(["enroll", "Barack Obama", str(FACES / "obama_1.jpg"), "--no-merge", "--json", *g]) == 0
     report = json.loads(capsys.readouterr().out)[0]
     assert report["merged"] == [] and [m["person"] for m in report["matches"]] == ["Person 1"]
     assert main(["enroll", "Barack Obama", str(FACES / "obama_1.jpg"), *g]) == 0  # again, merging this time
     assert "Person 1 was Barack Obama" in capsys.readouterr().out
-    with Gallery(gallery_path) as gal:
+    with Gallery(gallery_at) as gal:
         assert [p.name for p in gal.people()] == ["Barack Obama"]

@@ -276,13 +276,13 @@ def calibrate(vectors: NDArray[np.floating], labels: NDArray[np.integer], target
                        int((sizes < 2).sum()))
 
 
-def load_descriptors(path: Path) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-    """The gallery's stored descriptors and their person ids, read without changing the file."""
+def load_descriptors(location: Path | str) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    """The gallery's stored descriptors and their person ids, read without changing it."""
     from .gallery import Gallery
 
-    path = Path(path)
-    if not path.exists():
-        # Gallery() would read a missing file as an empty gallery: say what is wrong instead.
-        raise GalleryError(f"gallery {path} does not exist; enrol people first (`facetrack enroll NAME PHOTO...`)")
-    with Gallery(path, readonly=True) as gallery:
+    with Gallery(location, readonly=True) as gallery:
+        if not gallery.stored:
+            # Gallery() reads a missing gallery as an empty one: say what is wrong instead.
+            raise GalleryError(f"gallery {gallery.where} does not exist; enrol people first "
+                               f"(`facetrack enroll NAME PHOTO...`)")
         return gallery.vectors.copy(), gallery.labels.copy()

@@ -123,7 +123,8 @@ def check_cameras(cameras: Sequence[Camera], merged: dict[str, Path | None], pro
     from .outputs import check_outputs
 
     if not cameras:
-        raise FacetrackError("--parallel needs cameras: SOURCEs on the command line or [[camera]] in the config")
+        raise FacetrackError("--parallel and --ray need cameras: SOURCEs on the command line or [[camera]] "
+                             "in the config")
     seen: set[str] = set()
     for cam in cameras:
         if cam.name in seen:

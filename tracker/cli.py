@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, cli_analyze, cli_calibrate, cli_people, models
-from .config import DETECTORS, Config, load_config
+from .config import DETECTORS, Config, gallery_files, load_config
+from .config import gallery_location as _gallery_location
 from .errors import FacetrackError
 
 log = logging.getLogger("facetrack")
@@ -44,7 +45,9 @@ def _assets() -> Path:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gallery", type=Path, help="gallery file (SQLite); default: per-user data folder")
+    p.add_argument("--gallery", type=_gallery_location,
+                   help="gallery file (SQLite), or a postgresql://user@host/db URL that several machines share; "
+                        "default: per-user data folder")
     p.add_argument("--config", type=Path, help="TOML settings file (default: per-user config folder)")
     p.add_argument("-v", "--verbose", action="store_true", help="more log lines")
     p.add_argument("-q", "--quiet", action="store_true", help="errors only")
@@ -80,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--parallel", action="store_true",
                      help="run every SOURCE (and the config's [[camera]] list) at once, a process each, "
                           "one shared gallery; --output-json/--events then merge them with a camera field")
+    run.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                     help="as --parallel, but each camera a Ray actor, placed by Ray (no ADDRESS: a local Ray "
+                          "instance; 'auto', 'ray://head:10001' or 'head:6379': a cluster, which needs "
+                          "--gallery postgresql://...)")
+    run.add_argument("--ray-cpus", type=int, metavar="N", help="with a local Ray instance: use N cores (default: all)")
     run.add_argument("--status-every", type=float, metavar="S",
                      help="fps, drops, p95 latency and connection every S seconds, in the log and as a status "
                           "event (default: every 10 s with --parallel, never without)")
@@ -154,11 +162,11 @@ def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
     from .outputs import check_outputs
 
     cfg = cfg or _config(args)
-    if getattr(args, "parallel", False):
+    if getattr(args, "parallel", False) or getattr(args, "ray", None) is not None:
         return _run_parallel(args, cfg)  # checks its cameras' outputs itself
     config_file = getattr(args, "config", None)
     check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
-                  [cfg.gallery, *([config_file] if config_file else [])])
+                  [*gallery_files(cfg.gallery), *([config_file] if config_file else [])])
     outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
     app = not args.headless and not outputs and _display_available()
     if not args.sources and not app:
@@ -214,9 +222,12 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     from . import cameras as cams
     from .config import default_config_path
 
+    flag = "--parallel" if args.ray is None else "--ray"
     if args.output_video:
-        raise FacetrackError("--output-video with --parallel: give each camera its own (output-video in "
+        raise FacetrackError(f"--output-video with {flag}: give each camera its own (output-video in "
                              "its [[camera]] table)")
+    if args.ray_cpus is not None and (args.ray not in ("local",) or args.ray_cpus < 1):
+        raise FacetrackError("--ray-cpus wants a positive number, with --ray and no address (a local instance)")
     every = _status_every(args) or 10.0
     config_file = getattr(args, "config", None) or default_config_path()
     # The config's cameras: from a --config given, or the default config when no SOURCE is (a
@@ -224,7 +235,7 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     listed = cams.cameras_from_toml(config_file) if getattr(args, "config", None) or not args.sources else []
     cameras = listed + cams.cameras_for(args.sources, [c.name for c in listed])
     cams.check_cameras(cameras, {"json": args.output_json, "events": args.events},
-                       [cfg.gallery, *([config_file] if config_file.exists() else [])])
+                       [*gallery_files(cfg.gallery), *([config_file] if config_file.exists() else [])])
     level = logging.getLogger().getEffectiveLevel()
 
     def body(stop: threading.Event, caught: list[int]) -> int:
@@ -234,7 +245,14 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
         retain = cfg.forget_unnamed_after > 0
         with Gallery(cfg.gallery) if retain else contextlib.nullcontext() as gallery:
             tick = _Retention(gallery, cfg.forget_unnamed_after).check if gallery is not None else None
-            code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level, on_tick=tick)
+            if args.ray is None:
+                code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level,
+                                        on_tick=tick)
+            else:
+                from .ray_cameras import run_cameras_ray
+
+                code = run_cameras_ray(cameras, cfg, stop, None if args.ray == "local" else args.ray,
+                                       args.ray_cpus, args.output_json, args.events, every, level, on_tick=tick)
         return _stopped_code(caught) if stop.is_set() else code
 
     return _with_signals(body)

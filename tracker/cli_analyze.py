@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import Config
+from .config import Config, gallery_files
 from .errors import FacetrackError
 
 log = logging.getLogger("facetrack")
@@ -58,12 +58,12 @@ MIN_SEGMENT_MIN = 0.1
 
 
 def ray_argv(argv: list[str]) -> list[str]:
-    """`analyze --ray a.mp4 b.mp4`: `--ray` takes an optional ADDRESS, so argparse would take
-    a.mp4 for it (and the sources' order would change). A word after `--ray` that is no address
-    stays a source."""
+    """`analyze --ray a.mp4 b.mp4` (and `run --ray`): `--ray` takes an optional ADDRESS, so argparse
+    would take a.mp4 for it (and the sources' order would change). A word after `--ray` that is no
+    address stays a source."""
     from .distributed import looks_like_address
 
-    if "analyze" not in argv:
+    if "analyze" not in argv and "run" not in argv:
         return argv
     out = list(argv)
     for i, word in enumerate(out[:-1]):
@@ -97,7 +97,7 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise FacetrackError(f"--out {out} is a file; give a folder")
-    check_outputs({"json": args.output_json}, args.sources, [cfg.gallery, out / "report.json"])
+    check_outputs({"json": args.output_json}, args.sources, [*gallery_files(cfg.gallery), out / "report.json"])
     sources = [source_for(s, cfg) for s in args.sources]
     for s in sources:
         if s.live:
@@ -138,7 +138,7 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
         analysis = offline.identify(p1, gallery, cfg, threshold)
         if args.save_to_gallery:
             saved = offline.save_to_gallery(analysis, gallery, cfg)
-            log.info("stored %d new people in %s: %s", len(saved), cfg.gallery, ", ".join(saved) or "none")
+            log.info("stored %d new people in %s: %s", len(saved), gallery.where, ", ".join(saved) or "none")
     durations: dict[str, float] = {}
     for r in p1.results:
         fps = p1.fps.get(r.source, 0.0)

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .calibrate import DLIB_THRESHOLD, Calibration, calibrate, load_descriptors
+from .config import gallery_files
 from .errors import FacetrackError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -77,13 +78,13 @@ def check_plot_path(path: Path, protected: list[Path]) -> None:
 
 
 def run(args: argparse.Namespace, cfg: Any) -> int:
-    gallery = Path(cfg.gallery)
+    gallery = cfg.gallery
     target = args.target_far
     if not (math.isfinite(target) and 0.0 < target < 1.0):
         raise FacetrackError(f"--target-far must be above 0 and below 1, got {target:g}")
     if args.plot is not None:
         config = getattr(args, "config", None)
-        check_plot_path(args.plot, [gallery, *([config] if config else [])])
+        check_plot_path(args.plot, [*gallery_files(gallery), *([config] if config else [])])
     vectors, labels = load_descriptors(gallery)
     cal = calibrate(vectors, labels, target)
     if args.plot is not None:

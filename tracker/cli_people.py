@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
     if args.action in ("list", "show", "suggest"):
         with Gallery(cfg.gallery, readonly=True) as gallery:
             if args.action == "list":
-                return _list(gallery, args.json, cfg.gallery)
+                return _list(gallery, args.json, gallery.where)
             if args.action == "show":
                 return _show(gallery, args)
             found = suggest_merges(gallery, args.threshold or cfg.threshold, cfg.knn)
@@ -69,8 +69,9 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
         return 0
     if args.action == "import":
         return _import(args, cfg)
-    if not cfg.gallery.exists():
-        raise FacetrackError(f"gallery {cfg.gallery} does not exist")
+    with Gallery(cfg.gallery) as gallery:  # opened as the change below will (an old schema migrated)
+        if not gallery.stored:
+            raise FacetrackError(f"gallery {gallery.where} does not exist")
     if args.action == "export":
         with Gallery(cfg.gallery) as gallery:
             gallery.export_to(Path(args.file))
@@ -101,12 +102,12 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
     return 0
 
 
-def _list(gallery: Any, as_json: bool, path: Path) -> int:
+def _list(gallery: Any, as_json: bool, where: str) -> int:
     people = gallery.people()
     if as_json:
         _print_json([p.as_json() for p in people])
     elif not people:
-        print(f"no people in {path}")
+        print(f"no people in {where}")
     else:
         for p in people:
             kind = "known" if p.known else "automatic"
@@ -147,7 +148,7 @@ def _import(args: argparse.Namespace, cfg: Any) -> int:
     if not source.is_file():
         raise FacetrackError(f"{source}: no such file")
     with Gallery(source, readonly=True) as other:
-        if other.path.resolve() == Path(cfg.gallery).resolve():
+        if isinstance(cfg.gallery, Path) and other.path is not None and other.path.resolve() == cfg.gallery.resolve():
             raise FacetrackError("a gallery cannot be imported into itself")
         with Gallery(cfg.gallery) as gallery:
             report = gallery.import_people(other)
@@ -156,7 +157,7 @@ def _import(args: argparse.Namespace, cfg: Any) -> int:
     else:
         for a, b in report:
             print(f"{a}" + (f" -> {b}" if a != b else ""))
-        print(f"imported {len(report)} people into {cfg.gallery}")
+        print(f"imported {len(report)} people into {gallery.where}")
     return 0
 
 

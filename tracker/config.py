@@ -50,6 +50,25 @@ _OPEN: dict[str, tuple[bool, bool]] = {
 }
 
 
+class DatabaseURL(str):
+    """A gallery on a database server, shared by several machines: postgresql://user@host/db."""
+
+    PREFIXES = ("postgresql://", "postgres://")
+
+
+GalleryLocation = Path | DatabaseURL  # an SQLite file, or a database
+
+
+def gallery_location(text: str) -> GalleryLocation:
+    """A gallery as the user writes it: a postgresql:// URL, or else a file path (~ expanded)."""
+    return DatabaseURL(text) if text.startswith(DatabaseURL.PREFIXES) else Path(text).expanduser()
+
+
+def gallery_files(location: GalleryLocation) -> list[Path]:
+    """The files a gallery location names (none for a database): outputs must not replace them."""
+    return [location] if isinstance(location, Path) else []
+
+
 def default_gallery_path() -> Path:
     return Path(platformdirs.user_data_dir("facetrack")) / "gallery.sqlite3"
 
@@ -86,7 +105,7 @@ class Config:
     embed_max_delay: int = 0  # frames a chip may wait for a fuller batch
     num_jitters: int = 0
     # I/O
-    gallery: Path = dataclasses.field(default_factory=default_gallery_path)
+    gallery: GalleryLocation = dataclasses.field(default_factory=default_gallery_path)
     live_queue: int = 2
     file_queue: int = 16
     reconnect_max_s: float = 1.0  # longest wait between attempts to reopen a dropped stream
@@ -116,7 +135,8 @@ class Config:
 
 
 _KINDS: dict[str, Any] = get_type_hints(Config)
-_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", Path: "a path"}
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", Path: "a path",
+               GalleryLocation: "a path or a postgresql:// URL"}
 
 
 def _describe(value: Any) -> str:
@@ -137,6 +157,10 @@ def _checked_type(name: str, kind: Any, value: Any) -> Any:
         return value
     if kind is str and isinstance(value, str):
         return value
+    if kind == GalleryLocation:
+        if isinstance(value, DatabaseURL) or (isinstance(value, str) and value.startswith(DatabaseURL.PREFIXES)):
+            return DatabaseURL(value)
+        kind = Path
     if kind is Path and isinstance(value, str | os.PathLike):
         text = os.fspath(value)
         # Path("") is the current folder, and a NUL byte fails deep inside open(): say so now.

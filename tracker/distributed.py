@@ -54,6 +54,23 @@ def _ray() -> Any:
     return ray
 
 
+def connect(address: str | None, num_cpus: int | None = None, log_to_driver: bool = False) -> tuple[Any, bool]:
+    """Ray, started on this machine (no address, or 'local') or joined at `address`; and whether
+    it is local. `log_to_driver`: the workers' log lines shown here too. The caller ends it with
+    ray.shutdown()."""
+    ray = _ray()
+    local = address in (None, "", "local")
+    try:
+        if local:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=log_to_driver,
+                     ignore_reinit_error=True, configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=log_to_driver, ignore_reinit_error=True, configure_logging=False)
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError... for a bad address
+        raise FacetrackError(f"cannot start or reach Ray at {address or 'a local instance'}: {exc}") from None
+    return ray, local
+
+
 def track_remote(cfg: Config, piece: Piece) -> Pass1:
     """One Ray task: pass 1 over one piece (its file opened on the worker)."""
     logging.basicConfig(level=logging.WARNING, format="facetrack [ray worker]: %(message)s")
@@ -64,17 +81,8 @@ def track_all_ray(cfg: Config, pieces: Sequence[Piece], address: str | None = No
                   num_cpus: int | None = None) -> Pass1:
     """Pass 1 over `pieces` (offline.plan) on Ray, a log line after each. The same Pass1 as
     offline.track_pieces over the same plan."""
-    ray = _ray()
-    local = address in (None, "", "local")
     started = time.perf_counter()
-    try:
-        if local:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
-                     configure_logging=False)
-        else:
-            ray.init(address=address, log_to_driver=False, ignore_reinit_error=True, configure_logging=False)
-    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError... for a bad address
-        raise FacetrackError(f"cannot start or reach Ray at {address or 'a local instance'}: {exc}") from None
+    ray, local = connect(address, num_cpus)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 0))
         log.info("Ray: %s with %d CPUs; %d tasks (recordings or segments of them)",

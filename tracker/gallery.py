@@ -1,8 +1,9 @@
-"""The gallery: people, their descriptor inventories and cannot-links, in one SQLite file.
+"""The gallery: people, their descriptor inventories and cannot-links, in one SQLite file or a
+PostgreSQL database.
 
 All reads for matching go to an in-memory copy; every change is written through at once in
 its own transaction, so a crash loses nothing and a failed command changes nothing. Other
-processes may share the file: see tracker/gallery_store.py. The gallery stores; the tracker
+processes may share it: see tracker/gallery_store.py. The gallery stores; the tracker
 decides (tracker/track.py).
 """
 
@@ -22,6 +23,7 @@ from .errors import GalleryError
 from .gallery_edits import GalleryEdits
 from .gallery_schema import (
     ENROLLED,
+    INSERT_LINK,
     LEARNED,
     NAMED,
     ORIGINS,
@@ -32,7 +34,8 @@ from .gallery_schema import (
     clean_name,
     encode_thumbnail,
 )
-from .gallery_store import GalleryFile, create_private, transaction
+from .gallery_sqlite import StoreError, create_private
+from .gallery_store import GalleryFile, transaction
 from .records import DESCRIPTOR_SIZE
 
 __all__ = ["ENROLLED", "LEARNED", "NAMED", "Gallery", "Person", "Provenance", "Sample", "encode_thumbnail"]
@@ -63,7 +66,7 @@ class Gallery(GalleryFile, GalleryEdits):
     def require(self, name: str) -> Person:
         p = self.find(name)
         if p is None:
-            raise GalleryError(f"no person named {name!r} in gallery {self.path}")
+            raise GalleryError(f"no person named {name!r} in gallery {self.where}")
         return p
 
     def __len__(self) -> int:
@@ -117,7 +120,8 @@ class Gallery(GalleryFile, GalleryEdits):
                 ("INSERT INTO people (name, known, created) VALUES (?, ?, ?)", (name, int(known), now))]
             auto = AUTO_NAME.match(name)
             if auto and int(auto.group(1)) > self._auto_counter:
-                steps.append(("INSERT OR REPLACE INTO meta VALUES ('auto_counter', ?)", (auto.group(1),)))
+                steps.append(("INSERT INTO meta (key, value) VALUES ('auto_counter', ?) "
+                              "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (auto.group(1),)))
             pid = self._write(steps)[0]
             if auto:
                 self._auto_counter = max(self._auto_counter, int(auto.group(1)))
@@ -263,7 +267,7 @@ class Gallery(GalleryFile, GalleryEdits):
             moved = {_pair(dst.id, other) for other in self.cannot_linked(src.id) if other != dst.id}
             now = time.time()
             self._write([("UPDATE descriptors SET person_id = ? WHERE person_id = ?", (dst.id, src.id)),
-                         *[("INSERT OR IGNORE INTO cannot_links (a, b, created) VALUES (?, ?, ?)", (a, b, now))
+                         *[(INSERT_LINK, (a, b, now))
                            for a, b in sorted(moved)],
                          ("DELETE FROM people WHERE id = ?", (src.id,))])
             self._table.relabel(self._table.columns(src.id), dst.id)
@@ -300,25 +304,21 @@ class Gallery(GalleryFile, GalleryEdits):
 
     # ---------------------------------------------------------------- backups
     def export_to(self, dest: Path) -> None:
-        """A copy of the whole gallery in one self-contained file (SQLite's backup API, so it is
-        consistent while other processes write), private like the gallery itself."""
+        """A copy of the whole gallery in one self-contained SQLite file, consistent while other
+        processes write, private like the gallery itself (a PostgreSQL gallery's too)."""
         dest = Path(dest)
-        if self._db is None:
-            raise GalleryError(f"gallery {self.path} does not exist; nothing to export")
+        if not self.stored:
+            raise GalleryError(f"gallery {self.where} does not exist; nothing to export")
         if dest.exists():
             raise GalleryError(f"{dest} exists; not replacing it")
         create_private(dest)
         try:
-            out = sqlite3.connect(dest)
-            try:
-                with self._lock:
-                    self._db.backup(out)
-                out.execute("PRAGMA journal_mode = DELETE")  # one file, no -wal beside it
-            finally:
-                out.close()
-        except sqlite3.Error as exc:
+            with self._lock:
+                self._store.export_to(dest)
+        except (sqlite3.Error, GalleryError) as exc:
             dest.unlink(missing_ok=True)
-            raise GalleryError(f"cannot write {dest}: {exc}") from None
+            reason = exc.reason if isinstance(exc, StoreError) else exc
+            raise GalleryError(f"cannot write {dest}: {reason}") from None
 
     @transaction
     def import_people(self, other: Gallery) -> list[tuple[str, str]]:

@@ -5,32 +5,30 @@ A mixin of Gallery (tracker/gallery.py), which holds the storage and the in-memo
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .descriptor_table import DescriptorTable
 from .errors import GalleryError
-from .gallery_schema import Person, Provenance, Sample, _pair, decode_thumbnail
-from .gallery_store import transaction
+from .gallery_schema import INSERT_LINK, Person, Provenance, Sample, _pair, decode_thumbnail
+from .gallery_store import Store, transaction
 
 
 class GalleryEdits:
     """Repairs a user makes to one person; every change written through in one transaction."""
 
     _lock: threading.RLock
-    _db: sqlite3.Connection | None
+    _store: Store
     _people: dict[int, Person]
     _links: set[tuple[int, int]]
     _table: DescriptorTable
     _txn_depth: int
     version: int
-    path: Path
+    where: str
 
     # Provided by Gallery.
     def require(self, name: str) -> Person:
@@ -46,15 +44,6 @@ class GalleryEdits:
         raise NotImplementedError
 
     def _delete_descriptors(self, ids: NDArray[np.int64]) -> None:
-        raise NotImplementedError
-
-    def _ensure_db(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def _reload_if_stale(self) -> None:
-        raise NotImplementedError
-
-    def _load(self) -> None:
         raise NotImplementedError
 
     def cannot_linked(self, person_id: int) -> frozenset[int]:
@@ -75,12 +64,12 @@ class GalleryEdits:
     def samples(self, person_id: int) -> list[Sample]:
         """Every stored descriptor of a person with provenance and thumbnail, enrolled first."""
         with self._lock:
-            if self._db is None:
+            if not self._store.is_open:
                 return []
-            rows = self._db.execute(
+            rows = self._store.query(
                 "SELECT id, person_id, origin, created, source, track, frame, at, thumbnail FROM descriptors "
                 "WHERE person_id = ? ORDER BY origin = 'enrolled' DESC, origin = 'named' DESC, id",
-                (person_id,)).fetchall()
+                (person_id,))
         return [Sample(r[0], r[1], r[2], r[3], Provenance(r[4], r[5], r[6], r[7]), r[8] or b"") for r in rows]
 
     def sample_vector_map(self, person_id: int) -> dict[int, NDArray[np.float32]]:
@@ -95,12 +84,13 @@ class GalleryEdits:
 
     def thumbnails(self, person_id: int, limit: int = 1) -> list[NDArray[np.uint8]]:
         with self._lock:
-            if self._db is None:
+            if not self._store.is_open:
                 return []
-            rows = self._db.execute(
+            # coalesce: no cover is NULL, which PostgreSQL sorts first in a DESC order (SQLite last).
+            rows = self._store.query(
                 "SELECT d.thumbnail FROM descriptors d JOIN people p ON p.id = d.person_id WHERE d.person_id = ? "
-                "ORDER BY d.id = p.cover DESC, d.origin = 'enrolled' DESC, d.origin = 'named' DESC, d.id LIMIT ?",
-                (person_id, limit)).fetchall()
+                "ORDER BY coalesce(d.id = p.cover, FALSE) DESC, d.origin = 'enrolled' DESC, d.origin = 'named' DESC, "
+                "d.id LIMIT ?", (person_id, limit))
         return [img for (data,) in rows if (img := decode_thumbnail(data)) is not None]
 
     # ---------------------------------------------------------------- changes
@@ -113,7 +103,7 @@ class GalleryEdits:
             if not new:
                 return
             now = time.time()
-            self._write([("INSERT OR IGNORE INTO cannot_links (a, b, created) VALUES (?, ?, ?)", (a, b, now))
+            self._write([(INSERT_LINK, (a, b, now))
                          for a, b in sorted(new)])
             self._links |= new
             self.version += 1

@@ -69,6 +69,9 @@ CREATE TRIGGER IF NOT EXISTS changes_trim AFTER INSERT ON changes WHEN new.seq %
 """
 CHANGES_SCHEMA = SCHEMA[SCHEMA.index("-- Every descriptor row"):]
 
+# Portable SQL (SQLite and PostgreSQL): a cannot-link already there is kept as it is.
+INSERT_LINK = "INSERT INTO cannot_links (a, b, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+
 # Schema 1 had no provenance columns, no chosen thumbnail ("cover") and no cannot-links.
 MIGRATE_1_TO_2 = [
     "ALTER TABLE people ADD COLUMN cover INTEGER",

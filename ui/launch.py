@@ -14,7 +14,7 @@ from typing import Any
 from PyQt6.QtCore import QSettings, QTimer
 from PyQt6.QtWidgets import QApplication
 
-from tracker.config import Config
+from tracker.config import Config, gallery_location
 from tracker.errors import FacetrackError
 
 from .app import TUNABLE, MainWindow
@@ -31,7 +31,7 @@ def _apply_saved(cfg: Config, settings: QSettings, explicit: frozenset[str]) -> 
             continue
         kind = type(getattr(cfg, key))
         try:
-            changes[key] = Path(str(value)) if key == "gallery" else kind(value)
+            changes[key] = gallery_location(str(value)) if key == "gallery" else kind(value)
         except (TypeError, ValueError):
             continue
     try:

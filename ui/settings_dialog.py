@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -19,7 +17,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from tracker.config import DETECTORS, Config
+from tracker.config import DETECTORS, Config, gallery_location
 from tracker.errors import FacetrackError
 
 GALLERY_MIN_W = 320
@@ -84,7 +82,7 @@ class SettingsDialog(QDialog):
         if not text:
             raise FacetrackError("the gallery file is empty")
         return self.cfg.replace(threshold=round(self.threshold.value(), 3), detector=self.detector.currentText(),
-                                upsample=self.upsample.value(), gallery=Path(text).expanduser())
+                                upsample=self.upsample.value(), gallery=gallery_location(text))
 
     def accept(self) -> None:
         try:
