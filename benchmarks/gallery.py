@@ -2,14 +2,15 @@
 people with 48 descriptors each (targets: under 1 ms per face at 2,000 people; no panel update
 over 16 ms).
 
-    python benchmarks/gallery.py [--people 100 1000 2000]
+    python benchmarks/gallery.py [--people 100 1000 2000] [--postgres]
 
 Identity: a track is scored over its 8 most recent faces against every stored descriptor
 (Gallery.person_distances: tracker/descriptor_table.py's index), timed per face, next to the plain
 definition (float64, one pass over the gallery per person) that it replaced. Panel: the real
 PeoplePanel (offscreen) fed by a stand-in session: a change of one person (a new "last seen"),
 a rename (the order changes) and one new person, each timed to the end of Qt's event processing,
-next to building the rows from scratch.
+next to building the rows from scratch. Writes (learn, enrol) and another copy following them go to
+a real SQLite file, or with --postgres to a PostgreSQL database on a throwaway loopback server.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def time_identity(people: int) -> tuple[float, float]:
     return new, old
 
 
-def time_learning(people: int, tmp: Path) -> dict[str, float]:
+def time_learning(people: int, tmp: Path, location: str | None = None) -> dict[str, float]:
     """A real gallery file of `people` x 48, in ms (medians): a learned sample at the bound (the
     tracker's steady state: one stored, the most redundant one pruned, both written to the file),
     an enrolled photo, and the first identity query after a change; next to what the copying
@@ -82,7 +83,7 @@ def time_learning(people: int, tmp: Path) -> dict[str, float]:
 
     rng = np.random.default_rng(people)
     centres, vectors, labels = gallery(people, rng)
-    g = Gallery(tmp / f"learn-{people}.sqlite3")
+    g = Gallery(location or tmp / f"learn-{people}.sqlite3")
     for pid in range(1, people + 1):
         p = g.add_person(None, known=False)
         g.add_descriptors(p.id, vectors[labels == pid])
@@ -105,13 +106,14 @@ def time_learning(people: int, tmp: Path) -> dict[str, float]:
         enrol.append(time.perf_counter() - t)
     # Another process's copy (a second camera) following one learned sample: its refresh, and
     # the whole re-read it replaced.
-    other = Gallery(g.path)
+    other = Gallery(g.location)
     follow, reread = [], []
     for i in range(10):
         pid = ids[int(rng.integers(0, len(ids)))]
         g.learn(pid, vectors[i] + np.float32(0.01), b"", 0.0, PER_PERSON, Provenance("bench", 2, i, 0.0))
         t = time.perf_counter()
-        other.sync()
+        while not other.sync():  # PostgreSQL: until the commit's notification has arrived
+            pass
         follow.append(time.perf_counter() - t)
     for _ in range(3):
         t = time.perf_counter()
@@ -199,7 +201,17 @@ def time_panel(people: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, nargs="+", default=[100, 1000, 2000])
+    parser.add_argument("--postgres", action="store_true", help="writes to PostgreSQL (a loopback server)")
     args = parser.parse_args()
+    server = None
+    if args.postgres:
+        sys.path.insert(0, str(ROOT / "tests"))
+        import postgres
+
+        why = postgres.available()
+        if why:
+            raise SystemExit(f"cannot run: {why}")
+        server = postgres.PostgresServer().start()
     print(f"{'people':>7} {'descriptors':>11} | {'identity ms/face':>16} {'plain ms/face':>13} {'x':>5} | "
           f"{'panel: build':>12} {'seen':>6} {'rename':>7} {'new':>6} ms")
     for n in args.people:
@@ -209,11 +221,14 @@ def main() -> None:
               f"{panel['seen']:6.1f} {panel['rename']:7.1f} {panel['new']:6.1f}")
     print(f"\n{'people':>7} | ms: {'learn a sample':>14} {'enrol a photo':>13} {'next query':>10} "
           f"{'other copy follows':>18} | before: copy + index rebuild + query, other copy re-reads all")
+    print(f"(writes to {'PostgreSQL on loopback' if server else 'an SQLite file'})")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.people:
-            m = time_learning(n, Path(tmp))
+            m = time_learning(n, Path(tmp), server.database() if server else None)
             print(f"{n:7d} | {m['learn']:18.2f} {m['enrol']:13.2f} {m['query']:10.2f} {m['follow']:18.2f} | "
                   f"{m['copying']:8.2f} {m['reread']:8.2f}")
+    if server is not None:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -210,6 +210,26 @@ def test_settings_apply_persist_and_yield_to_flags(qtbot, make_window, enrolled:
     assert flagged.threshold == base.threshold and flagged.upsample == 0
 
 
+def test_the_app_opens_a_postgresql_gallery_typed_in_settings(qtbot, make_window, enrolled: Path,  # type: ignore[no-untyped-def]
+                                                              settings: QSettings, postgres_server) -> None:
+    from tracker.config import DatabaseURL
+    from ui.settings_dialog import SettingsDialog
+
+    url = postgres_server.database()
+    with Gallery(url) as g:
+        g.enroll("Ada Shared", np.full((1, 128), 0.05, np.float32), [b""])
+    w = make_window(enrolled)
+    dialog = SettingsDialog(w.cfg, w)
+    qtbot.addWidget(dialog)
+    dialog.gallery.setText(url)
+    cfg = dialog.result_config()
+    assert isinstance(cfg.gallery, DatabaseURL) and cfg.gallery == url  # not mangled into a path
+    w.apply_settings(cfg)
+    qtbot.waitUntil(lambda: w.people.names() == ["Ada Shared"], timeout=10_000)
+    w.close()
+    assert _apply_saved(Config(gallery=enrolled), settings, frozenset()).gallery == url  # the next start too
+
+
 def test_view_letterboxes_and_hit_tests(qtbot) -> None:
     from tracker.records import Frame, FrameResult
     from ui.session import Snapshot

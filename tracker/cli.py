@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
-import signal
 import sys
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_analyze, cli_calibrate, cli_people, models
-from .config import DETECTORS, Config, gallery_files, load_config
+from . import __version__, cli_analyze, cli_calibrate, cli_people, cli_run
+from .cli_run import SETTING_FLAGS, display_available
+from .config import DETECTORS, Config, load_config
 from .config import gallery_location as _gallery_location
 from .errors import FacetrackError
 
@@ -138,8 +135,6 @@ def quiet_native_logs(verbose: bool) -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
-SETTING_FLAGS = ("threshold", "detector", "upsample", "detect_scale", "detect_every", "reembed_every", "gallery",
-                 "rtsp_transport", "forget_unnamed_after")
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:
@@ -150,218 +145,6 @@ def _config(args: argparse.Namespace, **extra: Any) -> Config:
 
 def _print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _display_available() -> bool:
-    if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def cmd_run(args: argparse.Namespace, cfg: Config | None = None) -> int:
-    from .outputs import check_outputs
-
-    cfg = cfg or _config(args)
-    if getattr(args, "parallel", False) or getattr(args, "ray", None) is not None:
-        return _run_parallel(args, cfg)  # checks its cameras' outputs itself
-    config_file = getattr(args, "config", None)
-    check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
-                  [*gallery_files(cfg.gallery), *([config_file] if config_file else [])])
-    outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
-    app = not args.headless and not outputs and _display_available()
-    if not args.sources and not app:
-        raise FacetrackError("run needs a SOURCE without a window (a webcam index, a video file, a URL, "
-                             "an image or a folder); only the desktop app opens where it left off")
-    if app:
-        try:
-            from ui.app import platform_problem, run_app
-        except ImportError as exc:
-            log.warning("the desktop app is unavailable (%s); running headless", exc)
-        else:
-            problem = platform_problem()
-            if problem:
-                log.warning("the desktop app cannot open a window (%s); running headless", problem)
-            else:
-                explicit = frozenset(k for k in SETTING_FLAGS if getattr(args, k, None) is not None)
-                return int(run_app(cfg, args.sources, explicit))
-    if not args.sources:  # the window could not open after all: nothing to run headless
-        raise FacetrackError("run needs a SOURCE: the desktop app cannot open here (see the line above)")
-    # Signals first: Ctrl+C or SIGTERM while a stream is still connecting ends the wait too.
-    return _with_signals(lambda stop, caught: _run_sources(args, cfg, stop, caught))
-
-
-def _with_signals(body: Callable[[threading.Event, list[int]], int]) -> int:
-    """Run `body(stop, caught)` with SIGINT and SIGTERM setting `stop` (and noted in `caught`)."""
-    stop = threading.Event()
-    caught: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        caught.append(signum)
-        stop.set()
-
-    handled = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
-    previous = {sig: signal.signal(sig, on_signal) for sig in handled}
-    try:
-        return body(stop, caught)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _status_every(args: argparse.Namespace) -> float | None:
-    """--status-every, checked; None when not given."""
-    every = getattr(args, "status_every", None)
-    if every is None:
-        return None
-    if not every > 0:
-        raise FacetrackError(f"--status-every must be a positive number of seconds, got {every:g}")
-    return float(every)
-
-
-def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
-    from . import cameras as cams
-    from .config import default_config_path
-
-    flag = "--parallel" if args.ray is None else "--ray"
-    if args.output_video:
-        raise FacetrackError(f"--output-video with {flag}: give each camera its own (output-video in "
-                             "its [[camera]] table)")
-    if args.ray_cpus is not None and (args.ray not in ("local",) or args.ray_cpus < 1):
-        raise FacetrackError("--ray-cpus wants a positive number, with --ray and no address (a local instance)")
-    every = _status_every(args) or 10.0
-    config_file = getattr(args, "config", None) or default_config_path()
-    # The config's cameras: from a --config given, or the default config when no SOURCE is (a
-    # quick `run --parallel a.mp4 b.mp4` does not also start the site's cameras).
-    listed = cams.cameras_from_toml(config_file) if getattr(args, "config", None) or not args.sources else []
-    cameras = listed + cams.cameras_for(args.sources, [c.name for c in listed])
-    cams.check_cameras(cameras, {"json": args.output_json, "events": args.events},
-                       [*gallery_files(cfg.gallery), *([config_file] if config_file.exists() else [])])
-    level = logging.getLogger().getEffectiveLevel()
-
-    def body(stop: threading.Event, caught: list[int]) -> int:
-        from .gallery import Gallery
-
-        # Retention for all cameras runs here, on a gallery opened only when it is asked for.
-        retain = cfg.forget_unnamed_after > 0
-        with Gallery(cfg.gallery) if retain else contextlib.nullcontext() as gallery:
-            tick = _Retention(gallery, cfg.forget_unnamed_after).check if gallery is not None else None
-            if args.ray is None:
-                code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level,
-                                        on_tick=tick)
-            else:
-                from .ray_cameras import run_cameras_ray
-
-                code = run_cameras_ray(cameras, cfg, stop, None if args.ray == "local" else args.ray,
-                                       args.ray_cpus, args.output_json, args.events, every, level, on_tick=tick)
-        return _stopped_code(caught) if stop.is_set() else code
-
-    return _with_signals(body)
-
-
-class _Retention:
-    """`forget-unnamed-after`: automatic identities unseen for that many days are removed at the
-    start of a run and then hourly (a camera runs for weeks)."""
-
-    EVERY_S = 3600.0
-
-    def __init__(self, gallery: Any, days: float) -> None:
-        self.gallery, self.days = gallery, days
-        self._last = -self.EVERY_S
-        self.check()
-
-    def check(self) -> None:
-        now = time.monotonic()
-        if self.days <= 0 or now - self._last < self.EVERY_S:
-            return
-        self._last = now
-        gone = self.gallery.forget_unseen(self.days)
-        if gone:
-            log.info("removed %d automatic identities not seen for %g days: %s", len(gone), self.days,
-                     ", ".join(p.name for p in gone))
-
-
-def _stopped_code(caught: list[int]) -> int:
-    """128 + the signal, as a shell reports it: 130 after Ctrl+C, 143 after SIGTERM."""
-    return 128 + int(caught[0]) if caught else 130
-
-
-def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, caught: list[int]) -> int:
-    from .gallery import Gallery
-    from .pipeline import Engine, Summary
-    from .records import Frame, FrameResult
-    from .sinks import EventSink, JsonlSink, Sink, VideoSink
-    from .sources import VideoFileSource, source_for
-
-    every = _status_every(args)
-    sources = [source_for(s, cfg) for s in args.sources]
-    for source in sources:
-        source.watch(stop)
-        try:
-            source.ensure_open()
-        except FacetrackError:
-            if stop.is_set():
-                print("facetrack: stopped while connecting", file=sys.stderr)
-                return _stopped_code(caught)
-            raise
-    info = models.build_info()
-    log.info("%s", info.describe())
-    if info.hint():
-        log.info("hint: %s", info.hint())
-
-    summary = Summary()
-    sinks: list[Sink] = []
-    with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
-        retention = _Retention(gallery, cfg.forget_unnamed_after)
-        try:
-            if args.output_json:
-                sinks.append(JsonlSink(args.output_json))
-            if args.events:
-                sinks.append(EventSink(args.events))
-            if args.output_video:
-                # One video for all sources, at the first one's rate; later frames are fitted to its size.
-                sinks.append(VideoSink(args.output_video, sources[0].fps or 30.0))
-            for source in sources:
-                bar = None
-                if not args.no_progress and not source.live:
-                    from tqdm import tqdm
-                    bar = tqdm(total=source.total, unit="frame", desc=Path(source.name).name, leave=False, disable=None)
-
-                def tick(frame: Frame, result: FrameResult, bar: Any = bar) -> None:
-                    if bar is not None:
-                        bar.update(1)
-                    retention.check()
-
-                reporter = None
-                if every is not None:
-                    from .cameras import StatusReporter
-
-                    reporter = StatusReporter(Path(source.name).name, source, summary, every,
-                                              [s for s in sinks if isinstance(s, EventSink)], threading.Event())
-                    reporter.start()
-                try:
-                    engine.run(source, sinks, stop, on_result=tick, summary=summary)
-                finally:
-                    if bar is not None:
-                        bar.close()
-                    if reporter is not None:
-                        reporter.stop.set()
-                        reporter.report()
-                if stop.is_set():
-                    break
-        finally:
-            for sink in sinks:
-                sink.close()
-    print(summary.describe())
-    if stop.is_set():
-        return _stopped_code(caught)
-    short = [s for s in sources if isinstance(s, VideoFileSource) and s.incomplete]
-    if short and args.allow_partial:
-        for s in short:
-            log.warning("%s", s.incomplete)
-    elif short:
-        raise FacetrackError(f"{short[0].incomplete}; the outputs hold what was read "
-                             f"(--allow-partial accepts such a video)")
-    return 0
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
@@ -445,7 +228,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sources=[str(assets / "demo" / "short_hamilton_clip.mp4")], headless=True,
         output_json=out / "demo.jsonl", output_video=out / "demo.mp4", events=out / "events.jsonl",
         no_progress=args.no_progress, allow_partial=False)
-    code = cmd_run(run_args, cfg)
+    code = cli_run.cmd_run(run_args, cfg)
     print(f"wrote {out / 'demo.mp4'}, {out / 'demo.jsonl'} and {out / 'events.jsonl'}")
     return code
 
@@ -469,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args)
     try:
         if args.command is None:
-            if _display_available():
+            if display_available():
                 try:
                     from ui.app import platform_problem, run_app
                 except ImportError as exc:
@@ -480,7 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return int(run_app(_config(args), []))
             parser.print_help()
             return 2
-        handler = {"run": cmd_run, "enroll": cmd_enroll, "people": cmd_people, "demo": cmd_demo,
+        handler = {"run": lambda a: cli_run.cmd_run(a, _config(a)), "enroll": cmd_enroll, "people": cmd_people,
+                   "demo": cmd_demo,
                    "analyze": lambda a: cli_analyze.cmd_analyze(a, _config(a)),
                    "cluster": lambda a: cli_analyze.cmd_cluster(a, _config(a), a.gallery is not None),
                    "calibrate": lambda a: cli_calibrate.run(a, _config(a))}[args.command]
