@@ -125,8 +125,12 @@ def test_run_on_ray_is_an_actor_per_camera_sharing_a_postgresql_gallery(postgres
     for lines in by_camera.values():
         assert [f["frame"] for f in lines] == list(range(275))  # every frame, in order, per camera
         assert sum(any(x["person"] == "Lin-Manuel Miranda" for x in f["faces"]) for f in lines) > 100
-    status = [json.loads(line) for line in events.read_text().splitlines() if '"status"' in line]
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    status = [e for e in lines if e["event"] == "status"]
     assert {e["camera"] for e in status} == set(by_camera)
+    for cam in by_camera:  # the lines a camera writes as it ends (everyone still there "left") came too
+        mine = [e["event"] for e in lines if e["camera"] == cam]
+        assert mine.count("appeared") == mine.count("left") > 0, mine
     assert len({e["pid"] for e in status}) == 2  # two actors, two processes
     # Both cameras' automatic identities went to the one gallery, numbered without a clash.
     from tracker.gallery import Gallery
@@ -134,3 +138,36 @@ def test_run_on_ray_is_an_actor_per_camera_sharing_a_postgresql_gallery(postgres
     with Gallery(url) as g:
         names = [p.name for p in g.people()]
         assert "Lin-Manuel Miranda" in names and len(set(names)) == len(names)
+
+
+@pytest.mark.slow
+def test_run_on_ray_with_more_cameras_than_cpus_runs_them_in_turn_and_sigterm_stops_cleanly(
+        tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base = [sys.executable, "-m", "tracker", "run", "--ray", "--ray-cpus", "1", "--headless",
+            "--gallery", str(tmp_path / "g.sqlite3")]
+    # One CPU, two files: the second camera starts when the first has ended and freed the CPU.
+    done = subprocess.run([*base, str(CLIP), str(CLIP), "--output-json", str(tmp_path / "both.jsonl")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "2 cameras but 1 CPUs" in done.stderr
+    cams = [json.loads(line)["camera"] for line in (tmp_path / "both.jsonl").read_text().splitlines()]
+    assert cams.count("short_hamilton_clip") == cams.count("short_hamilton_clip-2") == 275
+    # SIGTERM (a service manager's stop): the cameras are halted, their lines written, exit 143.
+    merged = tmp_path / "term.jsonl"
+    p = subprocess.Popen([*base, str(CLIP), "--output-json", str(merged)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not merged.exists() or merged.stat().st_size == 0):
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    assert "Traceback" not in err
+    lines = merged.read_text().splitlines()
+    assert lines and all(json.loads(line)["camera"] == "short_hamilton_clip" for line in lines)  # whole lines

@@ -75,6 +75,9 @@ def test_a_sync_with_nothing_new_costs_no_round_trip(postgres_server) -> None:  
         for _ in range(50):
             assert not b.sync()
         assert queries == []  # LISTEN/NOTIFY: nothing asked of the server while nobody writes
+        b.touch([b.require("Ann").id])  # its own write: nothing new to read after it either
+        queries.clear()
+        assert not b.sync() and queries == []
         a.add_descriptors(a.require("Ann").id, _vec(3))
         assert synced(b) and b.require("Ann").descriptors == 2
         assert queries  # the notification made it read what changed
@@ -106,6 +109,9 @@ def test_a_postgresql_gallery_that_cannot_be_used_is_one_clear_line(postgres_ser
     r = _facetrack("people", "list", "--gallery", "postgresql://me:secret@127.0.0.1:1/none")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "cannot connect to gallery postgresql://me:***@127.0.0.1:1/none" in r.stderr and "secret" not in r.stderr
+    for url in (f"{postgres_server.url('none')}?password=s3cret", "postgresql://me:s3%zzret@127.0.0.1:1/none"):
+        r = _facetrack("people", "list", "--gallery", url)
+        assert r.returncode == 1 and "Traceback" not in r.stderr and "s3" not in r.stderr, r.stderr
     # A database of another application's, with a `meta` table of its own: refused, unchanged.
     url = postgres_server.database()
     import psycopg
@@ -117,3 +123,27 @@ def test_a_postgresql_gallery_that_cannot_be_used_is_one_clear_line(postgres_ser
     assert r.returncode == 1 and "Traceback" not in r.stderr and "not a facetrack gallery" in r.stderr
     with psycopg.connect(url, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE tablename = 'people'").fetchone()[0] == 0
+
+
+def test_a_lost_connection_is_made_again_and_nothing_is_missed(postgres_server) -> None:  # type: ignore[no-untyped-def]
+    """A server restart (here: every facetrack session ended by the server) costs a camera nothing:
+    the next write or sync connects again and reads everything again."""
+    import psycopg
+
+    url = postgres_server.database()
+    with Gallery(url) as a, Gallery(url) as b:
+        ann = a.add_person("Ann")
+        assert synced(b)
+
+        def drop_connections() -> None:
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE application_name = 'facetrack' AND pid <> pg_backend_pid()")
+
+        drop_connections()
+        a.add_descriptors(ann.id, _vec(6))  # connects again, re-reads, writes
+        assert synced(b) and b.require("Ann").descriptors == 2  # b too, on its next sync
+        drop_connections()
+        a.add_person("Bob")
+        assert synced(b) and b.find("Bob") is not None
+        assert a.require("Ann").descriptors == b.require("Ann").descriptors == 2

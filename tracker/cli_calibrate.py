@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .calibrate import DLIB_THRESHOLD, Calibration, calibrate, load_descriptors
-from .config import gallery_files
+from .config import gallery_files, shown
 from .errors import FacetrackError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -90,10 +90,10 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
     if args.plot is not None:
         write_png(args.plot, draw_plot(cal))
     if args.json:
-        print(json.dumps({"gallery": str(gallery), **cal.as_json(),
+        print(json.dumps({"gallery": shown(gallery), **cal.as_json(),
                           **({"plot": str(args.plot)} if args.plot is not None else {})}, indent=2))
         return 0
-    for line in describe(cal, str(gallery)):
+    for line in describe(cal, shown(gallery)):
         print(line)
     if args.plot is not None:
         print(f"wrote {args.plot}")

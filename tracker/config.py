@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -62,6 +63,27 @@ GalleryLocation = Path | DatabaseURL  # an SQLite file, or a database
 def gallery_location(text: str) -> GalleryLocation:
     """A gallery as the user writes it: a postgresql:// URL, or else a file path (~ expanded)."""
     return DatabaseURL(text) if text.startswith(DatabaseURL.PREFIXES) else Path(text).expanduser()
+
+
+def _passwords(url: str) -> list[str]:
+    """The password(s) a URL holds: after user: in it, or a password= parameter; raw and decoded."""
+    from urllib.parse import unquote
+
+    found = re.findall(r"^\w+://[^:/@]*:([^@/]*)@", url) + re.findall(r"[?&]password=([^&#]*)", url)
+    return sorted({v for p in found if p for v in (p, unquote(p))}, key=len, reverse=True)
+
+
+def redact(url: str, text: str | None = None) -> str:
+    """`text` (default: the URL itself) with the URL's password replaced by ***, for messages and logs."""
+    out = url if text is None else text
+    for secret in _passwords(url):
+        out = out.replace(secret, "***")
+    return out
+
+
+def shown(location: GalleryLocation | str) -> str:
+    """A gallery location as messages show it: a URL without its password."""
+    return redact(location) if isinstance(location, str) else str(location)
 
 
 def gallery_files(location: GalleryLocation) -> list[Path]:

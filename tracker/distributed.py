@@ -58,8 +58,15 @@ def connect(address: str | None, num_cpus: int | None = None, log_to_driver: boo
     """Ray, started on this machine (no address, or 'local') or joined at `address`; and whether
     it is local. `log_to_driver`: the workers' log lines shown here too. The caller ends it with
     ray.shutdown()."""
+    import signal
+    import threading
+
     ray = _ray()
     local = address in (None, "", "local")
+    # ray.init replaces SIGTERM's handler with one that exits at once: facetrack's own (stop
+    # cleanly: the current frame finished, the outputs closed) is put back.
+    main = threading.current_thread() is threading.main_thread()
+    term = signal.getsignal(signal.SIGTERM) if main and hasattr(signal, "SIGTERM") else None
     try:
         if local:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=log_to_driver,
@@ -68,6 +75,9 @@ def connect(address: str | None, num_cpus: int | None = None, log_to_driver: boo
             ray.init(address=address, log_to_driver=log_to_driver, ignore_reinit_error=True, configure_logging=False)
     except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError... for a bad address
         raise FacetrackError(f"cannot start or reach Ray at {address or 'a local instance'}: {exc}") from None
+    finally:
+        if term is not None:
+            signal.signal(signal.SIGTERM, term)
     return ray, local
 
 

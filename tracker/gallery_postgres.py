@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .config import redact
 from .errors import GalleryError
 from .gallery_postgres_undo import UNDO_FUNCTION, UNDO_SETUP, UNDO_TRIGGERS, PgUndoLog
 from .gallery_schema import SCHEMA_VERSION
@@ -37,6 +38,10 @@ URL_PREFIXES = ("postgresql://", "postgres://")
 WRITE_LOCK = 0x66616365  # the advisory lock key every facetrack writer takes ("face")
 CHANNEL = "facetrack_gallery"
 CONNECT_TIMEOUT_S = 10
+# A server that stops answering (a dropped network) fails a call after about this long rather
+# than never, unless the URL sets these itself.
+KEEPALIVE = {"keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3",
+             "tcp_user_timeout": "30000"}
 LOCK_TIMEOUT = "15s"  # as SQLite's busy timeout: a writer waits this long for another
 # A notification arrives milliseconds after the other process's commit. The counter is also read
 # this often without one, so a notification lost with a dropped connection delays a refresh at most this much.
@@ -113,11 +118,6 @@ def is_url(location: object) -> bool:
     return isinstance(location, str) and location.startswith(URL_PREFIXES)
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    return re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", url)
-
-
 def _sql(sql: str) -> str:
     """The gallery's statements are written for SQLite's `?` placeholders; psycopg wants `%s`."""
     return sql.replace("%", "%%").replace("?", "%s")
@@ -134,8 +134,10 @@ class PostgresStore:
         self._conn: Any = None  # psycopg.Connection, once connected
         self._schema = False  # the tables exist
         self._opened = False  # open() ran over them: listening, undo table made
-        self._generation = -1  # the counter as last read outside a transaction
-        self._verified = 0.0  # time.monotonic() of that read
+        self._generation = -1  # the counter as last known committed
+        self._verified = 0.0  # time.monotonic() of its last read outside a transaction
+        self._txn_generation: int | None = None  # read inside the transaction under way
+        self._txn_writes = False  # that transaction is a write (its reads include its own changes)
 
     # ---------------------------------------------------------------- connection
     def _connect(self) -> Any:
@@ -146,13 +148,15 @@ class PostgresStore:
         except ImportError:
             raise GalleryError("a PostgreSQL gallery needs psycopg: pip install 'facetrack[postgres]'") from None
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+            given = psycopg.conninfo.conninfo_to_dict(self.url)
+            extra = {k: v for k, v in KEEPALIVE.items() if k not in given}
+            conninfo = psycopg.conninfo.make_conninfo(self.url, **extra)
+            conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
                                    application_name="facetrack")
-        except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GalleryError(f"cannot connect to gallery {self.where}: {first}") from None
-        except Exception as exc:  # a malformed URL: psycopg raises ProgrammingError or ValueError
-            raise GalleryError(f"cannot connect to gallery {self.where}: {exc}") from None
+        except Exception as exc:  # psycopg.Error; a malformed URL: ProgrammingError or ValueError
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise GalleryError(f"cannot connect to gallery {self.where}: {redact(self.url, first)}") from None
         self._conn = conn
         self.run(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         self._schema = self._check_schema()
@@ -216,8 +220,26 @@ class PostgresStore:
 
     # ---------------------------------------------------------------- statements
     def _error(self, exc: Exception) -> StoreError:
+        import psycopg
+
         text = str(exc).strip().splitlines()
-        return StoreError(self.where, text[0] if text else type(exc).__name__)
+        err = StoreError(self.where, redact(self.url, text[0] if text else type(exc).__name__))
+        err.damaged = isinstance(exc, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn)
+        if self._conn is not None and (self._conn.broken or self._conn.closed):
+            self._lost()
+        return err
+
+    def _lost(self) -> None:
+        """The connection is gone (a server restart, a dropped network): the next call connects
+        again, and the gallery reads everything again and listens again (gallery_store sees the
+        store closed). This process's undo history ends with the old connection's TEMP table."""
+        log.warning("gallery %s: lost the connection to the server; connecting again at the next use", self.where)
+        try:
+            self._conn.close()
+        except Exception:  # already closed
+            pass
+        self._conn, self._schema, self._opened = None, False, False
+        self._txn_generation, self._txn_writes = None, False
 
     def query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         import psycopg
@@ -237,6 +259,7 @@ class PostgresStore:
 
     def begin_write(self) -> None:
         self.run("BEGIN")
+        self._txn_generation, self._txn_writes = None, True
         try:
             self.run(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         except StoreError:
@@ -245,13 +268,24 @@ class PostgresStore:
 
     def begin_read(self) -> None:
         self.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._txn_generation, self._txn_writes = None, False
+
+    def _settle(self, committed: bool) -> None:
+        """The counter read in the transaction just ended is committed state now (a write's own
+        changes included), unless a write was rolled back: so a sync after this process's own
+        write finds nothing new, at no cost."""
+        n, self._txn_generation = self._txn_generation, None
+        if n is not None and (committed or not self._txn_writes):
+            self._generation = max(self._generation, n)
 
     def commit(self) -> None:
         self.run("COMMIT")
+        self._settle(True)
 
     def rollback(self) -> None:
         if self.in_transaction:
             self.run("ROLLBACK")
+        self._settle(False)
 
     @property
     def in_transaction(self) -> bool:
@@ -264,15 +298,18 @@ class PostgresStore:
     # ---------------------------------------------------------------- change tracking
     def _read_generation(self) -> int:
         rows = self.query("SELECT n FROM generation")
-        if not self.in_transaction:
+        n = int(rows[0][0]) if rows else 0
+        if self.in_transaction:
+            self._txn_generation = n
+        else:
             self._verified = time.monotonic()
-        return int(rows[0][0]) if rows else 0
+        return n
 
     def version(self) -> int:
         """The generation counter: read inside a transaction; outside, re-read when another process
         announced a change, or VERIFY_EVERY_S after the last read (else polling costs no round trip).
         So another process's commit shows a few milliseconds later, not at once as with SQLite."""
-        if self._conn is None or not self._schema:
+        if self._conn is None or not self._opened:
             return -1
         if self.in_transaction:
             return self._read_generation()

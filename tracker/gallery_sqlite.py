@@ -27,11 +27,13 @@ UNDO_TABLES = ("people", "descriptors", "cannot_links")
 
 
 class StoreError(GalleryError):
-    """A failed statement; `reason` is the database's own words, for callers that reword it."""
+    """A failed statement; `reason` is the database's own words, for callers that reword it;
+    `damaged`: a failed read means the gallery itself is broken (not a lost server, a lock...)."""
 
-    def __init__(self, where: str, reason: str) -> None:
+    def __init__(self, where: str, reason: str, damaged: bool = True) -> None:
         super().__init__(f"gallery {where}: {reason}")
         self.reason = reason
+        self.damaged = damaged
 
 
 def private_mkdir(folder: Path) -> None:

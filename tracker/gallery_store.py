@@ -70,9 +70,17 @@ def transaction(method: F) -> F:
                     return method(self, *args, **kwargs)
                 finally:
                     self._txn_depth -= 1
-            store = self._ensure_store()
             try:
-                store.begin_write()
+                store = self._ensure_store()
+                try:
+                    store.begin_write()
+                except StoreError:
+                    if store.is_open:
+                        raise
+                    # The connection to a database server was lost while idle (a server restart):
+                    # nothing was sent yet, so connect again, read everything again, and go on.
+                    store = self._ensure_store()
+                    store.begin_write()
             except StoreError as exc:
                 raise GalleryError(f"cannot write gallery {self.where}: {exc.reason}") from None
             self._txn_depth = 1
@@ -163,7 +171,14 @@ class GalleryFile:
                         return False
                     self._ensure_store()
                     return True
-                if self._store.version() == self._seen_version:
+                try:
+                    current = self._store.version()
+                except StoreError:
+                    if self._store.is_open:
+                        raise
+                    self._ensure_store()  # the connection was lost while idle: connect and read again
+                    return True
+                if current == self._seen_version:
                     return False
                 self._store.begin_read()  # one snapshot for all the reads
                 try:
@@ -209,13 +224,18 @@ class GalleryFile:
                                     f"({','.join('?' * len(chunk))})", chunk)
             people, links, counter = self._read_small_tables()
         except StoreError as exc:
-            raise GalleryError(f"gallery {self.where} is damaged ({exc.reason})") from None
+            raise self._read_error(exc) from None
         columns = self._descriptor_columns(rows)
         self._seen_version, self._seen_seq = store.version(), last
         self._table.delete_rows(self._table.rows_of_ids(np.asarray(touched, np.int64)))
         self._table.append(*columns)
         self._apply_small_tables(people, links, counter)
         self.version += 1
+
+    def _read_error(self, exc: StoreError) -> GalleryError:
+        if exc.damaged:
+            return GalleryError(f"gallery {self.where} is damaged ({exc.reason})")
+        return GalleryError(f"cannot read gallery {self.where}: {exc.reason}")
 
     def _descriptor_columns(self, rows: list[Any]) -> tuple[NDArray[np.float32], NDArray[np.int64],
                                                             NDArray[np.int64], NDArray[np.int8]]:
@@ -258,7 +278,7 @@ class GalleryFile:
                 if snapshot:
                     store.rollback()
         except StoreError as exc:
-            raise GalleryError(f"gallery {self.where} is damaged ({exc.reason})") from None
+            raise self._read_error(exc) from None
         self.full_loads += 1
         self._table.load(*self._descriptor_columns(rows))
         self._apply_small_tables(people, links, counter)

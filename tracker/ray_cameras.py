@@ -30,24 +30,23 @@ from .errors import FacetrackError
 log = logging.getLogger(__name__)
 
 LINES_KEPT = 20_000  # merged lines an actor holds for the driver; a camera past this waits
+LINES_WAIT_S = 30.0  # ...at most this long: a driver that stopped collecting gets no more lines
 
 
 class LineBuffer:
     """Where a camera actor's merged lines wait for the driver (cameras.PipeLines' connection).
-    Full (the driver behind), it slows the camera down rather than filling memory."""
+    Full (the driver behind), it slows the camera down rather than filling memory. Lines written
+    while the camera stops (everyone still present "left", the last status) still go: the driver
+    collects until the actor says it has ended."""
 
-    def __init__(self, stop: threading.Event, limit: int = LINES_KEPT) -> None:
+    def __init__(self, limit: int = LINES_KEPT) -> None:
         self._q: queue.Queue[tuple[str, str]] = queue.Queue(limit)
-        self._stop = stop
 
     def send(self, item: tuple[str, str]) -> None:
-        while not self._stop.is_set():
-            try:
-                self._q.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-        raise OSError("the camera is stopping")  # PipeLines then drops what is left
+        try:
+            self._q.put(item, timeout=LINES_WAIT_S)
+        except queue.Full:
+            raise OSError("the driver stopped collecting this camera's lines") from None  # PipeLines drops the rest
 
     def take(self) -> list[tuple[str, str]]:
         out = []
@@ -67,7 +66,7 @@ class CameraActor:
                             force=True)
         self.camera = camera
         self.stop = threading.Event()
-        self.lines = LineBuffer(self.stop)
+        self.lines = LineBuffer()
         self.code: int | None = None
         self.thread = threading.Thread(target=self._body, args=(cfg, merged, status_every, restarts),
                                        name=f"camera-{camera.name}", daemon=True)
@@ -138,6 +137,12 @@ def run_cameras_ray(cameras: Sequence[Camera], cfg: Config, stop: threading.Even
                                  "--gallery postgresql://user@host/db (an SQLite file would be one per machine)")
         if not local:
             cameras = [_absolute(c) for c in cameras]
+        if isinstance(cfg.gallery, Path):  # the same file whatever folder a worker starts in
+            cfg = replace(cfg, gallery=cfg.gallery.expanduser().resolve())
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        if cpus < len(cameras):
+            log.warning("Ray: %d cameras but %d CPUs in the cluster; a camera needs one, so %d wait for a free "
+                        "CPU (a file's camera frees its CPU when it ends)", len(cameras), cpus, len(cameras) - cpus)
         remote = ray.remote(num_cpus=1)(CameraActor)
 
         def start(cam: Camera, restarts: int = 0) -> _Actor:
@@ -189,10 +194,7 @@ def _supervise(ray: Any, actors: list[_Actor], start: Callable[[Camera, int], _A
                 on_tick()
     finally:
         for a in actors:
-            try:
-                ray.kill(a.handle)
-            except Exception:  # already gone with its machine
-                pass
+            _release(ray, a)
     if failed:
         raise FacetrackError(f"{len(failed)} of {total} cameras failed: {', '.join(failed)} (see above)")
     return 0
@@ -205,6 +207,7 @@ def _collect(ray: Any, a: _Actor, outs: dict[str, Any], stopping: bool, failed: 
         lines, code = ray.get(ref)
     except Exception as exc:  # RayActorError: the actor died (killed, its machine gone)
         lines, code = [], None
+        _release(ray, a)
         why = getattr(exc, "cause", None) or type(exc).__name__
         if stopping:
             a.done = True
@@ -218,6 +221,7 @@ def _collect(ray: Any, a: _Actor, outs: dict[str, Any], stopping: bool, failed: 
             fh.write(text)
     if code is None:
         return
+    _release(ray, a)  # its CPU, for a camera waiting for one or its own restart
     if stopping or code == 0 or (code == 1 and not is_live(a.camera.source)):
         a.done = True
         if code == 1 and not stopping:
@@ -229,3 +233,11 @@ def _collect(ray: Any, a: _Actor, outs: dict[str, Any], stopping: bool, failed: 
         log.warning("camera %s stopped unexpectedly (exit code %d); starting it again in %.0f s", a.camera.name,
                     code, RESTART_AFTER_S)
     a.restart_at = time.monotonic() + RESTART_AFTER_S
+
+
+def _release(ray: Any, a: _Actor) -> None:
+    """End an actor whose camera has ended (or died): its CPU goes back to the cluster."""
+    try:
+        ray.kill(a.handle)
+    except Exception:  # already gone with its machine
+        pass

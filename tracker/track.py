@@ -123,7 +123,10 @@ class FaceTracker:
         now = time.monotonic()
         if now - self._synced >= SYNC_EVERY_S:  # another process (a camera, `people`) changed it?
             self._synced = now
-            self.gallery.sync()
+            try:
+                self.gallery.sync()
+            except GalleryError as exc:  # a database server away for a moment: the next sync tries again
+                self._gallery_failed(exc)
         if cut or still or frame.source != self.identities.source:
             self.end_tracks()
         self.identities.source = frame.source

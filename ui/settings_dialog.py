@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from tracker.config import DETECTORS, Config, gallery_location
+from tracker.config import DETECTORS, Config, gallery_location, redact
 from tracker.errors import FacetrackError
 
 GALLERY_MIN_W = 320
@@ -49,8 +49,8 @@ class SettingsDialog(QDialog):
         text_w = self.gallery.fontMetrics().horizontalAdvance(str(cfg.gallery)) + 24
         self.gallery.setMinimumWidth(min(GALLERY_MAX_W, max(GALLERY_MIN_W, text_w)))
         self.gallery.setCursorPosition(len(str(cfg.gallery)))
-        self.gallery.setToolTip(str(cfg.gallery))
-        self.gallery.textChanged.connect(self.gallery.setToolTip)
+        self.gallery.setToolTip(redact(str(cfg.gallery)))  # a URL's password: not in a tooltip
+        self.gallery.textChanged.connect(lambda text: self.gallery.setToolTip(redact(text)))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
