@@ -1,4 +1,5 @@
-"""Backups that round-trip (`people export` / `import`) and retention of unnamed faces (`prune`)."""
+"""Backups that round-trip (`people export` / `import`) and retention of unnamed faces (`prune`),
+from and into SQLite and PostgreSQL galleries alike."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tracker.gallery import Gallery
 from tracker.gallery_schema import NAMED, Provenance
 
 
-def _filled(path: Path) -> Gallery:
+def _filled(path: Path | str) -> Gallery:
     g = Gallery(path)
     rng = np.random.default_rng(1)
     ann = g.enroll("Ann", rng.normal(size=(2, 128)).astype(np.float32), [b"jpg1", b"jpg2"], ["a.jpg", "b.jpg"])
@@ -36,24 +37,27 @@ def _content(g: Gallery) -> dict[str, object]:
     return out
 
 
-def test_export_then_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = _filled(tmp_path / "g.sqlite3")
+def test_export_then_import_round_trips(new_gallery, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    where = new_gallery()
+    src = _filled(where)
     before = _content(src)
     src.close()
     backup = tmp_path / "backup.sqlite3"
-    assert main(["people", "export", str(backup), "--gallery", str(tmp_path / "g.sqlite3")]) == 0
+    assert main(["people", "export", str(backup), "--gallery", str(where)]) == 0
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert not Path(f"{backup}-wal").exists()  # one self-contained file
-    # Restore into a new gallery: everything comes back.
-    assert main(["people", "import", str(backup), "--gallery", str(tmp_path / "restored.sqlite3")]) == 0
-    with Gallery(tmp_path / "restored.sqlite3") as restored:
+    # Restore into a new gallery (of the same store): everything comes back.
+    restored_at = new_gallery()
+    assert main(["people", "import", str(backup), "--gallery", str(restored_at)]) == 0
+    with Gallery(restored_at) as restored:
         assert _content(restored) == before
         # Importing again adds nothing.
         restored.import_people(Gallery(backup))
         assert _content(restored) == before
     # Refused: replacing a file, importing a missing file, a gallery into itself.
     capsys.readouterr()
-    assert main(["people", "export", str(backup), "--gallery", str(tmp_path / "g.sqlite3")]) == 1
+    assert main(["people", "export", str(backup), "--gallery", str(where)]) == 1
     assert "exists" in capsys.readouterr().err
     assert main(["people", "import", str(tmp_path / "none.sqlite3"), "--gallery", str(backup)]) == 1
     assert main(["people", "import", str(backup), "--gallery", str(backup)]) == 1
@@ -76,8 +80,9 @@ def test_import_into_a_gallery_with_people(tmp_path: Path, capsys: pytest.Captur
         assert g.are_cannot_linked(g.require("Ann").id, g.require("Person 2").id)
 
 
-def test_prune_forgets_unnamed_faces_not_seen_for_days(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "g.sqlite3"
+def test_prune_forgets_unnamed_faces_not_seen_for_days(gallery_at: Path | str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = gallery_at
     g = _filled(path)
     old = g.add_person(None, known=False)
     g.touch([old.id], when=time.time() - 40 * 86400)
@@ -94,9 +99,9 @@ def test_prune_forgets_unnamed_faces_not_seen_for_days(tmp_path: Path, capsys: p
     assert main(["people", "prune", "--gallery", str(path)]) == 1  # no --days and no setting
 
 
-def test_run_applies_forget_unnamed_after(tmp_path: Path) -> None:
+def test_run_applies_forget_unnamed_after(gallery_at: Path | str) -> None:
     from conftest import FACES
-    path = tmp_path / "g.sqlite3"
+    path = gallery_at
     g = Gallery(path)
     stale = g.add_person(None, known=False)
     g.touch([stale.id], when=time.time() - 10 * 86400)

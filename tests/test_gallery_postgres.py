@@ -27,6 +27,10 @@ def test_enrol_run_and_people_commands_share_a_postgresql_gallery(postgres_serve
     g = ["--gallery", url, "-q"]
     assert main(["people", "list", "--json", *g]) == 0  # an empty database reads as an empty gallery
     assert json.loads(capsys.readouterr().out) == []
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:  # ...and reading made no tables
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
     assert main(["enroll", "Lin-Manuel Miranda", str(LIN), *g]) == 0
     out = tmp_path / "run.jsonl"
     assert main(["run", str(CLIP), "--headless", "--no-progress", "--output-json", str(out), *g]) == 0

@@ -38,6 +38,8 @@ CAMERA_KEYS = {"name": str, "url": str, "output-json": str, "events": str, "outp
 RESTART_AFTER_S = 5.0  # a camera process that died unexpectedly is started again after this
 STOP_GRACE_S = 10.0  # after a stop, a camera still running this long is killed
 INTERNAL = 70  # a camera process's exit code after an unexpected error (as the CLI's)
+# What stops a run (Ctrl+C, a service manager): the parent decides; cameras ignore them.
+STOP_SIGNALS = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
 
 
 @dataclass(frozen=True)
@@ -178,12 +180,17 @@ class StatusReporter(threading.Thread):
         self.camera, self.source, self.summary, self.every = camera, source, summary, every
         self.sinks, self.stop = list(sinks), stop
         self._frames, self._dropped, self._at = 0, 0, time.monotonic()
+        self._lock = threading.Lock()  # the last report (after the run) may meet a timed one
 
     def run(self) -> None:
         while not self.stop.wait(self.every):
             self.report()
 
     def report(self) -> dict[str, Any]:
+        with self._lock:
+            return self._report()
+
+    def _report(self) -> dict[str, Any]:
         now = time.monotonic()
         frames, lat = self.summary.frames, self.summary.latencies
         # A live frame's latency is recorded with it: the newest (frames since last time) entries.
@@ -216,9 +223,8 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
     the parent says stop. Exits 0, 1 (a clear error, already logged) or 70 (an internal error)."""
     # Ctrl+C reaches the whole process group, and a service manager's SIGTERM may too: the
     # parent decides, and stops every camera through `stop_all`.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     logging.basicConfig(level=level, format=f"facetrack [{camera.name}]: %(message)s", stream=sys.stderr,
                         force=True)
     from .cli import quiet_native_logs
@@ -417,8 +423,7 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
 def _ignore_stop_signals() -> dict[int, Any]:
     if threading.current_thread() is not threading.main_thread():
         return {}  # signals can be set only from the main thread; callers elsewhere keep theirs
-    sigs = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
-    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
 
 
 def _drain(running: Sequence[_Running], outs: dict[str, Any], wait: float) -> None:

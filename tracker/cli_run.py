@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import models
+from .cameras import STOP_SIGNALS
 from .config import Config, gallery_files
 from .errors import FacetrackError
 
@@ -72,8 +73,7 @@ def _with_signals(body: Callable[[threading.Event, list[int]], int]) -> int:
         caught.append(signum)
         stop.set()
 
-    handled = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
-    previous = {sig: signal.signal(sig, on_signal) for sig in handled}
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
         return body(stop, caught)
     finally:
