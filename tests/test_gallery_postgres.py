@@ -113,7 +113,8 @@ def test_a_postgresql_gallery_that_cannot_be_used_is_one_clear_line(postgres_ser
     r = _facetrack("people", "list", "--gallery", "postgresql://me:secret@127.0.0.1:1/none")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "cannot connect to gallery postgresql://me:***@127.0.0.1:1/none" in r.stderr and "secret" not in r.stderr
-    for url in (f"{postgres_server.url('none')}?password=s3cret", "postgresql://me:s3%zzret@127.0.0.1:1/none"):
+    for url in (f"{postgres_server.url('none')}?password=s3cret", "postgresql://me:s3%zzret@127.0.0.1:1/none",
+                "postgresql://me:s3@cret@127.0.0.1:1/none"):
         r = _facetrack("people", "list", "--gallery", url)
         assert r.returncode == 1 and "Traceback" not in r.stderr and "s3" not in r.stderr, r.stderr
     # A database of another application's, with a `meta` table of its own: refused, unchanged.
@@ -141,7 +142,7 @@ def test_a_lost_connection_is_made_again_and_nothing_is_missed(postgres_server) 
 
         def drop_connections() -> None:
             with psycopg.connect(url, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                admin.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "  # gone when it returns
                               "WHERE application_name = 'facetrack' AND pid <> pg_backend_pid()")
 
         drop_connections()
@@ -151,3 +152,7 @@ def test_a_lost_connection_is_made_again_and_nothing_is_missed(postgres_server) 
         a.add_person("Bob")
         assert synced(b) and b.find("Bob") is not None
         assert a.require("Ann").descriptors == b.require("Ann").descriptors == 2
+        drop_connections()
+        with a.action("rename Ann"):  # a user's action right after a drop: no failure either
+            a.rename("Ann", "Anna")
+        assert a.undo() == "rename Ann" and a.find("Ann") is not None

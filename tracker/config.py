@@ -66,11 +66,18 @@ def gallery_location(text: str) -> GalleryLocation:
 
 
 def _passwords(url: str) -> list[str]:
-    """The password(s) a URL holds: after user: in it, or a password= parameter; raw and decoded."""
+    """The password(s) a URL holds: after user: (up to the last @ before the host, as urlsplit
+    reads it, so an unencoded @ in it counts) or a password= parameter; raw and decoded, with
+    the parts of one holding @ too (libpq's message may name them)."""
     from urllib.parse import unquote
 
-    found = re.findall(r"^\w+://[^:/@]*:([^@/]*)@", url) + re.findall(r"[?&]password=([^&#]*)", url)
-    return sorted({v for p in found if p for v in (p, unquote(p))}, key=len, reverse=True)
+    found = re.findall(r"[?&]password=([^&#]*)", url)
+    m = re.match(r"^\w+://([^/?#]*)@", url)
+    if m and ":" in m.group(1):
+        found.append(m.group(1).split(":", 1)[1])
+    values = {v for p in found if p for v in (p, unquote(p))}
+    values |= {part for v in list(values) for part in v.split("@") if len(part) >= 4}
+    return sorted(values, key=len, reverse=True)
 
 
 def redact(url: str, text: str | None = None) -> str:

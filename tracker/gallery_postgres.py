@@ -147,6 +147,9 @@ class PostgresStore:
             import psycopg
         except ImportError:
             raise GalleryError("a PostgreSQL gallery needs psycopg: pip install 'facetrack[postgres]'") from None
+        if re.match(r"^\w+://[^/?#]*@[^/?#]*@", self.url):  # libpq would read part of it as the host
+            raise GalleryError(f"cannot connect to gallery {self.where}: an @ in the user name or password "
+                               "must be written %40")
         try:
             given = psycopg.conninfo.conninfo_to_dict(self.url)
             extra = {k: v for k, v in KEEPALIVE.items() if k not in given}
@@ -256,6 +259,16 @@ class PostgresStore:
         returning = bool(_RETURNS_ID.match(sql))
         rows = self.query(sql + " RETURNING id" if returning else sql, args)
         return int(rows[0][0]) if returning and rows else 0
+
+    def alive(self) -> bool:
+        """One round trip: False when the connection turned out lost (the next call connects again)."""
+        try:
+            self.query("SELECT 1")
+            return True
+        except StoreError:
+            if self.is_open:
+                raise
+            return False
 
     def begin_write(self) -> None:
         self.run("BEGIN")

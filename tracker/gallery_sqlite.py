@@ -141,6 +141,10 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(self.where, str(exc)) from None
 
+    def alive(self) -> bool:
+        """A file has no connection to lose."""
+        return True
+
     def begin_write(self) -> None:
         """Take the write lock (other writers wait up to the busy timeout)."""
         self.run("BEGIN IMMEDIATE")

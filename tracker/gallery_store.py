@@ -95,8 +95,10 @@ def transaction(method: F) -> F:
                 try:
                     store.rollback()
                     self._load()  # the copy may hold part of what was rolled back
-                except StoreError:
-                    pass  # the store is gone (a lost connection): the next call says so
+                except GalleryError:
+                    # The store is gone (a lost connection) or unreadable: the copy is marked
+                    # stale below, so the next call reads it again; the first error is the one said.
+                    self._seen_version = self._seen_seq = -1
                 if isinstance(exc, StoreError):
                     raise GalleryError(f"cannot write gallery {self.where}: {exc.reason}") from None
                 raise
@@ -270,8 +272,7 @@ class GalleryFile:
             if snapshot:
                 store.begin_read()
             try:
-                self._seen_version = store.version()
-                self._seen_seq = store.last_change()
+                seen_version, seen_seq = store.version(), store.last_change()
                 rows = store.query("SELECT id, person_id, vector, origin FROM descriptors ORDER BY id")
                 people, links, counter = self._read_small_tables()
             finally:
@@ -279,8 +280,12 @@ class GalleryFile:
                     store.rollback()
         except StoreError as exc:
             raise self._read_error(exc) from None
+        columns = self._descriptor_columns(rows)
+        # Marked current only once all of it was read: a failed read leaves the copy stale, so
+        # the next sync or write reads it again.
+        self._seen_version, self._seen_seq = seen_version, seen_seq
         self.full_loads += 1
-        self._table.load(*self._descriptor_columns(rows))
+        self._table.load(*columns)
         self._apply_small_tables(people, links, counter)
         self.version += 1
 
@@ -308,16 +313,24 @@ class GalleryFile:
     # ---------------------------------------------------------------- undo
     def action(self, label: str) -> Any:
         """A user's action (rename, merge, split...): one step that `undo` reverts whole."""
-        self._ensure_store()
+        try:
+            if not self._ensure_store().alive():  # a connection lost while idle: made again here
+                self._ensure_store()
+        except StoreError as exc:
+            raise GalleryError(f"cannot write gallery {self.where}: {exc.reason}") from None
+        self.sync()  # up to date first
         return self._undo.action(label) if self._undo is not None else nullcontext()
 
     def can_undo(self) -> str | None:
-        """The label of the step `undo` would revert, or None."""
-        return self._undo.peek() if self._undo is not None else None  # type: ignore[no-any-return]
+        """The label of the step `undo` would revert, or None (also once the connection that held
+        the history is gone)."""
+        if self._undo is None or not self._store.is_open:
+            return None
+        return self._undo.peek()  # type: ignore[no-any-return]
 
     def undo(self) -> str:
         with self._lock:
-            if self._undo is None or not self._undo.can_undo():
+            if self._undo is None or not self._store.is_open or not self._undo.can_undo():
                 raise GalleryError("nothing to undo")
             try:
                 label: str = self._undo.undo()
