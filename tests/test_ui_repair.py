@@ -293,6 +293,7 @@ def test_a_command_that_kills_the_thread_fails_instead_of_hanging(gallery_path: 
             session.submit(fatal).result(5)
         with pytest.raises(FacetrackError, match="engine stopped"):
             session.rename("a", "b").result(5)
+        session._thread.join(5)  # its pending commands are failed just before the thread ends
         assert not session.alive and session.died is not None
     finally:
         session.close()

@@ -1,4 +1,5 @@
-"""Settings the user tunes most: match threshold, detector, upsampling and the gallery file."""
+"""Settings the user tunes most: match threshold, detector, upsampling and the gallery (a file, or
+a PostgreSQL URL that several machines share)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class SettingsDialog(QDialog):
         self.gallery.setCursorPosition(len(str(cfg.gallery)))
         self.gallery.setToolTip(redact(str(cfg.gallery)))  # a URL's password: not in a tooltip
         self.gallery.textChanged.connect(lambda text: self.gallery.setToolTip(redact(text)))
+        self.gallery.setPlaceholderText("a gallery file, or postgresql://user@host/db to share one")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
@@ -62,7 +64,7 @@ class SettingsDialog(QDialog):
         form.addRow("Match threshold", self.threshold)
         form.addRow("Detector", self.detector)
         form.addRow("Upsampling", self.upsample)
-        form.addRow("Gallery file", row)
+        form.addRow("Gallery", row)
         form.addRow(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -80,7 +82,7 @@ class SettingsDialog(QDialog):
         """The edited settings; a FacetrackError says what is wrong."""
         text = self.gallery.text().strip()
         if not text:
-            raise FacetrackError("the gallery file is empty")
+            raise FacetrackError("give a gallery: a file, or a postgresql:// URL")
         return self.cfg.replace(threshold=round(self.threshold.value(), 3), detector=self.detector.currentText(),
                                 upsample=self.upsample.value(), gallery=gallery_location(text))
 
