@@ -100,7 +100,7 @@ def test_a_camera_that_cannot_open_fails_alone(tmp_path: Path, capsys: pytest.Ca
     code = main(["run", "--parallel", "--headless", "--config", str(cfg), "--gallery", str(tmp_path / "g.sqlite3")])
     err = capsys.readouterr().err
     assert code == 1
-    assert "1 of 2 cameras failed: gone" in err and "Traceback" not in err
+    assert "1 of 2 camera(s) failed: gone" in err and "Traceback" not in err
     assert len(_lines(tmp_path / "good.jsonl")) == 275  # the other camera ran to its end
     assert all(r["camera"] == "good" for r in _lines(tmp_path / "good.jsonl"))
 
@@ -174,7 +174,7 @@ def test_cameras_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
         early = facetrack("run", "--parallel", "--headless", a.url, b.url, "--gallery", str(tmp_path / "e.sqlite3"))
         assert early.stderr is not None
         first = early.stderr.readline()  # the parent is up: "2 cameras running, ..."
-        assert "cameras running" in first, first
+        assert "camera(s) running" in first, first
         early.send_signal(signal.SIGINT)  # the camera interpreters are still importing
         _, err = early.communicate(timeout=30)
         err = first + err

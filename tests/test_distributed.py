@@ -155,7 +155,7 @@ def test_run_on_ray_with_more_cameras_than_cpus_runs_them_in_turn_and_sigterm_st
     done = subprocess.run([*base, str(CLIP), str(CLIP), "--output-json", str(tmp_path / "both.jsonl")],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "2 cameras but 1 CPUs" in done.stderr
+    assert "2 cameras but 1 CPU(s)" in done.stderr
     cams = [json.loads(line)["camera"] for line in (tmp_path / "both.jsonl").read_text().splitlines()]
     assert cams.count("short_hamilton_clip") == cams.count("short_hamilton_clip-2") == 275
     # SIGTERM (a service manager's stop): the cameras are halted, their lines written, exit 143.
@@ -171,3 +171,13 @@ def test_run_on_ray_with_more_cameras_than_cpus_runs_them_in_turn_and_sigterm_st
     assert "Traceback" not in err
     lines = merged.read_text().splitlines()
     assert lines and all(json.loads(line)["camera"] == "short_hamilton_clip" for line in lines)  # whole lines
+
+
+def test_run_on_ray_refuses_what_cannot_work_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    g = ["--gallery", str(tmp_path / "g.sqlite3"), "--headless"]
+    assert main(["run", str(CLIP), "--ray-cpus", "2", *g]) == 1  # --ray-cpus without --ray
+    assert "--ray-cpus goes with --ray" in capsys.readouterr().err
+    pytest.importorskip("ray")
+    assert main(["run", "--ray", "127.0.0.1:1", str(CLIP), *g]) == 1  # nobody there: at once, not Ray's retries
+    err = capsys.readouterr().err
+    assert "cannot reach Ray at 127.0.0.1:1" in err and "Traceback" not in err

@@ -60,6 +60,9 @@ def test_export_from_postgresql_and_import_into_another_database(postgres_server
         assert b.are_cannot_linked(ann.id, auto.id) and len(b.vectors) == 4
         assert sorted(s.thumbnail for s in b.samples(ann.id)) == [b"jpg1", b"jpg2"]
     assert main(["people", "import", str(backup), "--gallery", dst]) == 0
+    assert main(["people", "import", src, "--gallery", postgres_server.database()]) == 0  # from a URL too
+    assert main(["people", "import", src, "--gallery", src]) == 1  # not into itself
+    assert main(["people", "export", dst, "--gallery", src]) == 1  # export writes a file, not a database
     with Gallery(src) as a, Gallery(dst) as b:
         for p in a.people():
             q = b.require(p.name)
@@ -156,3 +159,15 @@ def test_a_lost_connection_is_made_again_and_nothing_is_missed(postgres_server) 
         with a.action("rename Ann"):  # a user's action right after a drop: no failure either
             a.rename("Ann", "Anna")
         assert a.undo() == "rename Ann" and a.find("Ann") is not None
+
+
+def test_a_mistyped_url_is_an_error_not_a_file_named_after_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    bad = "postgresql:/alice:s3cretPW@127.0.0.1:5432/pw"  # one slash: Path() would make it a folder
+    assert main(["enroll", "Lin", str(LIN), "--gallery", bad]) == 1
+    err = capsys.readouterr().err
+    assert "not a file path nor a postgresql://" in err and "s3cretPW" not in err
+    monkeypatch.setenv("FACETRACK_GALLERY", bad)
+    assert main(["people", "list"]) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing made

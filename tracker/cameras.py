@@ -242,21 +242,27 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
             time.sleep(0.1)
 
     threading.Thread(target=follow, daemon=True).start()
-    try:
-        code = _run_camera(camera, cfg, stop, lines, merged, status_every, restarts)
-    except FacetrackError as exc:
-        if stop.is_set():  # told to stop while connecting: that is no failure
-            log.info("stopped: %s", exc)
-            code = 0
-        else:
-            log.error("error: %s", exc)
-            code = 1
-    except Exception as exc:
-        log.error("internal error: %s: %s", type(exc).__name__, exc)
-        code = INTERNAL
+    code = run_camera_code(camera, cfg, stop, lines, merged, status_every, restarts)
     stop.set()
     sys.stdout.flush()
     sys.exit(code)
+
+
+def run_camera_code(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, merged: tuple[bool, bool],
+                    status_every: float, restarts: int = 0) -> int:
+    """A camera run to its end, as an exit code (a process's or a Ray actor's): 0, 1 after a
+    clear error (logged), INTERNAL after an unexpected one."""
+    try:
+        return _run_camera(camera, cfg, stop, lines, merged, status_every, restarts)
+    except FacetrackError as exc:
+        if stop.is_set():  # told to stop while connecting: that is no failure
+            log.info("stopped: %s", exc)
+            return 0
+        log.error("error: %s", exc)
+        return 1
+    except Exception as exc:
+        log.error("internal error: %s: %s", type(exc).__name__, exc)
+        return INTERNAL
 
 
 def _own_outputs(camera: Camera, restarts: int) -> tuple[Any, Any, Path | None]:
@@ -363,7 +369,7 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
         return _Running(cam, p, reader, restarts)
 
     running = [start(c) for c in cameras]
-    log.info("%d cameras running, one process each: %s", len(running), ", ".join(c.name for c in cameras))
+    log.info("%d camera(s) running, one process each: %s", len(running), ", ".join(c.name for c in cameras))
     failed: list[str] = []
     stopping_since: float | None = None
     try:
@@ -416,7 +422,7 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
             if fh is not None:
                 fh.close()
     if failed:
-        raise FacetrackError(f"{len(failed)} of {len(cameras)} cameras failed: {', '.join(failed)} (see above)")
+        raise FacetrackError(f"{len(failed)} of {len(cameras)} camera(s) failed: {', '.join(failed)} (see above)")
     return 0
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from . import __version__, cli_analyze, cli_calibrate, cli_people, cli_run
 from .cli_run import SETTING_FLAGS, display_available
 from .config import DETECTORS, Config, load_config
-from .config import gallery_location as _gallery_location
 from .errors import FacetrackError
 
 log = logging.getLogger("facetrack")
@@ -42,7 +41,8 @@ def _assets() -> Path:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gallery", type=_gallery_location,
+    # A string here, read by the config (config.gallery_location): a mistyped URL is then one line.
+    p.add_argument("--gallery", metavar="FILE|URL",
                    help="gallery file (SQLite), or a postgresql://user@host/db URL that several machines share; "
                         "default: per-user data folder")
     p.add_argument("--config", type=Path, help="TOML settings file (default: per-user config folder)")

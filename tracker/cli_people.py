@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .config import gallery_location
 from .errors import FacetrackError
 
 
@@ -36,7 +37,8 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     forget = action("forget", "delete some samples of a person", "name")
     forget.add_argument("--samples", type=int, nargs="+", required=True, metavar="ID")
     action("export", "a backup of the whole gallery in one file (a gallery itself)", "file")
-    action("import", "add the people of a backup (or another gallery) to this one", "file")
+    action("import", "add the people of a backup (or another gallery: a file or a postgresql:// URL) to this one",
+           "file")
     prune = action("prune", "remove automatic identities not seen for a while")
     prune.add_argument("--days", type=float, metavar="DAYS",
                        help="not seen for this many days (default: the forget-unnamed-after setting)")
@@ -73,6 +75,9 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
         if not gallery.stored:
             raise FacetrackError(f"gallery {gallery.where} does not exist")
     if args.action == "export":
+        if gallery_location(args.file) != Path(args.file).expanduser():  # a URL (or a mistyped one)
+            raise FacetrackError("people export writes an SQLite file: give a file name (to copy into another "
+                                 "database, `people import` this gallery there)")
         with Gallery(cfg.gallery) as gallery:
             gallery.export_to(Path(args.file))
         print(f"wrote {args.file} ({len(gallery)} people)")
@@ -144,11 +149,15 @@ def _show(gallery: Any, args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace, cfg: Any) -> int:
     from .gallery import Gallery
 
-    source = Path(args.file)
-    if not source.is_file():
+    source = gallery_location(args.file)  # a backup file, or another gallery's file or URL
+    if isinstance(source, Path) and not source.is_file():
         raise FacetrackError(f"{source}: no such file")
     with Gallery(source, readonly=True) as other:
-        if isinstance(cfg.gallery, Path) and other.path is not None and other.path.resolve() == cfg.gallery.resolve():
+        if not isinstance(source, Path) and not other.stored:
+            raise FacetrackError(f"gallery {other.where} does not exist")
+        same = (source == cfg.gallery if not isinstance(source, Path) else
+                isinstance(cfg.gallery, Path) and source.resolve() == cfg.gallery.resolve())
+        if same:
             raise FacetrackError("a gallery cannot be imported into itself")
         with Gallery(cfg.gallery) as gallery:
             report = gallery.import_people(other)

@@ -36,6 +36,8 @@ def display_available() -> bool:
 def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     from .outputs import check_outputs
 
+    if getattr(args, "ray_cpus", None) is not None and getattr(args, "ray", None) is None:
+        raise FacetrackError("--ray-cpus goes with --ray (the cores of a local Ray instance)")
     if getattr(args, "parallel", False) or getattr(args, "ray", None) is not None:
         return _run_parallel(args, cfg)  # checks its cameras' outputs itself
     config_file = getattr(args, "config", None)
@@ -110,10 +112,12 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     cams.check_cameras(cameras, {"json": args.output_json, "events": args.events},
                        [*gallery_files(cfg.gallery), *([config_file] if config_file.exists() else [])])
     level = logging.getLogger().getEffectiveLevel()
+    from .gallery import Gallery
+
+    with Gallery(cfg.gallery):  # a gallery that cannot open: said now, not by every camera
+        pass
 
     def body(stop: threading.Event, caught: list[int]) -> int:
-        from .gallery import Gallery
-
         # Retention for all cameras runs here, on a gallery opened only when it is asked for.
         retain = cfg.forget_unnamed_after > 0
         with Gallery(cfg.gallery) if retain else contextlib.nullcontext() as gallery:

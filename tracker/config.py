@@ -60,9 +60,19 @@ class DatabaseURL(str):
 GalleryLocation = Path | DatabaseURL  # an SQLite file, or a database
 
 
+_URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]+:/", re.IGNORECASE)  # a scheme (2+ letters: not C:/)
+
+
 def gallery_location(text: str) -> GalleryLocation:
-    """A gallery as the user writes it: a postgresql:// URL, or else a file path (~ expanded)."""
-    return DatabaseURL(text) if text.startswith(DatabaseURL.PREFIXES) else Path(text).expanduser()
+    """A gallery as the user writes it: a postgresql:// URL, or else a file path (~ expanded).
+    Something URL-like that is no postgresql:// URL (`postgresql:/host/db`, `mysql://...`) is an
+    error, not a file of that name."""
+    if text.startswith(DatabaseURL.PREFIXES):
+        return DatabaseURL(text)
+    if _URL_LIKE.match(text):
+        raise FacetrackError(f"gallery {redact(text)}: not a file path nor a postgresql://user@host/db URL "
+                             "(check the scheme and its two slashes)")
+    return Path(text).expanduser()
 
 
 def _passwords(url: str) -> list[str]:
@@ -72,7 +82,7 @@ def _passwords(url: str) -> list[str]:
     from urllib.parse import unquote
 
     found = re.findall(r"[?&]password=([^&#]*)", url)
-    m = re.match(r"^\w+://([^/?#]*)@", url)
+    m = re.match(r"^\w+:/+([^/?#]*)@", url)  # one slash too: a mistyped URL is shown redacted as well
     if m and ":" in m.group(1):
         found.append(m.group(1).split(":", 1)[1])
     values = {v for p in found if p for v in (p, unquote(p))}
@@ -187,8 +197,10 @@ def _checked_type(name: str, kind: Any, value: Any) -> Any:
     if kind is str and isinstance(value, str):
         return value
     if kind == GalleryLocation:
-        if isinstance(value, DatabaseURL) or (isinstance(value, str) and value.startswith(DatabaseURL.PREFIXES)):
-            return DatabaseURL(value)
+        if isinstance(value, DatabaseURL):
+            return value
+        if isinstance(value, str) and value.strip() and "\0" not in value:
+            return gallery_location(value)
         kind = Path
     if kind is Path and isinstance(value, str | os.PathLike):
         text = os.fspath(value)

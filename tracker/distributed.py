@@ -63,6 +63,8 @@ def connect(address: str | None, num_cpus: int | None = None, log_to_driver: boo
 
     ray = _ray()
     local = address in (None, "", "local")
+    if not local:
+        _reachable(str(address))
     # ray.init replaces SIGTERM's handler with one that exits at once: facetrack's own (stop
     # cleanly: the current frame finished, the outputs closed) is put back.
     main = threading.current_thread() is threading.main_thread()
@@ -79,6 +81,24 @@ def connect(address: str | None, num_cpus: int | None = None, log_to_driver: boo
         if term is not None:
             signal.signal(signal.SIGTERM, term)
     return ray, local
+
+
+REACH_TIMEOUT_S = 5.0
+
+
+def _reachable(address: str) -> None:
+    """A head:port (or ray://head:port) that does not answer: one line now, not Ray's retries for
+    minutes. ('auto' finds a cluster started on this machine: Ray says itself if there is none.)"""
+    import socket
+
+    m = re.match(r"^(?:ray://)?(\[[^\]]+\]|[^:/]+):(\d+)$", address)
+    if m is None:
+        return
+    host, port = m.group(1).strip("[]"), int(m.group(2))
+    try:
+        socket.create_connection((host, port), timeout=REACH_TIMEOUT_S).close()
+    except OSError as exc:
+        raise FacetrackError(f"cannot reach Ray at {address}: {exc.strerror or exc}") from None
 
 
 def track_remote(cfg: Config, piece: Piece) -> Pass1:

@@ -169,7 +169,10 @@ class PostgresStore:
         """Whether the database holds a facetrack gallery; a clear error for another app's tables."""
         if not self.query("SELECT 1 FROM pg_tables WHERE tablename = 'meta' AND schemaname = current_schema()"):
             return False
-        rows = dict(self.query("SELECT key, value FROM meta WHERE key IN ('app', 'schema')"))
+        try:
+            rows = dict(self.query("SELECT key, value FROM meta WHERE key IN ('app', 'schema')"))
+        except StoreError:  # a `meta` of other columns
+            raise GalleryError(f"{self.where} holds a table 'meta' that is not a facetrack gallery's") from None
         if rows.get("app") != "facetrack":
             raise GalleryError(f"{self.where} holds a table 'meta' that is not a facetrack gallery's")
         schema = int(rows["schema"]) if str(rows.get("schema", "")).isdigit() else -1

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .cameras import INTERNAL, RESTART_AFTER_S, STOP_GRACE_S, Camera, _run_camera, is_live
+from .cameras import INTERNAL, RESTART_AFTER_S, STOP_GRACE_S, Camera, is_live, run_camera_code
 from .config import Config, DatabaseURL
 from .errors import FacetrackError
 
@@ -63,6 +63,18 @@ class LineBuffer:
                 return out
 
 
+class _Errors(logging.Handler):
+    """A camera's error lines, kept for the driver to say (Ray forwards a worker's own output
+    late or not at all when the actor ends at once, as one whose gallery cannot open does)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 class CameraActor:
     """One camera, run on a thread of a Ray actor until it ends or is halted."""
 
@@ -70,6 +82,10 @@ class CameraActor:
                  restarts: int) -> None:
         logging.basicConfig(level=level, format=f"facetrack [{camera.name}]: %(message)s", stream=sys.stderr,
                             force=True)
+        for handler in logging.getLogger().handlers:  # errors reach the driver through poll(), said once
+            handler.addFilter(lambda record: record.levelno < logging.ERROR)
+        self.errors = _Errors()
+        logging.getLogger().addHandler(self.errors)
         self.camera = camera
         self.stop = threading.Event()
         self.lines = LineBuffer()
@@ -79,25 +95,19 @@ class CameraActor:
         self.thread.start()
 
     def _body(self, cfg: Config, merged: tuple[bool, bool], status_every: float, restarts: int) -> None:
-        code = INTERNAL
+        code = INTERNAL  # also if something escapes as a BaseException: the driver must see an end
         try:
-            code = _run_camera(self.camera, cfg, self.stop, self.lines, merged, status_every, restarts)
-        except FacetrackError as exc:
-            if self.stop.is_set():  # halted while connecting: no failure
-                code = 0
-            else:
-                log.error("error: %s", exc)
-                code = 1
-        except Exception as exc:
-            log.error("internal error: %s: %s", type(exc).__name__, exc)
+            code = run_camera_code(self.camera, cfg, self.stop, self.lines, merged, status_every, restarts)
         finally:
             self.stop.set()
             self.code = code
 
-    def poll(self) -> tuple[list[tuple[str, str]], int | None]:
-        """The merged lines since the last poll, and the exit code once the camera has ended."""
+    def poll(self) -> tuple[list[tuple[str, str]], int | None, list[str]]:
+        """The merged lines since the last poll, the exit code once the camera has ended, and the
+        error lines it logged since."""
         ended = not self.thread.is_alive()
-        return self.lines.take(), (self.code if ended else None)
+        errors, self.errors.lines = self.errors.lines, []
+        return self.lines.take(), (self.code if ended else None), errors
 
     def halt(self) -> None:
         self.stop.set()
@@ -147,7 +157,7 @@ def run_cameras_ray(cameras: Sequence[Camera], cfg: Config, stop: threading.Even
             cfg = replace(cfg, gallery=cfg.gallery.expanduser().resolve())
         cpus = int(ray.cluster_resources().get("CPU", 0))
         if cpus < len(cameras):
-            log.warning("Ray: %d cameras but %d CPUs in the cluster; a camera needs one, so %d wait for a free "
+            log.warning("Ray: %d cameras but %d CPU(s) in the cluster; a camera needs one, so %d wait for a free "
                         "CPU (a file's camera frees its CPU when it ends)", len(cameras), cpus, len(cameras) - cpus)
         remote = ray.remote(num_cpus=1)(CameraActor)
 
@@ -155,7 +165,7 @@ def run_cameras_ray(cameras: Sequence[Camera], cfg: Config, stop: threading.Even
             return _Actor(cam, remote.remote(cam, cfg, merged, status_every, level, restarts), restarts)
 
         actors = [start(c) for c in cameras]
-        log.info("Ray: %d cameras, one actor each, on %d machine(s): %s", len(actors), len(nodes),
+        log.info("Ray: %d camera(s), one actor each, on %d machine(s): %s", len(actors), len(nodes),
                  ", ".join(c.name for c in cameras))
         return _supervise(ray, actors, start, outs, stop, on_tick, len(cameras))
     finally:
@@ -202,7 +212,7 @@ def _supervise(ray: Any, actors: list[_Actor], start: Callable[[Camera, int], _A
         for a in actors:
             _release(ray, a)
     if failed:
-        raise FacetrackError(f"{len(failed)} of {total} cameras failed: {', '.join(failed)} (see above)")
+        raise FacetrackError(f"{len(failed)} of {total} camera(s) failed: {', '.join(failed)} (see above)")
     return 0
 
 
@@ -210,9 +220,9 @@ def _collect(ray: Any, a: _Actor, outs: dict[str, Any], stopping: bool, failed: 
     """One actor's poll: its merged lines written, its end dealt with (done, failed or restart)."""
     ref, a.poll = a.poll, None
     try:
-        lines, code = ray.get(ref)
+        lines, code, errors = ray.get(ref)
     except Exception as exc:  # RayActorError: the actor died (killed, its machine gone)
-        lines, code = [], None
+        lines, code, errors = [], None, []
         _release(ray, a)
         why = getattr(exc, "cause", None) or type(exc).__name__
         if stopping:
@@ -221,6 +231,8 @@ def _collect(ray: Any, a: _Actor, outs: dict[str, Any], stopping: bool, failed: 
             log.warning("camera %s stopped unexpectedly (%s); starting it again in %.0f s", a.camera.name, why,
                         RESTART_AFTER_S)
             a.restart_at = time.monotonic() + RESTART_AFTER_S
+    for text in errors:
+        log.error("camera %s: %s", a.camera.name, text)
     for stream, text in lines:
         fh = outs.get(stream)
         if fh is not None:
