@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
         if not gallery.stored:
             raise FacetrackError(f"gallery {gallery.where} does not exist")
     if args.action == "export":
-        if gallery_location(args.file) != Path(args.file).expanduser():  # a URL (or a mistyped one)
+        if not isinstance(gallery_location(args.file), Path):  # a URL (a mistyped one raises)
             raise FacetrackError("people export writes an SQLite file: give a file name (to copy into another "
                                  "database, `people import` this gallery there)")
         with Gallery(cfg.gallery) as gallery:

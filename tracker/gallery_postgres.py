@@ -34,7 +34,6 @@ from .gallery_sqlite import StoreError, copy_into_sqlite
 
 log = logging.getLogger(__name__)
 
-URL_PREFIXES = ("postgresql://", "postgres://")
 WRITE_LOCK = 0x66616365  # the advisory lock key every facetrack writer takes ("face")
 CHANNEL = "facetrack_gallery"
 CONNECT_TIMEOUT_S = 10
@@ -112,10 +111,6 @@ TRIGGERS = [
     *UNDO_TRIGGERS,
 ]
 _RETURNS_ID = re.compile(r"^\s*INSERT INTO (people|descriptors)\b", re.IGNORECASE)
-
-
-def is_url(location: object) -> bool:
-    return isinstance(location, str) and location.startswith(URL_PREFIXES)
 
 
 def _sql(sql: str) -> str:

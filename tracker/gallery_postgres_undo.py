@@ -11,9 +11,9 @@ written back, with foreign keys checked at the commit (they are DEFERRABLE for t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Protocol
+
+from .undo import Steps
 
 KEYS = {"people": ("id",), "descriptors": ("id",), "cannot_links": ("a", "b")}
 SETTING = "facetrack.undo_step"
@@ -57,8 +57,8 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class PgUndoLog:
-    """The same interface as tracker.undo.UndoLog, over a PostgreSQL store."""
+class PgUndoLog(Steps):
+    """The same interface as tracker.undo.UndoLog (its actions: undo.Steps), over a PostgreSQL store."""
 
     def __init__(self, store: _Store, limit: int = 50) -> None:
         if limit < 1:
@@ -73,34 +73,20 @@ class PgUndoLog:
     def _record(self, step: int) -> None:
         self._store.run("SELECT set_config(?, ?, false)", (SETTING, str(step) if step else ""))
 
-    @contextmanager
-    def action(self, label: str) -> Iterator[None]:
-        """Every change inside the block is one step; nested actions join the outer one; a block
-        that raises keeps nothing; a step that changed nothing is not kept."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _begin_step(self) -> int:
         step, self._next = self._next, self._next + 1
         self._record(step)
-        self._depth = 1
-        ok = False
-        try:
-            yield
-            ok = True
-        finally:
-            self._depth = 0
-            self._record(0)
-            if ok and self._store.query("SELECT 1 FROM pg_temp.facetrack_undo WHERE step = ? LIMIT 1", (step,)):
-                self._steps.append((step, label))
-                dropped, self._steps = self._steps[:-self._limit], self._steps[-self._limit:]
-                if dropped:
-                    self._store.run("DELETE FROM pg_temp.facetrack_undo WHERE step <= ?", (dropped[-1][0],))
-            else:
-                self._store.run("DELETE FROM pg_temp.facetrack_undo WHERE step = ?", (step,))
+        return step
+
+    def _end_step(self, step: int, label: str, ok: bool) -> None:
+        self._record(0)
+        if ok and self._store.query("SELECT 1 FROM pg_temp.facetrack_undo WHERE step = ? LIMIT 1", (step,)):
+            self._steps.append((step, label))
+            dropped, self._steps = self._steps[:-self._limit], self._steps[-self._limit:]
+            if dropped:
+                self._store.run("DELETE FROM pg_temp.facetrack_undo WHERE step <= ?", (dropped[-1][0],))
+        else:
+            self._store.run("DELETE FROM pg_temp.facetrack_undo WHERE step = ?", (step,))
 
     def can_undo(self) -> bool:
         return bool(self._steps)

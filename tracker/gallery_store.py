@@ -22,9 +22,10 @@ from typing import Any, Protocol, Self, TypeVar, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from .config import DatabaseURL
 from .descriptor_table import DescriptorTable
 from .errors import GalleryError
-from .gallery_postgres import PostgresStore, is_url
+from .gallery_postgres import PostgresStore
 from .gallery_schema import ORIGINS, Person, _pair
 from .gallery_sqlite import SqliteStore, StoreError
 from .records import DESCRIPTOR_SIZE
@@ -37,7 +38,7 @@ Store = SqliteStore | PostgresStore
 
 def open_store(location: Path | str, readonly: bool = False) -> Store:
     """The store a gallery location names: a postgresql:// URL, or else an SQLite file's path."""
-    if is_url(location):
+    if isinstance(location, str) and location.startswith(DatabaseURL.PREFIXES):
         return PostgresStore(str(location), readonly)
     return SqliteStore(Path(location), readonly)
 

@@ -41,7 +41,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-__all__ = ["UndoLog"]
+__all__ = ["Steps", "UndoLog"]
 
 # Names of the TEMP objects. The prefix keeps them apart from the application's own tables.
 _PREFIX = "undolog_"
@@ -76,7 +76,46 @@ def _concat(parts: Sequence[str]) -> str:
     return " || ".join(parts)
 
 
-class UndoLog:
+class Steps:
+    """What an undo log's actions share (this one's and tracker/gallery_postgres_undo.py's):
+    nested actions join the outermost one; the outermost begins a step and ends it, kept only
+    when it went through (`ok`). Subclasses say how a step begins and ends."""
+
+    _depth = 0  # nesting depth of action() blocks
+
+    def _begin_step(self) -> int:
+        raise NotImplementedError
+
+    def _end_step(self, step: int, label: str, ok: bool) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def action(self, label: str) -> Iterator[None]:
+        """Record every change made inside the block as one undoable step, `label`.
+
+        Nested actions join the outermost one (its label names the step). If the outermost block raises, the
+        step is discarded: nothing is recorded, though changes already committed inside it stay. A step that
+        changed nothing is not kept; keeping one more than `limit` steps drops the oldest.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        step = self._begin_step()
+        self._depth = 1
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            self._depth = 0
+            self._end_step(step, label, ok)
+
+
+class UndoLog(Steps):
     """Undo history of the changes made to some tables of an SQLite connection.
 
     ``db`` must be in autocommit mode (``isolation_level=None``): the caller issues its own
@@ -199,52 +238,34 @@ class UndoLog:
     def _set_state(self, recording: bool, step: int) -> None:
         self._db.execute(f"UPDATE {_STATE} SET recording = ?, step = ?", (int(recording), step))
 
-    @contextmanager
-    def action(self, label: str) -> Iterator[None]:
-        """Record every change made on the connection inside the block as one undoable step, `label`.
-
-        Nested actions join the outermost one (its label names the step). If the outermost block raises, the
-        step is discarded: nothing is recorded, though changes already committed inside it stay. A step that
-        changed nothing is not kept; keeping one more than `limit` steps drops the oldest.
-        """
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-
+    def _begin_step(self) -> int:
         db = self._db
         row = db.execute(f"SELECT max(step) FROM (SELECT step FROM {_STEPS} UNION ALL SELECT step FROM {_LOG})")
         self._step = int(row.fetchone()[0] or 0) + 1
         self._set_state(True, self._step)
-        self._depth = 1
-        ok = False
+        return self._step
+
+    def _end_step(self, step: int, label: str, ok: bool) -> None:
+        db = self._db
+        self._step = 0
+        db.execute("SAVEPOINT undolog_action")
         try:
-            yield
-            ok = True
-        finally:
-            self._depth = 0
-            step, self._step = self._step, 0
-            db.execute("SAVEPOINT undolog_action")
-            try:
-                self._set_state(False, 0)
-                if not ok:
-                    db.execute(f"DELETE FROM {_LOG} WHERE step = ?", (step,))
-                elif db.execute(f"SELECT 1 FROM {_LOG} WHERE step = ? LIMIT 1", (step,)).fetchone():
-                    db.execute(f"INSERT INTO {_STEPS} (step, label) VALUES (?, ?)", (step, label))
-                    db.execute(
-                        f"DELETE FROM {_STEPS} WHERE step NOT IN "
-                        f"(SELECT step FROM {_STEPS} ORDER BY step DESC LIMIT ?)",
-                        (self._limit,),
-                    )
-                    db.execute(f"DELETE FROM {_LOG} WHERE step NOT IN (SELECT step FROM {_STEPS})")
-                db.execute("RELEASE undolog_action")
-            except BaseException:
-                db.execute("ROLLBACK TO undolog_action")
-                db.execute("RELEASE undolog_action")
-                raise
+            self._set_state(False, 0)
+            if not ok:
+                db.execute(f"DELETE FROM {_LOG} WHERE step = ?", (step,))
+            elif db.execute(f"SELECT 1 FROM {_LOG} WHERE step = ? LIMIT 1", (step,)).fetchone():
+                db.execute(f"INSERT INTO {_STEPS} (step, label) VALUES (?, ?)", (step, label))
+                db.execute(
+                    f"DELETE FROM {_STEPS} WHERE step NOT IN "
+                    f"(SELECT step FROM {_STEPS} ORDER BY step DESC LIMIT ?)",
+                    (self._limit,),
+                )
+                db.execute(f"DELETE FROM {_LOG} WHERE step NOT IN (SELECT step FROM {_STEPS})")
+            db.execute("RELEASE undolog_action")
+        except BaseException:
+            db.execute("ROLLBACK TO undolog_action")
+            db.execute("RELEASE undolog_action")
+            raise
 
     def can_undo(self) -> bool:
         """Whether there is a step to undo."""
