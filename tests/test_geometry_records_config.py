@@ -52,7 +52,7 @@ def test_config_precedence(tmp_path: Path) -> None:
     toml.write_text('[facetrack]\nthreshold = 0.5\ndetect-every = 3\nupsample = 0\n')
     env = {"FACETRACK_THRESHOLD": "0.55", "FACETRACK_UPSAMPLE": "2"}
     cfg = load_config(toml, env=env, overrides={"upsample": 1, "detector": None})
-    assert (cfg.threshold, cfg.detect_every, cfg.upsample, cfg.detector) == (0.55, 3, 1, "hog")
+    assert (cfg.threshold, cfg.detect_every, cfg.upsample, cfg.detector) == (0.55, 3, 1, "centerface")
 
 
 def test_config_errors(tmp_path: Path) -> None:

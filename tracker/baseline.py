@@ -43,3 +43,37 @@ def label_frame(image: NDArray[np.uint8], known: NDArray[np.float32], names: lis
             name = names[i] if dist[i] <= threshold else None
         out.append((box, name))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tracker.baseline CLIP PEOPLE_DIR`: the whole per-frame process, for timing it
+    against `facetrack run` (benchmarks/bench.py); prints frames, faces and named faces."""
+    import argparse
+    from pathlib import Path
+
+    from .enroll import face_from_photo
+
+    p = argparse.ArgumentParser(prog="python -m tracker.baseline", description=main.__doc__)
+    p.add_argument("clip")
+    p.add_argument("people", type=Path, help="one folder of photos per person")
+    args = p.parse_args(argv)
+    emb = DlibEmbedder()
+    names = sorted(d.name for d in args.people.iterdir() if d.is_dir())
+    # face_recognition's examples enrol with HOG too: the baseline is HOG from end to end.
+    known = np.stack([face_from_photo(next((args.people / n).iterdir()), emb, HogDetector(upsample=1)).descriptors[0]
+                      for n in names])
+    frames = faces = named = 0
+    for image in frames_of(args.clip):
+        labels = label_frame(image, known, names)
+        frames += 1
+        faces += len(labels)
+        named += sum(name is not None for _, name in labels)
+    print(f"{frames} frames, {faces} faces, {named} named")
+    return 0
+
+
+frames_of = frames  # `frames` is a counter inside main
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,7 +13,8 @@ from typing import Any
 
 from . import __version__, cli_analyze, cli_calibrate, cli_people, cli_run
 from .cli_run import SETTING_FLAGS, display_available
-from .config import DETECTORS, Config, load_config
+from .config import Config, load_config
+from .detect import registry as detectors
 from .errors import FacetrackError
 
 log = logging.getLogger("facetrack")
@@ -52,9 +53,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _add_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, help="match distance (default 0.6; lower is stricter)")
-    p.add_argument("--detector", choices=DETECTORS, help="hog (CPU, default) or cnn (GPU)")
-    p.add_argument("--upsample", type=int, help="detector upsampling: 1 finds faces down to ~40 px")
-    p.add_argument("--detect-scale", type=float, help="detect on the frame resized by this factor")
+    p.add_argument("--detector", choices=detectors.DETECTORS, help=detectors.describe())
+    p.add_argument("--detect-width", type=int,
+                   help="centerface: full frames are searched at this size, longer side in px (default 640)")
+    p.add_argument("--upsample", type=int, help="hog/cnn upsampling: 1 finds faces down to ~40 px")
+    p.add_argument("--detect-scale", type=float, help="hog/cnn: detect on the frame resized by this factor")
     p.add_argument("--detect-every", type=int, help="full-frame detection every N frames")
     p.add_argument("--reembed-every", type=int, help="frames between descriptors of a decided face")
     p.add_argument("--forget-unnamed-after", type=float, metavar="DAYS",
@@ -152,7 +155,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     from .gallery import Gallery
 
     cfg = _config(args)
-    options: dict[str, Any] = {"merge": not args.no_merge, "threshold": cfg.threshold, "margin": cfg.margin}
+    options: dict[str, Any] = {"merge": not args.no_merge, "threshold": cfg.threshold, "margin": cfg.margin,
+                               "detector": detectors.make_detector(cfg)}
     if args.folders is not None:
         if args.name or args.paths:
             raise FacetrackError("use either NAME PATH... or --folders DIR, not both")
@@ -221,7 +225,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     marker.write_text("this folder's gallery.sqlite3 was made by `facetrack demo` and is replaced by it\n")
     cfg = _config(args, gallery=gallery_path)
     with Gallery(gallery_path) as gallery:
-        for r in enroll_folders(gallery, assets / "people"):
+        for r in enroll_folders(gallery, assets / "people", detector=detectors.make_detector(cfg)):
             if r.person is not None:
                 log.info("enrolled %s from %d photo(s)", r.person.name, len(r.enrolled))
     run_args = argparse.Namespace(

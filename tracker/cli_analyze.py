@@ -196,9 +196,9 @@ def cmd_cluster(args: argparse.Namespace, cfg: Config, gallery_given: bool) -> i
             log.warning("%s; skipped", exc)
             continue
         boxes = detector.detect(image).boxes
-        emb = embed(embedder, image, boxes)
+        emb = embed(embedder, image, detector.alignment_boxes(boxes))
         first = len(faces)
-        for box, d in zip(emb.boxes, emb.descriptors):
+        for box, d in zip(boxes, emb.descriptors):
             faces.append((str(path), [int(round(v * scale)) for v in box]))
             vectors.append(d)
         cannot.extend((i, j) for i in range(first, len(faces)) for j in range(i + 1, len(faces)))

@@ -23,8 +23,8 @@ from .errors import FacetrackError
 log = logging.getLogger("facetrack")
 
 # Flags that are settings: given on the command line, they win over the app's saved settings.
-SETTING_FLAGS = ("threshold", "detector", "upsample", "detect_scale", "detect_every", "reembed_every", "gallery",
-                 "rtsp_transport", "forget_unnamed_after")
+SETTING_FLAGS = ("threshold", "detector", "detect_width", "upsample", "detect_scale", "detect_every", "reembed_every",
+                 "gallery", "rtsp_transport", "forget_unnamed_after")
 
 
 def display_available() -> bool:

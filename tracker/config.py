@@ -17,10 +17,10 @@ from typing import Any, get_type_hints
 
 import platformdirs
 
+from .detect.registry import DEFAULT_DETECTOR, DETECTORS
 from .errors import FacetrackError
 
 ENV_PREFIX = "FACETRACK_"
-DETECTORS = ("hog", "cnn")
 RTSP_TRANSPORTS = ("auto", "tcp", "udp")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -36,7 +36,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "margin": (0.0, 1.0), "diversity": (0.0, 2.0), "small_face": (0.0, 1.0),
     "knn": (1, 100), "max_inventory": (1, 10_000), "min_votes_new": (1, 1000),
     "upsample": (0, 4), "detect_scale": (0.05, 4.0), "detect_every": (1, 10_000),
-    "roi_face_px": (1, 1000), "coast_frames": (0, 10_000),
+    "roi_face_px": (1, 1000), "coast_frames": (0, 10_000), "detect_width": (64, 4096), "min_quality": (0.0, 1.0),
     "reembed_every": (1, 10_000), "embed_batch": (1, 256), "embed_max_delay": (0, 10_000),
     "num_jitters": (0, 100),
     "live_queue": (1, 256), "file_queue": (1, 256),
@@ -131,12 +131,14 @@ class Config:
     max_inventory: int = 48  # descriptors kept per person besides enrolled photos
     diversity: float = 0.12  # a new sample must be this far from the inventory to be kept
     min_votes_new: int = 2  # samples before a track is decided or founds an automatic identity
+    min_quality: float = 0.3  # faces under this quality (tracker/quality.py) keep a label but decide nothing
     # Detection
-    detector: str = "hog"
-    upsample: int = 1  # HOG pyramid upsampling for full-frame detection
-    detect_scale: float = 1.0  # detect on a frame resized by this factor
-    detect_every: int = 10  # full-frame detection every N frames; tracked regions in between
-    roi_face_px: int = 90  # tracked regions are resized so a face is about this wide
+    detector: str = DEFAULT_DETECTOR  # centerface, hog or cnn (tracker/detect/registry.py)
+    detect_width: int = 640  # CenterFace: full frames run at this many pixels on their longer side
+    upsample: int = 1  # HOG / dlib CNN pyramid upsampling for full-frame detection
+    detect_scale: float = 1.0  # HOG / dlib CNN: detect on a frame resized by this factor
+    detect_every: int = 5  # full-frame detection every N frames; tracked regions in between
+    roi_face_px: int = 90  # HOG: tracked regions are resized so a face is about this wide
     coast_frames: int = 20  # frames a track is followed by correlation when detection misses
     # Embedding
     reembed_every: int = 24  # frames between descriptors of a track once it is decided

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import geometry, repair
-from .detect import CnnDetector, HogDetector
+from .detect import CenterFaceDetector, CnnDetector, Detector, HogDetector
 from .embed import DlibEmbedder, Embedder, embed
 from .errors import FacetrackError, ImageError
 from .gallery import Gallery, Person, encode_thumbnail
@@ -37,42 +37,52 @@ class EnrollReport:
         return [why if str(path) in why else f"{path}: {why}" for path, why in self.skipped]
 
 
-def find_enrollment_face(image: NDArray[np.uint8], detector: HogDetector | None = None) -> NDArray[np.float64]:
-    """The box of the main face in a photo, shape (1, 4); raises ImageError if there is none.
-
-    Tightly cropped faces defeat HOG (its window wants some context around the face), so a
-    small image is tried again with a border, with more upsampling, and at last with dlib's
-    CNN detector, which finds faces HOG misses. Nothing is taken on trust: an image in which
-    no detector finds a face (a blank page, noise) is refused.
-    """
-    det = detector or HogDetector(upsample=1)
-    h, w = image.shape[:2]
-    found = det.detect(image)
-    if len(found) == 0 and max(h, w) < 600:
-        found = HogDetector(upsample=2).detect(image)
+def _main_face(detector: Detector, image: NDArray[np.uint8]) -> NDArray[np.float64] | None:
+    """The largest face `detector` finds, as the box to align (dlib's convention), or None."""
+    found = detector.detect(image)
     if len(found) == 0:
+        return None
+    boxes = detector.alignment_boxes(found.boxes)
+    return np.asarray(boxes[np.argmax(geometry.area(boxes))], np.float64)
+
+
+def find_enrollment_face(image: NDArray[np.uint8], detector: Detector | None = None) -> NDArray[np.float64]:
+    """The box to align of the main face in a photo, shape (1, 4), in dlib's box convention
+    (what the landmark predictor wants, whatever found it); raises ImageError if there is none.
+
+    `detector`: the configured one (default CenterFace). Tightly cropped faces defeat detectors
+    that want some context around the face, so where it finds nothing a small image is tried
+    with HOG upsampled, then (perhaps just a face) with a border, by the same detector, HOG and
+    at last dlib's CNN. Nothing is taken on trust: an image in which no detector finds a face
+    (a blank page, noise) is refused.
+    """
+    det = detector or CenterFaceDetector()
+    h, w = image.shape[:2]
+    box = _main_face(det, image)
+    if box is None and max(h, w) < 600:
+        box = _main_face(HogDetector(upsample=2), image)
+    if box is None:
         # Perhaps just a face: look at it (at most TIGHT_CROP_MAX_SIDE wide) with a border.
         factor = min(1.0, TIGHT_CROP_MAX_SIDE / max(h, w))
         small = np.ascontiguousarray(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
                                      if factor < 1.0 else image)
         pad = max(small.shape[:2]) // 2
         padded = np.ascontiguousarray(cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
-        again = HogDetector(upsample=2).detect(padded)
-        if len(again) == 0:
-            again = CnnDetector(upsample=1 if max(small.shape[:2]) < 200 else 0).detect(padded)
-        if len(again):
-            boxes = geometry.clip_boxes((again.boxes - pad) / factor, w, h)
-            return boxes[np.argmax(geometry.area(boxes))][None]
-    if len(found) == 0:
+        fallbacks: list[Detector] = [det, HogDetector(upsample=2),
+                                     CnnDetector(upsample=1 if max(small.shape[:2]) < 200 else 0)]
+        for fallback in fallbacks:
+            found = _main_face(fallback, padded)
+            if found is not None:
+                return ((found - pad) / factor)[None]
         raise ImageError("no face found")
     # The enrollee is the main subject: the largest face.
-    return found.boxes[np.argmax(geometry.area(found.boxes))][None]
+    return box[None]
 
 
-def face_from_photo(path: Path, embedder: Embedder) -> Embeddings:
+def face_from_photo(path: Path, embedder: Embedder, detector: Detector | None = None) -> Embeddings:
     image = load_image(path)
     try:
-        box = find_enrollment_face(image)
+        box = find_enrollment_face(image, detector)
     except ImageError as exc:
         raise ImageError(f"{path}: {exc}") from None
     return embed(embedder, image, box)
@@ -93,15 +103,17 @@ def collect_photos(paths: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def enroll(gallery: Gallery, name: str, paths: list[Path], embedder: Embedder | None = None, *,
-           merge: bool = True, threshold: float = 0.6, margin: float = 0.04) -> EnrollReport:
+           merge: bool = True, threshold: float = 0.6, margin: float = 0.04,
+           detector: Detector | None = None) -> EnrollReport:
     """Enrol photos as `name`. A named file that fails stops everything, nothing written;
     a photo found in a folder that fails is reported and skipped.
 
     Someone already seen as an automatic identity ("Person 3") is that identity: when its
     inventory matches the photos as a whole (within `threshold`, by `margin` over every other
     known person, no cannot-link), it is merged into `name` (unless `merge` is False; then the
-    match is only reported)."""
+    match is only reported). `detector`: the configured one (default CenterFace)."""
     emb = embedder or DlibEmbedder()
+    det = detector or CenterFaceDetector()
     named, found = collect_photos(paths)
     report = EnrollReport()
     descriptors: list[NDArray[np.float32]] = []
@@ -110,7 +122,7 @@ def enroll(gallery: Gallery, name: str, paths: list[Path], embedder: Embedder | 
         try:
             if path in named and not is_image_path(path):
                 log.debug("%s has no image suffix; trying it anyway", path)
-            faces = face_from_photo(path, emb)
+            faces = face_from_photo(path, emb, det)
         except ImageError as exc:
             if path in named:
                 raise

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import shots
+from . import backfill, shots
 from .config import Config
-from .detect import CnnDetector, Detector, make_detector
+from .detect import Detector, make_detector
 from .embed import DlibEmbedder, Embedder
 from .gallery import Gallery
 from .live import LiveSource
@@ -84,7 +84,7 @@ class Engine:
         self.embedder = embedder or DlibEmbedder(cfg.num_jitters)
         self.tracker = FaceTracker(cfg, gallery, self.detector, self.embedder)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="detect")
-        self._batch = cfg.embed_batch if isinstance(self.detector, CnnDetector) else 1
+        self._batch = cfg.embed_batch if self.detector.traits.batched else 1
         self._on_idle: Callable[[], None] | None = None
         self._skip: Callable[[Frame], bool] | None = None
 
@@ -99,12 +99,16 @@ class Engine:
 
     def run(self, source: Source, sinks: Sequence[Sink] = (), stop: threading.Event | None = None,
             on_result: ResultCallback | None = None, summary: Summary | None = None,
-            on_idle: Callable[[], None] | None = None, skip: Callable[[Frame], bool] | None = None) -> Summary:
+            on_idle: Callable[[], None] | None = None, skip: Callable[[Frame], bool] | None = None,
+            hold: int = backfill.HOLD) -> Summary:
         """Every frame of `source` through the tracker into `sinks`, until it ends or `stop` is set.
 
         on_idle: called about every 0.1 s while a live source sends nothing (it is down).
         skip: for a file, asked of each frame as it is read; True drops it before detection (the
-        app playing a file at its own speed on a machine that cannot keep up)."""
+        app playing a file at its own speed on a machine that cannot keep up).
+        hold: a file's results are held back this many frames so that a face named a moment after
+        it appeared is named in those frames too (backfill.py); 0 for none (the app: what is shown
+        is what the tracker holds now). Live sources never wait."""
         summary = summary or Summary()
         stop = stop or threading.Event()
         self.tracker.end_tracks()
@@ -116,10 +120,11 @@ class Engine:
         self._skip = skip
         source.start()
         started = time.perf_counter()
-        try:
-            loop = self._run_live if source.live else self._run_file
-            for frame, result in loop(source, stop, isinstance(source, ImageSource)):
-                now = time.monotonic()
+        held: backfill.Backfill[Frame] = backfill.Backfill(0 if source.live else hold)
+
+        def emit(ready: list[tuple[Frame, FrameResult]]) -> None:
+            now = time.monotonic()
+            for frame, result in ready:
                 for sink in sinks:
                     sink.write(frame, result)
                 if on_result is not None:
@@ -127,8 +132,14 @@ class Engine:
                 summary.add(result)
                 if frame.captured_at:
                     summary.latencies.append(now - frame.captured_at)
+
+        try:
+            loop = self._run_live if source.live else self._run_file
+            for frame, result in loop(source, stop, isinstance(source, ImageSource)):
+                emit(held.push(frame, result))
                 if stop.is_set():
                     break
+            emit(held.flush())  # every frame processed is written, also when stopped
         finally:
             source.stop()
             if isinstance(source, LiveSource):
@@ -143,10 +154,10 @@ class Engine:
         return summary
 
     def _run_file(self, source: Source, stop: threading.Event, still: bool):  # type: ignore[no-untyped-def]
-        every = 1 if isinstance(self.detector, CnnDetector) else self.cfg.detect_every
+        every = 1 if self.detector.traits.every_frame else self.cfg.detect_every
         window: deque[tuple[Frame, bool, Future[list[Detections]] | None, int]] = deque()
         batch: list[tuple[int, Frame]] = []  # keyframes waiting to be submitted together
-        previous = None
+        cuts = shots.ShotDetector()
         since_key = every
         frames = source.frames()
 
@@ -169,9 +180,7 @@ class Engine:
                     break
                 if self._skip is not None and self._skip(frame):
                     continue
-                signature = shots.colour_signature(frame.image)
-                cut = still or shots.is_cut(previous, signature)
-                previous = signature
+                cut = cuts.update(frame.image) or still
                 key = cut or since_key >= every
                 since_key = 1 if key else since_key + 1
                 window.append((frame, cut, None, -1))
@@ -190,14 +199,12 @@ class Engine:
 
     def _run_live(self, source: Source, stop: threading.Event, still: bool):  # type: ignore[no-untyped-def]
         pending: Future[Detections] | None = None
-        previous = None
+        cuts = shots.ShotDetector()
         since_key = self.cfg.detect_every
         for frame in source.frames(self._on_idle):
             if stop.is_set():
                 break
-            signature = shots.colour_signature(frame.image)
-            cut = shots.is_cut(previous, signature)
-            previous = signature
+            cut = cuts.update(frame.image)
             seeds = None
             if pending is not None and pending.done():
                 seeds = pending.result().boxes

@@ -6,8 +6,11 @@ no stage can change what another stage sees.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,25 +56,69 @@ class Frame:
         return int(self.image.shape[0])
 
 
+LANDMARKS = 5  # eye centres, nose tip, mouth corners (a detector that gives none leaves NaN)
+
+
+def _no_landmarks(n: int) -> NDArray[np.float64]:
+    return np.full((n, LANDMARKS, 2), np.nan)
+
+
 @dataclass(frozen=True)
 class Detections:
-    """Face boxes found in one frame, (left, top, right, bottom) source pixels, with scores."""
+    """Faces found in one frame, row i of every field is face i.
+
+    boxes: (left, top, right, bottom) in source pixels; scores: the detector's own confidence
+    (its scale is the detector's: see DetectorTraits.score_range); landmarks: (N, 5, 2) x, y in
+    source pixels, NaN where the detector gives none. `select` and `concat` carry every field,
+    so a field added here flows through every stage that picks or merges detections.
+    """
 
     boxes: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 4)))
     scores: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0,)))
+    landmarks: NDArray[np.float64] | None = None  # None: the detector gives none (stored as NaN)
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
-        if len(boxes) != len(scores):
-            raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
-        if len(boxes) and np.any(boxes[:, 2:] <= boxes[:, :2]):
+        n = len(boxes)
+        marks = _no_landmarks(n) if self.landmarks is None else np.asarray(self.landmarks, dtype=np.float64)
+        if len(scores) != n:
+            raise ValueError(f"{n} boxes but {len(scores)} scores")
+        if marks.shape != (n, LANDMARKS, 2):
+            raise ValueError(f"landmarks must have shape ({n}, {LANDMARKS}, 2), got {marks.shape}")
+        if n and np.any(boxes[:, 2:] <= boxes[:, :2]):
             raise ValueError("every box needs right > left and bottom > top")
         object.__setattr__(self, "boxes", _frozen(boxes))
         object.__setattr__(self, "scores", _frozen(scores))
+        object.__setattr__(self, "landmarks", _frozen(marks))
 
     def __len__(self) -> int:
         return len(self.boxes)
+
+    def _arrays(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def select(self, index: NDArray[np.bool_] | NDArray[np.int64] | slice) -> Detections:
+        """The rows `index` picks (a boolean mask or integer indices), every field alike."""
+        return Detections(**{k: v[index] for k, v in self._arrays().items()})
+
+    @staticmethod
+    def concat(parts: Sequence[Detections]) -> Detections:
+        """All rows of `parts`, in order, every field alike."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Detections()
+        if len(parts) == 1:
+            return parts[0]
+        arrays = [p._arrays() for p in parts]
+        return Detections(**{k: np.concatenate([a[k] for a in arrays]) for k in arrays[0]})
+
+    def mapped(self, factor: float, dx: float = 0.0, dy: float = 0.0) -> Detections:
+        """Measured on an image resized by `factor` whose origin was (dx, dy) in this image:
+        every coordinate field mapped back (divide by the factor, then shift)."""
+        shift = np.array([dx, dy])
+        return dataclasses.replace(self, boxes=self.boxes / factor + np.tile(shift, 2),
+                                   landmarks=self.landmarks / factor + shift)  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -120,13 +167,20 @@ class FrameResult:
     # Per face: found by the detector in this frame (else followed by correlation alone); empty
     # when unknown. Offline analysis trusts "two faces in one frame" only between detected ones.
     detected: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
+    # Per face: the detector's score at its last detection (NaN: none) and its 5 landmarks in this
+    # frame (NaN where the detector gives none or the face was not detected); empty when unknown.
+    scores: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    landmarks: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, LANDMARKS, 2)))
 
     def __post_init__(self) -> None:
         n = len(self.names)
-        det = np.asarray(self.detected, dtype=np.bool_).reshape(-1)
-        if len(det) not in (0, n):
-            raise ValueError(f"detected has {len(det)} rows, names has {n}")
-        object.__setattr__(self, "detected", _frozen(det))
+        optional = {"detected": np.asarray(self.detected, dtype=np.bool_).reshape(-1),
+                    "scores": np.asarray(self.scores, dtype=np.float64).reshape(-1),
+                    "landmarks": np.asarray(self.landmarks, dtype=np.float64).reshape(-1, LANDMARKS, 2)}
+        for name, arr in optional.items():
+            if len(arr) not in (0, n):
+                raise ValueError(f"{name} has {len(arr)} rows, names has {n}")
+            object.__setattr__(self, name, _frozen(arr))
         arrays = {
             "track_ids": np.asarray(self.track_ids, dtype=np.int64).reshape(-1),
             "boxes": np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
 import cv2
+import numpy as np
 
 from . import geometry
 from .draw import annotate
@@ -40,26 +41,32 @@ def _open_text(path: Path, append: bool = False) -> IO[str]:
         raise FacetrackError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def _number(value: float, digits: int) -> float | None:
+    return None if math.isnan(value) else round(float(value), digits)
+
+
 def result_json(result: FrameResult) -> dict[str, Any]:
     """One frame as the documented JSONL record, boxes in the source's pixels."""
     # A huge photo was tracked reduced (result.scale > 1); the JSONL speaks of the file itself.
     boxes = result.boxes * result.scale
-    return {
-        "frame": result.index,
-        "time": result.time,
-        "source": result.source,
-        "faces": [
-            {
-                "track": int(tid),
-                "person": name,
-                "known": bool(known) if name is not None else False,
-                "box": geometry.to_int_box(box),
-                "distance": None if math.isnan(dist) else round(float(dist), 4),
-            }
-            for tid, name, known, box, dist in zip(
-                result.track_ids, result.names, result.known, boxes, result.distances)
-        ],
-    }
+    n = len(result)
+    scores = result.scores if len(result.scores) else np.full(n, np.nan)
+    marks = result.landmarks * result.scale if len(result.landmarks) else np.full((n, 5, 2), np.nan)
+    faces = []
+    for i in range(n):
+        name = result.names[i]
+        face: dict[str, Any] = {
+            "track": int(result.track_ids[i]),
+            "person": name,
+            "known": bool(result.known[i]) if name is not None else False,
+            "box": geometry.to_int_box(boxes[i]),
+            "distance": _number(result.distances[i], 4),
+            "score": _number(scores[i], 3),
+        }
+        if not np.isnan(marks[i]).any():
+            face["landmarks"] = [[round(float(x), 1), round(float(y), 1)] for x, y in marks[i]]
+        faces.append(face)
+    return {"frame": result.index, "time": result.time, "source": result.source, "faces": faces}
 
 
 class LineWriter(Protocol):

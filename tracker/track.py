@@ -25,9 +25,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from . import geometry
+from . import geometry, quality
 from .config import Config
-from .detect import Detector, from_dlib_rect, to_dlib_rect
+from .detect import Detector, detect_regions, from_dlib_rect, to_dlib_rect
 from .embed import Embedder
 from .errors import GalleryError
 from .gallery import Gallery, Person, encode_thumbnail
@@ -41,6 +41,7 @@ MIN_IOU = 0.15  # a detection this far off a prediction is another face
 NEW_TRACK_MAX_IOU = 0.3  # a detection overlapping a live track this much is not a new face
 MIN_EMBED_PX = 32  # faces smaller than this give unreliable descriptors
 MIN_PSR = 7.0  # correlation tracker confidence under which a lost face is dropped
+PREDICT_COAST = 3  # frames a lost face of nobody known yet is carried on by its velocity alone
 YOUNG_SAMPLES = 6  # descriptors a track that founded an identity gets every UNDECIDED_REEMBED frames
 UNDECIDED_REEMBED = 3  # frames between descriptors while a track is undecided
 JUMP_IOU = 0.5  # a detection this far off the track's prediction gets a descriptor at once
@@ -74,6 +75,9 @@ class Track:
     embedded_px: float = 0.0  # face width at the last descriptor
     disrupted: bool = False  # lost or jumped since the last descriptor: a swap is possible
     detected_now: bool = False
+    poor: bool = False  # its last face looked at was of low quality (not described)
+    score: float = math.nan  # the detector's score at the last detection
+    landmarks: NDArray[np.float64] = field(default_factory=lambda: np.full((5, 2), np.nan))  # ... its landmarks
 
     def predict(self, index: int) -> NDArray[np.float64]:
         return self.box + self.velocity * (index - self.last_frame)
@@ -87,6 +91,7 @@ class _Pending:
     time: float
     face_px: float
     disrupted: bool
+    quality: float
 
 
 class FaceTracker:
@@ -100,6 +105,7 @@ class FaceTracker:
         self._next_id = 1
         self._pending: list[_Pending] = []
         self.descriptors_computed = 0
+        self.poor_skipped = 0  # faces not described for their low quality
         self._still = False
         self._touched: dict[int, float] = {}
         self._gallery_warned: dict[str, float] = {}  # why a gallery write failed -> when last logged
@@ -136,47 +142,43 @@ class FaceTracker:
             t.detected_now = False
 
         if detections is None:
-            dets = self.detector.detect_regions(image, preds) if len(live) else Detections()
+            dets = detect_regions(self.detector, image, preds) if len(live) else Detections()
             matched_t, matched_d = self._associate(preds, dets.boxes)
         else:
             dets = detections
             matched_t, matched_d = self._associate(preds, dets.boxes)
             lost = [i for i in range(len(live)) if i not in set(matched_t)]
             if lost:  # the full-frame pass can miss a face the tracked region still finds
-                extra = self.detector.detect_regions(image, preds[lost])
-                fresh = [j for j in range(len(extra)) if not len(dets) or
-                         geometry.iou_matrix(extra.boxes[j:j + 1], dets.boxes).max() < NEW_TRACK_MAX_IOU]
-                if fresh:
-                    dets = Detections(np.concatenate([dets.boxes, extra.boxes[fresh]]),
-                                      np.concatenate([dets.scores, extra.scores[fresh]]))
+                extra = detect_regions(self.detector, image, preds[lost])
+                fresh = _apart(extra.boxes, dets.boxes)
+                if fresh.any():
+                    dets = Detections.concat([dets, extra.select(fresh)])
                     matched_t, matched_d = self._associate(preds, dets.boxes)
 
         if seeds is not None and len(seeds):
             known_boxes = np.concatenate([preds, dets.boxes]) if len(dets) else preds
-            overlap = geometry.iou_matrix(seeds, known_boxes).max(1) if len(known_boxes) else np.zeros(len(seeds))
-            fresh_seeds = geometry.as_boxes(seeds)[overlap < NEW_TRACK_MAX_IOU]
+            fresh_seeds = geometry.as_boxes(seeds)[_apart(seeds, known_boxes)]
             if len(fresh_seeds):
-                extra = self.detector.detect_regions(image, fresh_seeds)
-                if len(extra):
-                    dets = Detections(np.concatenate([dets.boxes, extra.boxes]),
-                                      np.concatenate([dets.scores, extra.scores]))
+                dets = Detections.concat([dets, detect_regions(self.detector, image, fresh_seeds)])
 
         matched = set(matched_t)
         for ti, di in zip(matched_t, matched_d):
-            self._update_detected(live[ti], dets.boxes[di], frame)
+            self._update_detected(live[ti], dets, di, frame)
         for ti, t in enumerate(live):
             if ti not in matched:
                 self._coast(t, frame)
 
         used = set(matched_d)
         current = [t.box for t in self.tracks.values()]
+        # A region search re-finds tracked faces down to a lower score than a new face needs.
+        least = self.detector.traits.score_range[0]
         for di in range(len(dets)):
-            if di in used:
+            if di in used or dets.scores[di] < least:
                 continue
             box = dets.boxes[di]
             if current and geometry.iou_matrix(box[None], np.array(current)).max() > NEW_TRACK_MAX_IOU:
                 continue
-            t = self._new_track(box, frame)
+            t = self._new_track(dets, di, frame)
             current.append(t.box)
 
         self._schedule_embeddings(frame)
@@ -302,7 +304,8 @@ class FaceTracker:
         keep = iou[rows, cols] >= MIN_IOU
         return [int(r) for r in rows[keep]], [int(c) for c in cols[keep]]
 
-    def _update_detected(self, t: Track, box: NDArray[np.float64], frame: Frame) -> None:
+    def _update_detected(self, t: Track, dets: Detections, row: int, frame: Frame) -> None:
+        box = dets.boxes[row]
         if geometry.iou_matrix(t.predict(frame.index)[None], np.asarray(box)[None])[0, 0] < JUMP_IOU:
             # The face jumped (a cut the colours did not show, or two faces crossing): look now.
             t.last_embedded = -(10**9)
@@ -315,12 +318,25 @@ class FaceTracker:
         t.detected_image = frame.image
         t.follower = None
         t.detected_now = True
+        t.score, t.landmarks = float(dets.scores[row]), dets.landmarks[row]  # type: ignore[index]
 
     def _coast(self, t: Track, frame: Frame) -> None:
         if frame.index - t.last_detected > self.cfg.coast_frames or t.detected_image is None:
             self._drop(t)
             return
         t.disrupted = True  # the detector lost the face: what it finds next may be someone else
+        if t.follower is None and not self._worth_following(t):
+            # Nobody known yet: the box moves on by its velocity for a few frames (the face may
+            # be re-found), then the track ends. dlib's correlation tracker costs ~3 ms a frame.
+            if frame.index - t.last_detected > PREDICT_COAST:
+                self._drop(t)
+                return
+            box = geometry.clip_boxes(t.predict(frame.index)[None], frame.width, frame.height)[0]
+            if box[2] - box[0] < 4 or box[3] - box[1] < 4:
+                self._drop(t)
+                return
+            t.box, t.last_frame = box, frame.index
+            return
         if t.follower is None:
             t.follower = dlib().correlation_tracker()
             t.follower.start_track(t.detected_image, to_dlib_rect(t.box))
@@ -337,15 +353,20 @@ class FaceTracker:
         t.box = box
         t.last_frame = frame.index
 
+    def _worth_following(self, t: Track) -> bool:
+        """A lost face is followed by correlation (through a turned head, a hand before it) when
+        its track holds a person: keeping the track keeps the name. Others end sooner."""
+        return self.identities.state(t.id).person_id >= 0
+
     def _drop(self, t: Track) -> None:
         del self.tracks[t.id]
         self.identities.end(t.id)
         self._pending = [p for p in self._pending if p.track_id != t.id]
 
-    def _new_track(self, box: NDArray[np.float64], frame: Frame) -> Track:
-        t = Track(id=self._next_id, box=np.asarray(box, np.float64), first_frame=frame.index,
+    def _new_track(self, dets: Detections, row: int, frame: Frame) -> Track:
+        t = Track(id=self._next_id, box=np.asarray(dets.boxes[row], np.float64), first_frame=frame.index,
                   last_frame=frame.index, last_detected=frame.index, detected_image=frame.image,
-                  detected_now=True)
+                  detected_now=True, score=float(dets.scores[row]), landmarks=dets.landmarks[row])  # type: ignore[index]
         self._next_id += 1
         self.tracks[t.id] = t
         return t
@@ -363,7 +384,10 @@ class FaceTracker:
             # fill that inventory, or show it is an older automatic identity seen again.
             decided = ident.person_id >= 0 and not ident.outliers
             if not decided:
-                every = UNDECIDED_REEMBED
+                # Its first faces are taken on consecutive frames, so a face is named (or known
+                # to be new) two frames after it appears; a poor one is looked at less often.
+                young = not self.identities.has_evidence(t.id) and not t.poor
+                every = 1 if young else UNDECIDED_REEMBED
             elif ident.founded >= 0 and len(ident.samples) < YOUNG_SAMPLES and self._may_be_older(ident.founded):
                 every = min(UNDECIDED_REEMBED, self.cfg.reembed_every)
             else:
@@ -374,11 +398,21 @@ class FaceTracker:
                 due.append(t)
         if not due:
             return
-        chips = self.embedder.align(frame.image, np.array([t.box for t in due]))
-        for t, chip in zip(due, chips):
+        # dlib's landmarks and descriptor want dlib's box convention, whatever the detector's.
+        aligned = self.detector.alignment_boxes(np.array([t.box for t in due]))
+        chips = self.embedder.align(frame.image, aligned)
+        scores = self.detector.traits.score_quality(np.array([t.score for t in due]))
+        for t, chip, box, score in zip(due, chips, aligned, scores):
             t.last_embedded = frame.index
-            self._pending.append(_Pending(t.id, chip, frame.index, frame.time, float(t.box[2] - t.box[0]),
-                                          t.disrupted))
+            q = quality.face_quality(float(score), t.landmarks, chip)
+            t.poor = q < self.cfg.min_quality
+            if t.poor:
+                # A poor face (turned away, blurred, barely a face) could decide nothing: its
+                # descriptor, dlib's costliest call, is not computed. Looked at again on schedule.
+                self.poor_skipped += 1
+                continue
+            self._pending.append(_Pending(t.id, chip, frame.index, frame.time, float(box[2] - box[0]),
+                                          t.disrupted, q))
             t.disrupted = False
             t.embedded_px = float(t.box[2] - t.box[0])
 
@@ -402,7 +436,7 @@ class FaceTracker:
             if t is None:
                 continue
             sample = TrackSample(np.asarray(d, np.float32), encode_thumbnail(p.chip), p.frame_index, p.time, p.face_px,
-                                 p.disrupted)
+                                 p.disrupted, p.quality)
             split = self.identities.add_sample(t.id, sample)
             moved = self.identities.state(t.id).outliers if split else 0
             if self.observer is not None:
@@ -416,7 +450,8 @@ class FaceTracker:
         """The track's face changed under it (a swap at a crossing): a new track from here on."""
         new = Track(id=self._next_id, box=t.box.copy(), first_frame=t.last_frame, last_frame=t.last_frame,
                     velocity=t.velocity.copy(), last_detected=t.last_detected, detected_image=t.detected_image,
-                    follower=t.follower, last_embedded=t.last_embedded, detected_now=t.detected_now)
+                    follower=t.follower, last_embedded=t.last_embedded, detected_now=t.detected_now,
+                    score=t.score, landmarks=t.landmarks)
         self._next_id += 1
         self.identities.split_off(t.id, new.id)
         del self.tracks[t.id]
@@ -474,4 +509,16 @@ class FaceTracker:
             known=np.array(known, bool), distances=np.array(dists, np.float64),
             captured_at=frame.captured_at, width=frame.width, height=frame.height, scale=frame.scale,
             detected=np.array([t.detected_now for t in shown], bool),
+            scores=np.array([t.score for t in shown], np.float64),
+            # Landmarks are where the detector put them in this frame; a face followed by correlation has none.
+            landmarks=np.array([t.landmarks if t.detected_now else np.full((5, 2), np.nan) for t in shown],
+                               np.float64).reshape(-1, 5, 2),
         )
+
+
+def _apart(boxes: object, others: object) -> NDArray[np.bool_]:
+    """Which of `boxes` overlap none of `others` enough to be the same face."""
+    b = geometry.as_boxes(boxes)
+    if len(b) == 0 or len(geometry.as_boxes(others)) == 0:
+        return np.ones(len(b), bool)
+    return geometry.iou_matrix(b, others).max(1) < NEW_TRACK_MAX_IOU

@@ -97,7 +97,8 @@ class PeopleCommands:
         from tracker.enroll import enroll
 
         def do() -> Any:
-            report = enroll(self._gallery(), name, paths, self._engine().embedder)
+            engine = self._engine()
+            report = enroll(self._gallery(), name, paths, engine.embedder, detector=engine.detector)
             for message in report.skip_messages():
                 self._error(message)
             return report

@@ -139,7 +139,7 @@ class PlaybackLoop:
         try:
             timed = not source.live and not isinstance(source, ImageSource)
             self._engine().run(source, (), self._run_stop, on_result=self._on_result,
-                               on_idle=lambda: self._drain(block=False), skip=self._late if timed else None)
+                               on_idle=lambda: self._drain(block=False), skip=self._late if timed else None, hold=0)
             ended = not self._run_stop.is_set()
         except Exception as exc:
             self._report(exc)
