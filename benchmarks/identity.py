@@ -13,6 +13,7 @@ read or changed). Each labelled face is matched to a face the engine reported in
   fragmentation    mean over labelled persons of the distinct identities their faces got (ideal 1)
   purity           face-weighted share of each identity's faces that are its majority person (ideal 1)
   named accuracy   (--enrol) labelled faces shown with their own name; wrong names: with another's
+                   (each person enrolled from a tight crop of their largest labelled face)
 """
 
 from __future__ import annotations
@@ -51,11 +52,15 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label]) -> dict[str, str]:
-    """Enrol one crop per labelled person (their largest labelled face), named by the label."""
+def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label], cfg: Config) -> dict[str, str]:
+    """Enrol one photo per labelled person, named by the label, as a user would: a tight crop
+    around their largest labelled face (1.6 times the box), enrolled with the configured
+    detector (tracker.enroll.find_enrollment_face, with its fallbacks for tight crops)."""
     import cv2
 
+    from tracker.detect import make_detector
     from tracker.embed import DlibEmbedder, embed
+    from tracker.enroll import find_enrollment_face
     from tracker.gallery import encode_thumbnail
 
     best: dict[str, metrics.Label] = {}
@@ -65,7 +70,7 @@ def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label]) -> di
         if cur is None or area > (cur.box[2] - cur.box[0]) * (cur.box[3] - cur.box[1]):
             best[lab.person] = lab
     wanted = {lab.frame: [p for p, b in best.items() if b.frame == lab.frame] for lab in best.values()}
-    embedder = DlibEmbedder()
+    embedder, detector = DlibEmbedder(), make_detector(cfg)
     cap = cv2.VideoCapture(str(video))
     index = 0
     while wanted:
@@ -75,7 +80,12 @@ def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label]) -> di
         if index in wanted:
             rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             for person in wanted.pop(index):
-                e = embed(embedder, rgb, np.asarray([best[person].box]))
+                l, t, r, b = best[person].box
+                cx, cy, half = (l + r) / 2, (t + b) / 2, max(r - l, b - t) * 0.8
+                x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+                x1, y1 = int(min(rgb.shape[1], cx + half)), int(min(rgb.shape[0], cy + half))
+                crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+                e = embed(embedder, crop, find_enrollment_face(crop, detector))
                 gallery.enroll(person, e.descriptors, [encode_thumbnail(e.chips[0])])
         index += 1
     cap.release()
@@ -105,7 +115,7 @@ def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool) -> d
     with tempfile.TemporaryDirectory() as tmp:
         cfg = cfg.replace(gallery=Path(tmp) / "gallery.sqlite3")
         with Gallery(cfg.gallery) as gallery:
-            names = enrol_labelled(gallery, video, labels) if enrol else {}
+            names = enrol_labelled(gallery, video, labels, cfg) if enrol else {}
             with Engine(cfg, gallery) as engine:
                 source = source_for(str(video), cfg)
                 started = time.perf_counter()

@@ -211,13 +211,16 @@ def montage_frames(indices: set[int] | list[int]) -> dict[int, NDArray[np.uint8]
 
 
 def montage_box(person: str, frame: int) -> NDArray[np.float64]:
-    """The hand-labelled face box of `person` in montage frame `frame`."""
+    """The hand-labelled face of `person` in montage frame `frame`, as a HOG-shaped box (square,
+    brow to chin: what the compositing here sizes faces by). The labels are CenterFace's boxes."""
     import json
+
+    from tracker.detect.centerface import to_alignment_boxes
 
     faces = json.loads(MONTAGE_LABELS.read_text())["faces"]
     for f in faces:
         if f["person"] == person and f["frame"] == frame:
-            return np.asarray(f["box"], dtype=np.float64)
+            return to_alignment_boxes(np.asarray(f["box"], dtype=np.float64))[0]
     raise KeyError(f"no label for {person!r} in montage frame {frame}")
 
 

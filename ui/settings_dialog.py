@@ -3,6 +3,7 @@ a PostgreSQL URL that several machines share)."""
 
 from __future__ import annotations
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -18,7 +19,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from tracker.config import DETECTORS, Config, gallery_location, redact
+from tracker.config import Config, gallery_location, redact
+from tracker.detect import REGISTRY
 from tracker.errors import FacetrackError
 
 GALLERY_MIN_W = 320
@@ -38,13 +40,16 @@ class SettingsDialog(QDialog):
         self.threshold.setToolTip("Largest face distance that still counts as the same person. "
                                   "Lower: fewer strangers matched, more faces left unknown. Default 0.60.")
         self.detector = QComboBox()
-        self.detector.addItems(list(DETECTORS))
+        self.detector.addItems(list(REGISTRY))
         self.detector.setCurrentText(cfg.detector)
-        self.detector.setToolTip("hog: fast on a CPU, frontal faces. cnn: more faces and angles; needs a GPU.")
+        self.detector.setToolTip("\n".join(f"{e.name}: {e.summary}" for e in REGISTRY.values()))
+        for i, entry in enumerate(REGISTRY.values()):
+            self.detector.setItemData(i, entry.summary, Qt.ItemDataRole.ToolTipRole)
         self.upsample = QSpinBox()
         self.upsample.setRange(0, 3)
         self.upsample.setValue(cfg.upsample)
-        self.upsample.setToolTip("Each step finds faces half as large, at about 4x the detection cost.")
+        self.upsample.setToolTip("hog and cnn: each step finds faces half as large, at about 4x the detection cost "
+                                 "(centerface searches frames at a fixed size and ignores it).")
         self.gallery = QLineEdit(str(cfg.gallery))
         # The whole path in view (up to a sane width), its end visible when it is longer still.
         text_w = self.gallery.fontMetrics().horizontalAdvance(str(cfg.gallery)) + 24
