@@ -66,7 +66,9 @@ def test_demo_clip_beats_the_per_frame_pipeline(tmp_path: Path) -> None:
     assert len(records) == 275 and [r["frame"] for r in records] == list(range(275))
     r0 = records[100]
     assert set(r0) == {"frame", "time", "source", "faces"}
-    assert set(r0["faces"][0]) == {"track", "person", "known", "box", "distance"}
+    # CenterFace gives 5 landmarks; a face followed by correlation alone has none that frame.
+    assert set(r0["faces"][0]) - {"landmarks"} == {"track", "person", "known", "box", "distance", "score"}
+    assert 0.5 <= r0["faces"][0]["score"] <= 1.0
 
     # The per-frame pipeline, measured now with the same models and the same photos.
     emb = DlibEmbedder()
@@ -80,10 +82,19 @@ def test_demo_clip_beats_the_per_frame_pipeline(tmp_path: Path) -> None:
     # for HOG after frame 19: a name anywhere else is a wrong name.
     assert all(f["person"] != "Lin-Manuel Miranda" for r in records[211:] for f in r["faces"])
     assert all(f["person"] != "Alex Lacamoire" for r in records for f in r["faces"])
+    # His frontal frames (0-19, 82-210): named in nearly all of them, from a shot's first frame.
+    frontal = [*range(0, 20), *range(82, 211)]
+    named = [i for i in frontal if any(f["person"] == "Lin-Manuel Miranda" for f in records[i]["faces"])]
+    assert len(named) >= 147, sorted(set(frontal) - set(named))
+    # Frames 45-81: his profile close-up (over 140 px) before blurred audience faces (40-60 px),
+    # which the detector now sees: never named as him.
+    assert all(f["box"][2] - f["box"][0] > 100 for r in records[45:82] for f in r["faces"]
+               if f["person"] == "Lin-Manuel Miranda")
 
 
 @pytest.mark.slow
-def test_demo_clip_with_empty_gallery_keeps_the_performer_one_identity(tmp_path: Path) -> None:
+def test_demo_clip_with_empty_gallery_keeps_the_performer_apart_from_the_audience(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     g = tmp_path / "g.sqlite3"
     first = run_json(CLIP, g, tmp_path / "first.jsonl")
     again = run_json(CLIP, g, tmp_path / "again.jsonl")
@@ -92,7 +103,13 @@ def test_demo_clip_with_empty_gallery_keeps_the_performer_one_identity(tmp_path:
         assert all(not f["known"] for r in records for f in r["faces"])
     stage = {f["person"] for r in again[:211] for f in r["faces"] if f["person"]}
     audience = {f["person"] for r in again[211:] for f in r["faces"] if f["person"]}
-    assert len(stage) == 1, stage  # any fragment of the first run was folded into one identity
+    # The wide shot (a 43 px face) and the close-ups are one performer but 0.52 apart, over
+    # auto_join (0.5): at most two identities, and then a merge is suggested, never made unasked.
+    assert 1 <= len(stage) <= 2, stage
+    if len(stage) == 2:
+        assert main(["people", "suggest", "--gallery", str(g)]) == 0
+        a, b = sorted(stage)
+        assert f"{a} may be {b}" in capsys.readouterr().out
     assert stage.isdisjoint(audience), (stage, audience)
     named = sum(any(f["person"] in stage for f in r["faces"]) for r in again[:211])
     assert named > 139, named

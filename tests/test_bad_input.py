@@ -180,11 +180,12 @@ def test_cli_upsample_flag_is_refused_up_front(tmp_path: Path, capsys: pytest.Ca
 # ---------------------------------------------------------------------- large and odd images
 def _big_photo(path: Path, size: tuple[int, int], paste_at: tuple[int, int], zoom: int) -> tuple[float, ...]:
     """A `size` JPEG, smooth grey, with LIN's portrait enlarged `zoom` times at `paste_at`; returns
-    where the face lies in it, (left, top, right, bottom), found by dlib on the small portrait."""
-    from tracker.detect import HogDetector
+    where the face lies in it, (left, top, right, bottom), found by the default detector on the
+    small portrait."""
+    from tracker.detect import CenterFaceDetector
 
     portrait = load_image(LIN)
-    box = HogDetector(upsample=1).detect(portrait).boxes[0]
+    box = CenterFaceDetector().detect(portrait).boxes[0]
     w, h = size
     ramp = np.linspace(90, 170, w, dtype=np.float32)[None, :].repeat(h, axis=0)
     canvas = Image.fromarray(np.repeat(ramp[..., None], 3, axis=2).astype(np.uint8))

@@ -36,7 +36,10 @@ def same_as_fresh(g: Gallery) -> None:
         assert state(g) == state(fresh)
         q = fresh.vectors[:3] if len(fresh.vectors) else np.zeros((1, 128), np.float32)
         a, b = g.person_distances(q, 3, 0.9), fresh.person_distances(q, 3, 0.9)
-        assert a[0].tolist() == b[0].tolist() and np.array_equal(a[1], b[1])
+        # The same rows, in another order in the copy's buffers: float32 products summed in another
+        # order round differently, most of all a sample's distance to itself (the square root of a
+        # cancellation, ~1e-3 instead of 0). Same people; the same distances to well within that.
+        assert a[0].tolist() == b[0].tolist() and np.allclose(a[1], b[1], rtol=0, atol=2e-3)
 
 
 OPS = ["person", "samples", "learn", "merge", "split", "forget", "remove", "rename", "link", "undo"]

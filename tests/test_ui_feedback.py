@@ -361,12 +361,13 @@ def test_a_modal_dialog_pauses_a_playing_file_and_resumes_it(qtbot, make_window,
 class SlowEngine(Engine):
     """The real engine, made slower than the clip (as a 720p file is on a busy two-core machine)."""
 
-    def run(self, source, sinks=(), stop=None, on_result=None, summary=None, on_idle=None, skip=None):  # type: ignore[no-untyped-def,override]
+    def run(self, source, sinks=(), stop=None, on_result=None, summary=None, on_idle=None, skip=None,  # type: ignore[no-untyped-def,override]
+            hold=0):
         def slow(frame, result):  # type: ignore[no-untyped-def]
             time.sleep(0.07)  # ~14 fps at most against a 30 fps file
             if on_result is not None:
                 on_result(frame, result)
-        return super().run(source, sinks, stop, slow, summary, on_idle, skip)
+        return super().run(source, sinks, stop, slow, summary, on_idle, skip, hold)
 
 
 def test_a_file_the_engine_cannot_keep_up_with_keeps_time_and_says_behind(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -357,8 +358,10 @@ def _appearances(p1: Pass1, results: list[FrameResult], people: list[PersonFound
         fps = p1.fps.get(source, 0.0)
         duration = 1.0 / fps if fps > 0 else 0.0
         people[i].screen_time += len(ts) * duration
-        people[i].appearances.extend(Appearance(source, round(a, 3), round(b, 3)) for a, b in _intervals(list(ts),
-                                                                                                          duration))
+        # Milliseconds, the end rounded down: an appearance in a file's last frame ends with the
+        # file, never a fraction of a millisecond past it.
+        people[i].appearances.extend(Appearance(source, round(a, 3), math.floor(b * 1000 + 1e-6) / 1000)
+                                     for a, b in _intervals(list(ts), duration))
     for p in people:
         p.screen_time = round(p.screen_time, 3)
         p.appearances.sort(key=lambda a: (p1.sources.index(a.source) if a.source in p1.sources else 0, a.start))

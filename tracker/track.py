@@ -384,10 +384,7 @@ class FaceTracker:
             # fill that inventory, or show it is an older automatic identity seen again.
             decided = ident.person_id >= 0 and not ident.outliers
             if not decided:
-                # Its first faces are taken on consecutive frames, so a face is named (or known
-                # to be new) two frames after it appears; a poor one is looked at less often.
-                young = not self.identities.has_evidence(t.id) and not t.poor
-                every = 1 if young else UNDECIDED_REEMBED
+                every = UNDECIDED_REEMBED
             elif ident.founded >= 0 and len(ident.samples) < YOUNG_SAMPLES and self._may_be_older(ident.founded):
                 every = min(UNDECIDED_REEMBED, self.cfg.reembed_every)
             else:
