@@ -52,22 +52,31 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label], cfg: Config) -> dict[str, str]:
+def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label], cfg: Config,
+                   chosen: dict[str, int] | None = None) -> dict[str, str]:
     """Enrol one photo per labelled person, named by the label, as a user would: a tight crop
-    around their largest labelled face (1.6 times the box), enrolled with the configured
-    detector (tracker.enroll.find_enrollment_face, with its fallbacks for tight crops)."""
+    (1.6 times the box) around the face the labels file names for enrolment (its "enrol": person ->
+    frame, the clearest face of each person), else their largest labelled face; enrolled with the
+    configured detector (tracker.enroll.find_enrollment_face, with its fallbacks for tight
+    crops). A person whose crop gives no face is left out (said on stderr)."""
     import cv2
 
     from tracker.detect import make_detector
     from tracker.embed import DlibEmbedder, embed
     from tracker.enroll import find_enrollment_face
+    from tracker.errors import ImageError
     from tracker.gallery import encode_thumbnail
+
+    def area(lab: metrics.Label) -> float:
+        return float((lab.box[2] - lab.box[0]) * (lab.box[3] - lab.box[1]))
 
     best: dict[str, metrics.Label] = {}
     for lab in labels:
-        area = (lab.box[2] - lab.box[0]) * (lab.box[3] - lab.box[1])
         cur = best.get(lab.person)
-        if cur is None or area > (cur.box[2] - cur.box[0]) * (cur.box[3] - cur.box[1]):
+        if chosen and lab.person in chosen:
+            if lab.frame == chosen[lab.person]:
+                best[lab.person] = lab
+        elif cur is None or area(lab) > area(cur):
             best[lab.person] = lab
     wanted = {lab.frame: [p for p, b in best.items() if b.frame == lab.frame] for lab in best.values()}
     embedder, detector = DlibEmbedder(), make_detector(cfg)
@@ -85,7 +94,11 @@ def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label], cfg: 
                 x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
                 x1, y1 = int(min(rgb.shape[1], cx + half)), int(min(rgb.shape[0], cy + half))
                 crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-                e = embed(embedder, crop, find_enrollment_face(crop, detector))
+                try:
+                    e = embed(embedder, crop, find_enrollment_face(crop, detector))
+                except ImageError:
+                    print(f"{person}: no face found in the enrolment crop; not enrolled", file=sys.stderr)
+                    continue
                 gallery.enroll(person, e.descriptors, [encode_thumbnail(e.chips[0])])
         index += 1
     cap.release()
@@ -94,7 +107,8 @@ def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label], cfg: 
     return {p: p for p in best}
 
 
-def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool) -> dict[str, Any]:
+def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool,
+        chosen: dict[str, int] | None = None) -> dict[str, Any]:
     from tracker.gallery import Gallery
     from tracker.pipeline import Engine
     from tracker.sources import source_for
@@ -115,7 +129,7 @@ def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool) -> d
     with tempfile.TemporaryDirectory() as tmp:
         cfg = cfg.replace(gallery=Path(tmp) / "gallery.sqlite3")
         with Gallery(cfg.gallery) as gallery:
-            names = enrol_labelled(gallery, video, labels, cfg) if enrol else {}
+            names = enrol_labelled(gallery, video, labels, cfg, chosen) if enrol else {}
             with Engine(cfg, gallery) as engine:
                 source = source_for(str(video), cfg)
                 started = time.perf_counter()
@@ -172,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 
     default = LABELS if args.video == VIDEO else args.video.with_name(args.video.stem + "_labels.json")
     labels_path = args.labels or default
-    labels = metrics.labels_from_json(json.loads(labels_path.read_text(encoding="utf-8")))
+    data = json.loads(labels_path.read_text(encoding="utf-8"))
+    labels = metrics.labels_from_json(data)
     overrides = parse_sets(args.set)
     if args.threshold is not None:
         overrides["threshold"] = args.threshold
@@ -183,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(Path(empty.name), env={}, overrides=overrides)
     finally:
         Path(empty.name).unlink()
-    rep = run(args.video, labels, cfg, args.enrol)
+    rep = run(args.video, labels, cfg, args.enrol, data.get("enrol"))
     print(json.dumps(rep, indent=2) if args.json else table(rep))
     return 0
 

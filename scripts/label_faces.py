@@ -311,9 +311,47 @@ def cmd_write(args: argparse.Namespace) -> None:
     print(f"{len(out)} labelled faces, {len(set(named.values()))} persons -> {LABELS}")
 
 
+def cmd_enrol(args: argparse.Namespace) -> None:
+    """Per person, the labelled face a user would enrol: the clearest (tracker/quality.py: the
+    detector's confidence, how frontal, how sharp; ties by width). Written as "enrol": person ->
+    frame into the labels file; benchmarks/identity.py --enrol enrols a tight crop of it."""
+    from tracker import quality
+    from tracker.detect import CenterFaceDetector
+    from tracker.embed import DlibEmbedder
+    from tracker.geometry import iou_matrix
+
+    data = json.loads(LABELS.read_text())
+    frames = read_frames(args.video)
+    det, emb = CenterFaceDetector(), DlibEmbedder()
+    best: dict[str, tuple[float, float, int]] = {}
+    for face in data["faces"]:
+        image = frames[face["frame"]]
+        found = det.detect(image)
+        if not len(found):
+            continue
+        k = int(np.argmax(iou_matrix([face["box"]], found.boxes)[0]))
+        chip = emb.align(image, det.alignment_boxes(found.boxes[k:k + 1]))[0]
+        q = quality.face_quality(float(det.traits.score_quality(found.scores[k:k + 1])[0]), found.landmarks[k], chip)
+        key = (round(q, 2), face["box"][2] - face["box"][0], face["frame"])
+        if key > best.get(face["person"], (-1.0, 0.0, 0)):
+            best[face["person"]] = key
+    enrol = {p: best[p][2] for p in sorted(best)}
+    for p in sorted(best):
+        print(f"{p:24s} frame {best[p][2]:4d}  quality {best[p][0]:.2f}  width {best[p][1]:.0f} px")
+    text = LABELS.read_text()
+    data.pop("enrol", None)
+    head = json.dumps({"enrol": enrol}, indent=None)[1:-1]
+    # Keep the file's layout (one face a line): the enrol map goes after the header fields.
+    marker = ' "faces": ['
+    before, after = text.split(marker, 1)
+    before = before.split('\n "enrol":')[0].rstrip().rstrip(",") + ",\n "
+    LABELS.write_text(before + head + ",\n" + marker + after)
+    json.loads(LABELS.read_text())
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("step", choices=("detect", "check", "write"))
+    p.add_argument("step", choices=("detect", "check", "write", "enrol"))
     p.add_argument("--video", type=Path, default=VIDEO)
     p.add_argument("--detector", choices=("centerface", "hog"), default="centerface",
                    help="centerface (the labels' boxes) or hog (upsample 2: the first, HOG-only labels)")
@@ -322,7 +360,7 @@ def main() -> None:
                    help="an earlier labels file: `detect` marks which new boxes overlap its boxes")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
-    {"detect": cmd_detect, "check": cmd_check, "write": cmd_write}[args.step](args)
+    {"detect": cmd_detect, "check": cmd_check, "write": cmd_write, "enrol": cmd_enrol}[args.step](args)
 
 
 if __name__ == "__main__":

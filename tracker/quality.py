@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+ROLL_OK = 15.0  # degrees of head tilt (the eye line off level) that alignment takes in its stride
+ROLL_LIMIT = 35.0  # ... past which dlib's landmarks, started from an upright box, go astray (quality 0)
 YAW_OK = 0.2  # the nose (or mouth) up to this many eye distances off the eyes' midline: frontal (1)
 YAW_LIMIT = 0.5  # ... this many: a three-quarter view or a profile (0)
 SHARP = 40.0  # variance of the Laplacian (chip at SHARP_PX) at and above which a face counts as sharp
@@ -23,8 +25,9 @@ SHARP_PX = 64  # the chip is measured at this size: about a face's own pixels, s
 
 
 def frontal(landmarks: NDArray[np.float64]) -> float:
-    """1 for a frontal face, falling to 0 as the head turns to a profile; 1 where the detector
-    gives no landmarks (dlib's HOG finds frontal faces only).
+    """1 for a frontal, upright face, falling to 0 as the head turns to a profile or tilts to the
+    side (the alignment starts dlib's landmark predictor from an upright box); 1 where the
+    detector gives no landmarks (dlib's HOG finds frontal, upright faces only).
 
     Landmarks: left eye, right eye, nose tip, left and right mouth corner (x, y)."""
     lm = np.asarray(landmarks, np.float64).reshape(5, 2)
@@ -39,7 +42,10 @@ def frontal(landmarks: NDArray[np.float64]) -> float:
     # The nose's offset along the eye line, and the mouth's midpoint's: a turned head moves both.
     mouth = (lm[3] + lm[4]) / 2
     yaw = max(abs(float(np.dot(nose - mid, axis))), abs(float(np.dot(mouth - mid, axis)))) / eyes**2
-    return float(np.clip((YAW_LIMIT - yaw) / (YAW_LIMIT - YAW_OK), 0.0, 1.0))
+    roll = abs(float(np.degrees(np.arctan2(axis[1], abs(axis[0]) + 1e-9))))
+    turned = (YAW_LIMIT - yaw) / (YAW_LIMIT - YAW_OK)
+    tilted = (ROLL_LIMIT - roll) / (ROLL_LIMIT - ROLL_OK)
+    return float(np.clip(min(turned, tilted), 0.0, 1.0))
 
 
 def sharpness(chip: NDArray[np.uint8]) -> float:
