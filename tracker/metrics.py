@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linear_sum_assignment
+
+from .assignment import min_cost_assignment
 
 MIN_IOU = 0.3
 
@@ -106,7 +107,7 @@ def assign_boxes(a: ArrayLike, b: ArrayLike, min_iou: float = MIN_IOU) -> list[t
     iou = iou_matrix(a, b)
     if iou.size == 0:
         return []
-    rows, cols = linear_sum_assignment(-iou)
+    rows, cols = min_cost_assignment(-iou)
     return [(int(i), int(j), float(iou[i, j])) for i, j in zip(rows, cols) if iou[i, j] >= min_iou]
 
 

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 from . import geometry, quality
+from .assignment import min_cost_assignment
 from .config import Config
 from .detect import Detector, detect_regions, from_dlib_rect, to_dlib_rect
 from .embed import Embedder
@@ -300,7 +300,7 @@ class FaceTracker:
         if len(preds) == 0 or len(boxes) == 0:
             return [], []
         iou = geometry.iou_matrix(preds, boxes)
-        rows, cols = linear_sum_assignment(-iou)
+        rows, cols = min_cost_assignment(-iou)
         keep = iou[rows, cols] >= MIN_IOU
         return [int(r) for r in rows[keep]], [int(c) for c in cols[keep]]
 
