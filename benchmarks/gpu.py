@@ -37,8 +37,8 @@ def main() -> None:
     info = models.build_info()
     print(f"dlib: {info.describe()}")
     frames = [f for i, f in enumerate(baseline.frames(str(CLIP))) if i < 64]
-    cpu = CenterFaceDetector(allow_gpu=False)
-    gpu = CenterFaceDetector(allow_gpu=True)
+    cpu = CenterFaceDetector(backend="opencv")
+    gpu = CenterFaceDetector(backend="onnxruntime")  # CUDA where onnxruntime-gpu and a GPU are
     for det in (cpu, gpu):
         fps = rate(lambda d=det: d.detect_batch(frames), len(frames))  # type: ignore[misc]
         print(f"CenterFace on {getattr(det.backend(), 'name', '?')}: {fps:.1f} frames/s")

@@ -31,9 +31,12 @@ def pair() -> np.ndarray:
     return _small(load_image(FACES / "obama_and_biden.jpg"))
 
 
-@pytest.fixture(scope="module", params=sorted(REGISTRY))
+# Every registered detector; CenterFace on both of its runtimes (onnxruntime where installed, and
+# OpenCV's DNN, which a plain install without the onnx extra uses).
+@pytest.fixture(scope="module", params=[*sorted(REGISTRY), "centerface/opencv"])
 def detector(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    return make_detector(Config(detector=request.param, upsample=1))
+    name, _, backend = request.param.partition("/")
+    return make_detector(Config(detector=name, upsample=1, detect_backend=backend or "auto"))
 
 
 @pytest.fixture(scope="module")
@@ -115,17 +118,26 @@ def test_the_registry_is_the_one_list(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_a_missing_or_unreadable_model_is_a_clear_error(tmp_path: Path) -> None:
     image = np.zeros((64, 64, 3), np.uint8)
-    with pytest.raises(ModelError, match="missing"):
-        CenterFaceDetector(path=tmp_path / "nowhere.onnx").detect(image)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a network" * 100)
-    with pytest.raises(ModelError, match="unreadable"):
-        CenterFaceDetector(path=junk).detect(image)
+    for backend in ("auto", "opencv"):
+        with pytest.raises(ModelError, match="missing"):
+            CenterFaceDetector(path=tmp_path / "nowhere.onnx", backend=backend).detect(image)
+        with pytest.raises(ModelError, match="unreadable"):
+            CenterFaceDetector(path=junk, backend=backend).detect(image)
 
 
 def test_the_model_loads_lazily() -> None:
     det = CenterFaceDetector(path=Path("/nowhere.onnx"))  # nothing read yet: no error
     assert det.traits.landmarks
+
+
+def test_both_runtimes_give_the_same_faces(pair: np.ndarray) -> None:
+    pytest.importorskip("onnxruntime")
+    a = CenterFaceDetector(backend="onnxruntime").detect(pair)
+    b = CenterFaceDetector(backend="opencv").detect(pair)
+    assert len(a) == len(b) == 2
+    assert np.allclose(a.boxes, b.boxes, atol=0.5) and np.allclose(a.scores, b.scores, atol=1e-3)
 
 
 def test_mapped_centerface_boxes_give_the_hog_pipeline_descriptors() -> None:

@@ -17,7 +17,7 @@ from typing import Any, get_type_hints
 
 import platformdirs
 
-from .detect.registry import DEFAULT_DETECTOR, DETECTORS
+from .detect.registry import DEFAULT_DETECTOR, DETECT_BACKENDS, DETECTORS
 from .errors import FacetrackError
 
 ENV_PREFIX = "FACETRACK_"
@@ -135,6 +135,7 @@ class Config:
     # Detection
     detector: str = DEFAULT_DETECTOR  # centerface, hog or cnn (tracker/detect/registry.py)
     detect_width: int = 640  # CenterFace: full frames run at this many pixels on their longer side
+    detect_backend: str = "auto"  # CenterFace: auto (onnxruntime where installed, else OpenCV), onnxruntime, opencv
     upsample: int = 1  # HOG / dlib CNN pyramid upsampling for full-frame detection
     detect_scale: float = 1.0  # HOG / dlib CNN: detect on a frame resized by this factor
     detect_every: int = 5  # full-frame detection every N frames; tracked regions in between
@@ -163,6 +164,9 @@ class Config:
             _check_range(name, getattr(self, name), lo, hi, *_OPEN.get(name, (False, False)))
         if self.detector not in DETECTORS:
             raise FacetrackError(f"detector must be one of {', '.join(DETECTORS)}, got {self.detector!r}")
+        if self.detect_backend not in DETECT_BACKENDS:
+            raise FacetrackError(f"detect_backend must be one of {', '.join(DETECT_BACKENDS)}, "
+                                 f"got {self.detect_backend!r}")
         if self.rtsp_transport not in RTSP_TRANSPORTS:
             raise FacetrackError(f"rtsp_transport must be one of {', '.join(RTSP_TRANSPORTS)}, "
                                  f"got {self.rtsp_transport!r}")

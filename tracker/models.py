@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +27,21 @@ def dlib() -> ModuleType:
         raise ModelError(f"dlib is not importable ({exc}); {DLIB_HINT}") from None
 
 
+_WEIGHTS = {
+    "pose_predictor_five_point_model_location": "shape_predictor_5_face_landmarks.dat",
+    "face_recognition_model_location": "dlib_face_recognition_resnet_model_v1.dat",
+    "cnn_face_detector_model_location": "mmod_human_face_detector.dat",
+}
+
+
 def _weights(name: str) -> Path:
-    try:
-        frm = importlib.import_module("face_recognition_models")
-    except ImportError:
-        raise ModelError(
-            "the model weights are missing: `pip install face_recognition_models`"
-        ) from None
-    path = Path(getattr(frm, name)())
+    """A weights file of face_recognition_models, found without importing the package: its
+    __init__ imports pkg_resources (0.1-0.2 s of start-up, and gone where setuptools is not
+    installed)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("the model weights are missing: `pip install face_recognition_models`")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / _WEIGHTS[name]
     if not path.is_file():
         raise ModelError(f"model file missing: {path}; reinstall face_recognition_models")
     return path

@@ -60,8 +60,11 @@ def sharpness(chip: NDArray[np.uint8]) -> float:
     return float(np.clip(var / SHARP, 0.0, 1.0))
 
 
-def face_quality(score_quality: float, landmarks: NDArray[np.float64], chip: NDArray[np.uint8]) -> float:
+def face_quality(score_quality: float, landmarks: NDArray[np.float64], chip: NDArray[np.uint8] | None = None) -> float:
     """0-1, the weakest of: the detector's confidence on a 0-1 scale (DetectorTraits.score_quality),
-    how frontal the face is, how sharp its chip is. NaN confidence (unknown) counts as sure."""
-    parts = [1.0 if math.isnan(score_quality) else score_quality, frontal(landmarks), sharpness(chip)]
+    how frontal and upright the face is, how sharp its chip is. NaN confidence (unknown) counts as
+    sure. Without a chip, the first two alone: a face they already rule out need not be aligned."""
+    parts = [1.0 if math.isnan(score_quality) else score_quality, frontal(landmarks)]
+    if chip is not None:
+        parts.append(sharpness(chip))
     return float(min(parts))

@@ -395,17 +395,26 @@ class FaceTracker:
                 due.append(t)
         if not due:
             return
+        # A poor face (turned away, blurred, barely a face) could decide nothing: its descriptor,
+        # dlib's costliest call, is not computed (nor its chip, where its score and landmarks
+        # already say so). It is looked at again on schedule.
+        scores = self.detector.traits.score_quality(np.array([t.score for t in due]))
+        first = [quality.face_quality(float(sc), t.landmarks) for t, sc in zip(due, scores)]
+        for t, q in zip(due, first):
+            t.last_embedded = frame.index
+            t.poor = q < self.cfg.min_quality
+        self.poor_skipped += sum(t.poor for t in due)
+        keep = [k for k, t in enumerate(due) if not t.poor]
+        if not keep:
+            return
+        due = [due[k] for k in keep]
         # dlib's landmarks and descriptor want dlib's box convention, whatever the detector's.
         aligned = self.detector.alignment_boxes(np.array([t.box for t in due]))
         chips = self.embedder.align(frame.image, aligned)
-        scores = self.detector.traits.score_quality(np.array([t.score for t in due]))
-        for t, chip, box, score in zip(due, chips, aligned, scores):
-            t.last_embedded = frame.index
-            q = quality.face_quality(float(score), t.landmarks, chip)
+        for t, chip, box, q0 in zip(due, chips, aligned, (first[k] for k in keep)):
+            q = min(q0, quality.sharpness(chip))
             t.poor = q < self.cfg.min_quality
             if t.poor:
-                # A poor face (turned away, blurred, barely a face) could decide nothing: its
-                # descriptor, dlib's costliest call, is not computed. Looked at again on schedule.
                 self.poor_skipped += 1
                 continue
             self._pending.append(_Pending(t.id, chip, frame.index, frame.time, float(box[2] - box[0]),

@@ -33,6 +33,7 @@ class DetectorTraits:
     every_frame: a full pass on every frame of a file is cheap enough (batched on a GPU); else
         full passes run every `detect_every` frames and at cuts, with region re-detection between.
     region_face_px: region re-detection resizes each crop so its face is about this wide.
+    region_context: ... and the crop spans this many face widths (room for motion between frames).
     landmarks: gives 5 landmarks per face (else the landmarks are NaN).
     score_range: scores from (barely a face, surely a face), to put scores of any detector on 0-1.
     """
@@ -40,6 +41,7 @@ class DetectorTraits:
     batched: bool = False
     every_frame: bool = False
     region_face_px: int = 90
+    region_context: float = ROI_CONTEXT
     landmarks: bool = False
     score_range: tuple[float, float] = (0.0, 1.0)
 
@@ -109,13 +111,13 @@ def crop_square(image: NDArray[np.uint8], window: NDArray[np.float64], side: int
     return np.ascontiguousarray(crop), factor
 
 
-def detect_regions(detector: Detector, image: NDArray[np.uint8], boxes: NDArray[np.float64],
-                   context: float = ROI_CONTEXT) -> Detections:
+def detect_regions(detector: Detector, image: NDArray[np.uint8], boxes: NDArray[np.float64]) -> Detections:
     """Re-find faces near `boxes` (tracked faces' predicted places) in `image`, cheaply: a crop
     around each, resized so the face is about the detector's favourite size, all crops searched
     in one call. One function for every detector."""
     b = geometry.as_boxes(boxes)
     h, w = image.shape[:2]
+    context = detector.traits.region_context
     wins = region_windows(b, context)
     visible = (np.minimum(wins[:, 2], w) - np.maximum(wins[:, 0], 0) >= 8) & \
               (np.minimum(wins[:, 3], h) - np.maximum(wins[:, 1], 0) >= 8)
