@@ -8,8 +8,8 @@
   benchmarks/identity.py does); "extra" are boxes on those frames that match no labelled face
   (unlabelled background people, faces too blurred to name, and false boxes).
 - Demo clip: frames with at least one box, boxes per frame (no labels), time per frame.
-- HOG at upsample 0 and 1, CenterFace at the shipped 640 px; dlib's CNN only with --cnn (seconds a
-  frame on a CPU). Times are one full pass per frame on this machine, median of the frames.
+- HOG at upsample 0 and 1, CenterFace at the shipped 640 px on onnxruntime (needs the onnx extra)
+  and on OpenCV's DNN; dlib's CNN only with --cnn (seconds a frame on a CPU). Times are one full pass per frame on this machine, median of the frames.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cnn", action="store_true", help="also dlib's CNN detector (slow without CUDA)")
     args = p.parse_args()
-    setups = [("centerface 640 px", Config(detector="centerface")),
+    setups = [("centerface 640 px", Config(detector="centerface", detect_backend="onnxruntime")),
+              ("  ... on OpenCV's DNN", Config(detector="centerface", detect_backend="opencv")),
               ("hog upsample 0", Config(detector="hog", upsample=0)),
               ("hog upsample 1", Config(detector="hog", upsample=1))]
     if args.cnn:
