@@ -23,7 +23,8 @@ class CnnDetector:
         self.scale = scale
         self.batch_size = batch_size
         # Batched on a GPU, a full pass on every frame costs little more than region passes.
-        self.traits = DetectorTraits(batched=True, every_frame=True, region_face_px=110, score_range=(0.0, 1.0))
+        # It returns faces past its own threshold (confidence 0): each counts as sure.
+        self.traits = DetectorTraits(batched=True, every_frame=True, region_face_px=110, score_range=(-1.0, 0.0))
 
     def _run(self, images: list[NDArray[np.uint8]], upsample: int) -> list[Any]:
         up = min(affordable_upsample(img, upsample) for img in images)

@@ -38,8 +38,9 @@ class HogDetector:
     def __init__(self, upsample: int = 1, scale: float = 1.0, roi_face_px: int = 90) -> None:
         self.upsample = upsample
         self.scale = scale
-        # A face scaled to ~90 px sits above HOG's 80 px window; scores above 0 are faces.
-        self.traits = DetectorTraits(region_face_px=roi_face_px, score_range=(0.0, 1.0))
+        # A face scaled to ~90 px sits above HOG's 80 px window. HOG returns faces past its own
+        # threshold (score 0) and frontal ones only: every face it returns counts as sure.
+        self.traits = DetectorTraits(region_face_px=roi_face_px, score_range=(-1.0, 0.0))
 
     def _run(self, image: NDArray[np.uint8], upsample: int) -> tuple[list[Any], list[float]]:
         rects, scores, _ = models.hog_detector().run(image, affordable_upsample(image, upsample), 0.0)
