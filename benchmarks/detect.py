@@ -9,7 +9,8 @@
   (unlabelled background people, faces too blurred to name, and false boxes).
 - Demo clip: frames with at least one box, boxes per frame (no labels), time per frame.
 - HOG at upsample 0 and 1, CenterFace at the shipped 640 px on onnxruntime (needs the onnx extra)
-  and on OpenCV's DNN; dlib's CNN only with --cnn (seconds a frame on a CPU). Times are one full pass per frame on this machine, median of the frames.
+  and on OpenCV's DNN; dlib's CNN only with --cnn (seconds a frame on a CPU). Times are one full
+  pass per frame on this machine, median of the frames.
 """
 
 from __future__ import annotations

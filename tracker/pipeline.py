@@ -12,6 +12,7 @@ tracker when ready, so no frame waits for it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -135,11 +136,17 @@ class Engine:
 
         try:
             loop = self._run_live if source.live else self._run_file
-            for frame, result in loop(source, stop, isinstance(source, ImageSource)):
-                emit(held.push(frame, result))
-                if stop.is_set():
-                    break
-            emit(held.flush())  # every frame processed is written, also when stopped
+            try:
+                for frame, result in loop(source, stop, isinstance(source, ImageSource)):
+                    emit(held.push(frame, result))
+                    if stop.is_set():
+                        break
+            except BaseException:
+                # Every frame processed is written, also when a later one failed.
+                with contextlib.suppress(Exception):
+                    emit(held.flush())
+                raise
+            emit(held.flush())  # ... and when stopped
         finally:
             source.stop()
             if isinstance(source, LiveSource):

@@ -43,7 +43,9 @@ class TrackSample:
     time: float
     face_px: float = 80.0  # the face's width in the frame (its alignment box's)
     disrupted: bool = True  # the track was lost or jumped since its previous descriptor
-    quality: float = 1.0  # 0-1, how far its descriptor can be trusted (quality.py)
+    # 0-1 (quality.py). Only faces of at least min_quality are described at all (track.py), so
+    # every sample may decide, teach and found; the figure travels with it for the record.
+    quality: float = 1.0
 
     @property
     def weight(self) -> float:
@@ -105,8 +107,7 @@ class IdentityResolver:
         (SWAP_RUN times running): the tracker then splits the track."""
         s = self.state(track_id)
         base = s.samples[:len(s.samples) - s.outliers]  # the track's faces before the odd ones
-        # A low-quality face (turned, blurred) unlike the track's is no sign of a swap.
-        if len(base) >= 2 and self._good(sample):
+        if len(base) >= 2:
             prior = np.stack([x.descriptor for x in base[-WINDOW:]])
             d = identity.pairwise_distances(sample.descriptor[None], prior).min()
             # Beyond swap_distance, and beyond what this track's own faces vary by (small or
@@ -159,22 +160,6 @@ class IdentityResolver:
         new.cooccur = set(old.cooccur)
 
     # ------------------------------------------------------------------ deciding
-    def _good(self, sample: TrackSample) -> bool:
-        return sample.quality >= self.cfg.min_quality
-
-    def has_evidence(self, track_id: int) -> bool:
-        """Whether the track's recent good faces weigh enough to decide it (min_votes_new)."""
-        recent = self.state(track_id).samples[-WINDOW:]
-        return float(self._weights(recent).sum()) >= self.cfg.min_votes_new - 1e-9
-
-    def _weights(self, samples: list[TrackSample]) -> NDArray[np.float64]:
-        """Each sample's say in a decision: by face size, and none for a low-quality face."""
-        return np.array([x.weight if self._good(x) else 0.0 for x in samples])
-
-    def _trusted(self, samples: list[TrackSample]) -> list[TrackSample]:
-        """The good ones among `samples`; all of them if none is (the user vouched, say)."""
-        return [x for x in samples if self._good(x)] or samples
-
     def _score(self, s: TrackIdentity, excluded: set[int]) -> list[identity.Candidate]:
         key = (self.gallery.version, len(s.samples))
         if s.scored != key:
@@ -187,10 +172,7 @@ class IdentityResolver:
             s.candidates = []
             return []
         per = s.per_sample[:, keep]
-        w = self._weights(s.samples[-WINDOW:])
-        if not w.any():
-            s.candidates = []
-            return []
+        w = np.array([x.weight for x in s.samples[-WINDOW:]])
         dist = identity.track_distances(per, w)
         support = identity.support(per, w)
         s.candidates = [identity.Candidate(s.pids[j], float(d), self.gallery.person(s.pids[j]).known,  # type: ignore[union-attr]
@@ -226,16 +208,11 @@ class IdentityResolver:
             excluded = self._excluded(tid, s)
             if s.person_id in excluded:
                 self._set(tid, s, -1)
-            # Only good faces decide: a track whose recent faces are all poor (turned away, blurred)
-            # keeps the label it holds, unchanged, until a good face comes.
-            good = [x for x in s.samples[-WINDOW:] if self._good(x)]
-            if not good:
-                continue
             cands = self._score(s, excluded)
             # One sample decides only a photo, or a very close match; else more are awaited, the
             # more the smaller the face (a 32 px face counts a quarter of a 64 px one).
-            weights = [x.weight for x in good]
-            enough = still or self.has_evidence(tid)
+            weights = [x.weight for x in s.samples[-WINDOW:]]
+            enough = still or sum(weights) >= self.cfg.min_votes_new - 1e-9
             pick = identity.choose(cands, s.person_id, identity.for_faces(self.policy, float(np.mean(weights))), links)
             if pick is not None and pick.person_id != s.person_id and not self._may_leave_founded(s, pick.person_id):
                 pick = next((c for c in cands if c.person_id == s.person_id), None)
@@ -243,7 +220,7 @@ class IdentityResolver:
                                      or pick.person_id == s.person_id):
                 cost = pick.distance - (self.policy.sticky if pick.person_id == s.person_id else 0.0)
                 proposals[tid] = (pick.person_id, cost)
-            elif pick is None and identity.may_found(cands, len(good), 1 if still else self.cfg.min_votes_new,
+            elif pick is None and identity.may_found(cands, len(s.samples), 1 if still else self.cfg.min_votes_new,
                                                       self.policy):
                 proposals[tid] = (-2, 0.0)  # found a new automatic identity
             elif pick is None and s.person_id >= 0 and not any(c.person_id == s.person_id for c in cands):
@@ -312,7 +289,7 @@ class IdentityResolver:
     def _track_supports(self, s: TrackIdentity, pid: int) -> bool:
         """Must-link evidence: most of the track's recent faces, each on its own, are within
         `auto_join` of `pid` (at least three of them)."""
-        recent = np.stack([x.descriptor for x in self._trusted(s.samples[-WINDOW:])])
+        recent = np.stack([x.descriptor for x in s.samples[-WINDOW:]])
         inv = self.gallery.inventory(pid)
         if len(inv) == 0:
             return False
@@ -376,7 +353,7 @@ class IdentityResolver:
         log.debug("track %d (seen with %s, not %s): nearest people then: %s", tid, sorted(s.cooccur),
                   sorted(self._excluded(tid, s)),
                   ", ".join(f"{c.person_id}:{c.distance:.2f}" for c in s.candidates) or "none")
-        recent = self._trusted(s.samples[-WINDOW:])  # a new identity is made of good faces only
+        recent = s.samples[-WINDOW:]
         s.learned += self.gallery.add_descriptors(
             p.id, np.stack([x.descriptor for x in recent]), [x.thumbnail for x in recent], LEARNED,
             [Provenance(self.source, tid, x.frame, x.time) for x in recent])
@@ -394,8 +371,6 @@ class IdentityResolver:
         if person is None or s.held_for < STABLE or s.outliers:
             return
         for x in fresh:
-            if not self._good(x):  # a poor face never teaches
-                continue
             scored = self._own_and_others(x.descriptor, person.id)
             if scored is None:
                 continue
@@ -414,7 +389,7 @@ class IdentityResolver:
     def name(self, tid: int, person: Person, samples_origin: str = NAMED) -> None:
         """The user says track `tid` is `person`: its recent samples join them as named samples."""
         s = self.state(tid)
-        recent = self._trusted(s.samples[-WINDOW:])
+        recent = s.samples[-WINDOW:]
         s.excluded.discard(person.id)
         self.gallery.add_descriptors(person.id, np.stack([x.descriptor for x in recent]),
                                      [x.thumbnail for x in recent], samples_origin,

@@ -62,7 +62,7 @@ class ShotDetector:
         signature = _histogram(small)
         thumb = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
         cut = False
-        if self._thumb is not None and self._thumb.shape == thumb.shape:
+        if self._thumb is not None:
             change = float(np.abs(thumb - self._thumb).mean())
             usual = max(float(np.median(self._recent)), FLOOR) if len(self._recent) >= MIN_HISTORY else np.inf
             cut = is_cut(self._signature, signature) or (change > STRUCTURE_MIN and change > SPIKE * usual)

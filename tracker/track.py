@@ -75,7 +75,6 @@ class Track:
     embedded_px: float = 0.0  # face width at the last descriptor
     disrupted: bool = False  # lost or jumped since the last descriptor: a swap is possible
     detected_now: bool = False
-    poor: bool = False  # its last face looked at was of low quality (not described)
     score: float = math.nan  # the detector's score at the last detection
     landmarks: NDArray[np.float64] = field(default_factory=lambda: np.full((5, 2), np.nan))  # ... its landmarks
 
@@ -105,7 +104,6 @@ class FaceTracker:
         self._next_id = 1
         self._pending: list[_Pending] = []
         self.descriptors_computed = 0
-        self.poor_skipped = 0  # faces not described for their low quality
         self._still = False
         self._touched: dict[int, float] = {}
         self._gallery_warned: dict[str, float] = {}  # why a gallery write failed -> when last logged
@@ -395,16 +393,15 @@ class FaceTracker:
                 due.append(t)
         if not due:
             return
-        # A poor face (turned away, blurred, barely a face) could decide nothing: its descriptor,
-        # dlib's costliest call, is not computed (nor its chip, where its score and landmarks
-        # already say so). It is looked at again on schedule.
+        # The quality gate, in one place: a poor face (turned away, blurred, barely a face) keeps
+        # its track's identity but decides, teaches and founds nothing, so its descriptor, dlib's
+        # costliest call, is not computed (nor its chip, where its score and landmarks already
+        # rule it out). It is looked at again on schedule.
         scores = self.detector.traits.score_quality(np.array([t.score for t in due]))
         first = [quality.face_quality(float(sc), t.landmarks) for t, sc in zip(due, scores)]
-        for t, q in zip(due, first):
+        for t in due:
             t.last_embedded = frame.index
-            t.poor = q < self.cfg.min_quality
-        self.poor_skipped += sum(t.poor for t in due)
-        keep = [k for k, t in enumerate(due) if not t.poor]
+        keep = [k for k, q in enumerate(first) if q >= self.cfg.min_quality]
         if not keep:
             return
         due = [due[k] for k in keep]
@@ -413,9 +410,7 @@ class FaceTracker:
         chips = self.embedder.align(frame.image, aligned)
         for t, chip, box, q0 in zip(due, chips, aligned, (first[k] for k in keep)):
             q = min(q0, quality.sharpness(chip))
-            t.poor = q < self.cfg.min_quality
-            if t.poor:
-                self.poor_skipped += 1
+            if q < self.cfg.min_quality:
                 continue
             self._pending.append(_Pending(t.id, chip, frame.index, frame.time, float(box[2] - box[0]),
                                           t.disrupted, q))

@@ -138,10 +138,13 @@ def detect_regions(detector: Detector, image: NDArray[np.uint8], boxes: NDArray[
 
 
 def resize(image: NDArray[np.uint8], factor: float) -> NDArray[np.uint8]:
+    """`image` scaled by `factor`, at least 1 px a side (a 3 x 4096 strip at 1/8 stays an image)."""
     if abs(factor - 1.0) < 1e-6:
         return np.ascontiguousarray(image)
+    h, w = image.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
     interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
-    return np.ascontiguousarray(cv2.resize(image, None, fx=factor, fy=factor, interpolation=interp))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=interp))
 
 
 def from_dlib_rect(rect: Any) -> tuple[float, float, float, float]:
@@ -155,6 +158,10 @@ def to_dlib_rect(box: Sequence[float] | NDArray[np.float64]) -> Any:
 
 def as_rgb(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """A picture as contiguous RGB: frames are RGB already; a grey or RGBA one is converted."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ValueError(f"a picture must be grey, RGB or RGBA, got shape {image.shape}")
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.size else np.zeros((*image.shape, 3), np.uint8)
     if image.ndim == 3 and image.shape[2] == 4:

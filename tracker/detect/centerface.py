@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from ..errors import ModelError
 from ..records import Detections
-from .base import DetectorTraits, as_rgb, finish
+from .base import DetectorTraits, as_rgb, finish, resize
 from .registry import DETECT_BACKENDS
 
 log = logging.getLogger(__name__)
@@ -189,11 +189,7 @@ class CenterFaceDetector:
     def _search(self, images: Sequence[NDArray[np.uint8]], factors: Sequence[float],
                 threshold: float) -> list[Detections]:
         """`images` resized by their factors and padded, run in one batch where their sizes agree."""
-        prepared = []
-        for img, f in zip(images, factors):
-            if abs(f - 1.0) > 1e-6:
-                img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-            prepared.append(_padded(img))
+        prepared = [_padded(resize(img, f)) for img, f in zip(images, factors)]
         results: list[Detections] = [Detections()] * len(prepared)
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, p in enumerate(prepared):
