@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fakes import FakeDetector, FakeEmbedder, draw
 
 from tracker.config import Config
@@ -133,3 +134,37 @@ def test_a_gallery_write_that_fails_mid_run_never_stops_the_tracker(tmp_path: Pa
     assert len(warned) == 1 and "going on without that change" in warned[0].getMessage()
     monkeypatch.setattr(tracker.identities, "resolve", real)
     assert run(tracker, [{"blue": (40, 40, 50)}] * 5)[-1].names == ("Person 1",)
+
+
+def test_a_live_cut_boxes_the_new_shots_faces_on_its_first_frame(tmp_path: Path) -> None:
+    """A live source that cuts to another picture: the first frame of the new shot is searched
+    whole at once (not when the next scheduled pass comes back), and the old shot's faces end."""
+    from collections.abc import Iterator
+
+    from tracker.pipeline import Engine
+    from tracker.records import Frame
+    from tracker.sources import Source
+
+    class Live(Source):
+        live = True
+
+        def __init__(self, images: list[np.ndarray]) -> None:
+            super().__init__("live", 64)
+            self.images = images
+
+        def produce(self) -> Iterator[Frame]:
+            for i, img in enumerate(self.images):
+                yield Frame(img, i, i / 30, self.name, 0.0)
+
+    before = [draw(320, 240, {"red": (20 + i, 50, 60)}) for i in range(12)]
+    after = [np.full((240, 320, 3), 200, np.uint8) for _ in range(6)]  # another shot: a grey wall...
+    for img in after:
+        img[100:160, 200:260] = (0, 0, 255)  # ... with a blue face
+    cfg = Config(gallery=tmp_path / "g.sqlite3", detect_every=5)
+    with Gallery(cfg.gallery) as g, Engine(cfg, g, FakeDetector(), FakeEmbedder()) as eng:
+        results = []
+        eng.run(Live(before + after), on_result=lambda f, r: results.append(r))
+    first = results[len(before)]
+    assert len(first) == 1 and first.detected.tolist() == [True], first
+    assert np.allclose(first.boxes[0], [200, 100, 260, 160], atol=2)
+    assert set(first.track_ids.tolist()).isdisjoint(results[len(before) - 1].track_ids.tolist())

@@ -212,13 +212,19 @@ class Engine:
             if stop.is_set():
                 break
             cut = cuts.update(frame.image)
+            if cut:
+                # A new shot: every track ends here, so this frame is searched whole now (one
+                # full pass of latency, on a rare frame) and its faces are boxed at once.
+                pending = None
+                since_key = 1
+                yield frame, self.tracker.step(frame, self.detector.detect(frame.image), cut=True)
+                continue
             seeds = None
             if pending is not None and pending.done():
                 seeds = pending.result().boxes
                 pending = None
-            if pending is None and (cut or since_key >= self.cfg.detect_every):
+            if pending is None and since_key >= self.cfg.detect_every:
                 pending = self._pool.submit(self.detector.detect, frame.image)
                 since_key = 0
             since_key += 1
-            yield frame, self.tracker.step(frame, None, seeds=seeds if seeds is not None else np.zeros((0, 4)),
-                                           cut=cut)
+            yield frame, self.tracker.step(frame, None, seeds=seeds if seeds is not None else np.zeros((0, 4)))
