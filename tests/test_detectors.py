@@ -166,3 +166,18 @@ def test_mapped_centerface_boxes_give_the_hog_pipeline_descriptors() -> None:
     assert np.median(mapped) < 0.12, mapped
     assert np.median(mapped) < np.median(raw), (mapped, raw)
     assert max(mapped) < 0.3, mapped
+
+
+def test_enrolment_says_when_a_photo_is_a_poor_reference(tmp_path: Path) -> None:
+    """A small face is enrolled (it may be all there is) but the report says why it is weak."""
+    from tracker.enroll import enroll
+    from tracker.gallery import Gallery
+
+    portrait = load_image(LIN)
+    small = tmp_path / "small.png"
+    cv2.imwrite(str(small), cv2.cvtColor(_small(portrait, 90), cv2.COLOR_RGB2BGR))
+    with Gallery(tmp_path / "g.sqlite3") as g:
+        good = enroll(g, "Lin", [LIN])
+        weak = enroll(g, "Lin small", [small])
+    assert good.weak == [] and good.person is not None
+    assert weak.person is not None and len(weak.weak) == 1 and "small" in weak.weak_messages()[0]

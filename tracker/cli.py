@@ -175,6 +175,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     for r in reports:
         for message in r.skip_messages():
             log.warning("skipped %s", message)
+        for message in r.weak_messages():
+            log.warning("%s", message)
         if r.person is None:
             failed = True
             continue

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from . import geometry, repair
+from . import geometry, quality, repair
 from .detect import CenterFaceDetector, CnnDetector, Detector, HogDetector
 from .embed import DlibEmbedder, Embedder, embed
 from .errors import FacetrackError, ImageError
@@ -31,10 +31,27 @@ class EnrollReport:
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     merged: list[tuple[str, float]] = field(default_factory=list)  # automatic identities folded in
     matches: list[tuple[str, float]] = field(default_factory=list)  # ... or left apart (no merge)
+    weak: list[tuple[Path, str]] = field(default_factory=list)  # enrolled, but a poor photo (why)
 
     def skip_messages(self) -> list[str]:
         """One line per skipped photo, naming it once."""
         return [why if str(path) in why else f"{path}: {why}" for path, why in self.skipped]
+
+    def weak_messages(self) -> list[str]:
+        """One line per enrolled photo whose face is small or blurred (it may match strangers)."""
+        return [f"{path}: {why}; a clearer photo would name this person more surely" for path, why in self.weak]
+
+
+WEAK_FACE_PX = 48  # an enrolled face narrower than this gives a noisy descriptor (identity.sample_weight)
+
+
+def weakness(face_px: float, chip: NDArray[np.uint8]) -> str | None:
+    """Why an enrolment photo's face is a poor reference, or None: small, or blurred."""
+    if face_px < WEAK_FACE_PX:
+        return f"the face is small ({face_px:.0f} px wide; {WEAK_FACE_PX} and more is better)"
+    if quality.sharpness(chip) < 0.3:
+        return "the face is blurred"
+    return None
 
 
 def _main_face(detector: Detector, image: NDArray[np.uint8]) -> NDArray[np.float64] | None:
@@ -131,6 +148,9 @@ def enroll(gallery: Gallery, name: str, paths: list[Path], embedder: Embedder | 
         descriptors.append(faces.descriptors[0])
         thumbs.append(encode_thumbnail(faces.chips[0]))
         report.enrolled.append(path)
+        why = weakness(float(faces.boxes[0, 2] - faces.boxes[0, 0]), faces.chips[0])
+        if why is not None:
+            report.weak.append((path, why))
     if not descriptors:
         raise FacetrackError(f"no usable face in {', '.join(str(p) for p in paths)}; nothing enrolled")
     with gallery.action(f"enrol {name}"):
