@@ -222,3 +222,64 @@ def test_a_failed_enrolment_leaves_no_gallery_behind(tmp_path: Path, capsys: pyt
     assert not gallery.exists() and not Path(f"{gallery}-wal").exists()
     assert main(["people", "list", "--gallery", str(gallery)]) == 0  # reads as empty, still not made
     assert not gallery.exists()
+
+
+# Usage errors: argparse refuses them before anything runs, in one line naming the command's
+# --help (exit 2), never a usage block or an OverflowError later.
+USAGE: list[Case] = [
+    ("segment minutes inf", lambda d: ["analyze", str(CLIP), "--segment-minutes", "inf", *G(d)], "--segment-minutes"),
+    ("segment minutes 1e308", lambda d: ["analyze", str(CLIP), "--segment-minutes", "1e308", *G(d)],
+     "--segment-minutes"),
+    ("split a huge sample id", lambda d: ["people", "split", "Lin", "--samples", "9" * 23, *G(d)], "--samples"),
+    ("forget a huge sample id", lambda d: ["people", "forget", "Lin", "--samples", "9" * 23, *G(d)], "--samples"),
+    ("status every inf", lambda d: run(d, "--status-every", "inf"), "--status-every"),
+    ("status every 1e-9", lambda d: run(d, "--status-every", "1e-9"), "--status-every"),
+    ("prune days nan", lambda d: ["people", "prune", "--days", "nan", *G(d)], "--days"),
+    ("prune days inf", lambda d: ["people", "prune", "--days", "inf", *G(d)], "--days"),
+    ("prune days -1", lambda d: ["people", "prune", "--days", "-1", *G(d)], "--days"),
+    ("cluster threshold nan", lambda d: ["cluster", str(LIN), "--threshold", "nan"], "--threshold"),
+    ("a flag of the wrong type", lambda d: run(d, "--threshold", "abc"), "--threshold"),
+]
+
+
+@pytest.mark.parametrize("name, argv, pattern", USAGE, ids=[c[0] for c in USAGE])
+def test_usage_errors_are_one_line(base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+                                   argv: Callable[[Path], list[str]], pattern: str) -> None:
+    (tmp_path / "g.sqlite3").write_bytes((base / "g.sqlite3").read_bytes())
+    before = (tmp_path / "g.sqlite3").read_bytes()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(argv(tmp_path))
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert exit_.value.code == 2 and len(lines) == 1, err
+    assert lines[0].startswith("facetrack: error:") and pattern in lines[0] and "--help" in lines[0], err
+    assert (tmp_path / "g.sqlite3").read_bytes() == before
+
+
+@pytest.mark.parametrize("setting", [
+    'gallery = ["postgresql://me:hunter2pass@127.0.0.1:1/db"]',
+    'gallery = {url = "postgresql://me:hunter2pass@127.0.0.1:1/db"}',
+    'gallery = "postgresql://me:hunter2pass@127.0.0.1:1/db\\u0000"',
+    'threshold = "postgresql://me:hunter2pass@127.0.0.1:1/db"',
+    'threshold = "postgresql://me:hunter2passwordthatislongerthanthesixtycharacterslimitofthemessage@h/db"',
+])
+def test_no_password_in_a_setting_of_the_wrong_type(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    setting: str) -> None:
+    assert main(["people", "list", "--config", str(_config(tmp_path, "[facetrack]\n" + setting))]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("facetrack: error:") and "hunter2" not in err and "***" in err, err
+
+
+def test_cluster_groups_at_its_threshold_and_names_at_the_gallery_s(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A loose grouping distance must not loosen naming: strangers stay unnamed."""
+    g = tmp_path / "g.sqlite3"
+    assert main(["enroll", "Lin", str(LIN), "--gallery", str(g), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["cluster", str(FACES / "obama_1.jpg"), str(FACES / "biden_2.jpg"), "--threshold", "1.2",
+                 "--gallery", str(g), "--json"]) == 0
+    import json
+
+    groups = json.loads(capsys.readouterr().out)["groups"]
+    assert len(groups) == 1 and groups[0]["person"] is None, groups  # one group at 1.2, named nobody

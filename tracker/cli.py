@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, cli_analyze, cli_calibrate, cli_people, cli_run
+from .cli_args import Parser, number
 from .cli_run import SETTING_FLAGS, display_available
 from .config import Config, load_config
 from .detect import registry as detectors
@@ -67,7 +68,7 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="facetrack", description="Real-time face tracking and recognition.")
+    parser = Parser(prog="facetrack", description="Real-time face tracking and recognition.")
     parser.add_argument("--version", action="version", version=f"facetrack {__version__}")
     sub = parser.add_subparsers(dest="command")
 
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "instance; 'auto', 'ray://head:10001' or 'head:6379': a cluster, which needs "
                           "--gallery postgresql://...)")
     run.add_argument("--ray-cpus", type=int, metavar="N", help="with a local Ray instance: use N cores (default: all)")
-    run.add_argument("--status-every", type=float, metavar="S",
+    run.add_argument("--status-every", type=number(0.1, 86_400), metavar="S",
                      help="fps, drops, p95 latency and connection every S seconds, in the log and as a status "
                           "event (default: every 10 s with --parallel, never without)")
     run.add_argument("--allow-partial", action="store_true",

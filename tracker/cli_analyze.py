@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .cli_args import number
 from .config import Config, gallery_files
 from .errors import FacetrackError
 
@@ -39,7 +40,7 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
                    help="track the sources on a Ray cluster, one task per source (no ADDRESS: a local Ray "
                         "instance on this machine; 'auto', 'ray://head:10001' or 'head:6379': a cluster)")
     a.add_argument("--ray-cpus", type=int, metavar="N", help="with a local Ray instance: use N cores (default: all)")
-    a.add_argument("--segment-minutes", type=float, default=10.0, metavar="M",
+    a.add_argument("--segment-minutes", type=number(MIN_SEGMENT_MIN, 100_000, zero=True), default=10.0, metavar="M",
                    help="pass 1 tracks videos longer than M minutes in segments of M, each a task of its "
                         "own (with --ray, spread over the workers); 0: whole recordings (default 10)")
     add_common(a)
@@ -47,8 +48,11 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
 
     c = sub.add_parser("cluster", help="group the faces of photos by person")
     c.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders of images")
-    c.add_argument("--threshold", type=float, default=GROUP_THRESHOLD, metavar="D",
-                   help=f"faces closer than this are one person (default {GROUP_THRESHOLD})")
+    # Its own name (dest): the grouping distance is not the gallery's match threshold, which
+    # naming the groups reads from the settings.
+    c.add_argument("--threshold", dest="group_threshold", type=number(0, 2, open_lo=True), default=GROUP_THRESHOLD,
+                   metavar="D", help=f"faces closer than this are one group (default {GROUP_THRESHOLD}); names "
+                                     "come from the gallery at its own match threshold")
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.add_argument("--upsample", type=int, help="detector upsampling (default: the setting, 1)")
     add_common(c)
@@ -168,7 +172,7 @@ def cmd_cluster(args: argparse.Namespace, cfg: Config, gallery_given: bool) -> i
     from .gallery import Gallery
     from .images import is_image_path, list_images, load_image_scaled
 
-    threshold = _check_threshold(args.threshold)
+    threshold = _check_threshold(args.group_threshold)
     if args.upsample is not None:
         cfg = cfg.replace(upsample=args.upsample)
     files: list[tuple[Path, bool]] = []  # (path, named by the user)

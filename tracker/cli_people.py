@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .cli_args import number, sample_id
 from .config import gallery_location
 from .errors import FacetrackError
 
@@ -32,18 +33,19 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     action("merge", "merge FROM into INTO", "source", "into")
     action("remove", "remove a person and their descriptors", "name")
     split = action("split", "move some samples of a person to a new person (see `people show` for ids)", "name")
-    split.add_argument("--samples", type=int, nargs="+", required=True, metavar="ID")
+    split.add_argument("--samples", type=sample_id, nargs="+", required=True, metavar="ID")
     split.add_argument("--into", metavar="NEW", help="name of the new person (default: a new automatic identity)")
     forget = action("forget", "delete some samples of a person", "name")
-    forget.add_argument("--samples", type=int, nargs="+", required=True, metavar="ID")
+    forget.add_argument("--samples", type=sample_id, nargs="+", required=True, metavar="ID")
     action("export", "a backup of the whole gallery in one file (a gallery itself)", "file")
     action("import", "add the people of a backup (or another gallery: a file or a postgresql:// URL) to this one",
            "file")
     prune = action("prune", "remove automatic identities not seen for a while")
-    prune.add_argument("--days", type=float, metavar="DAYS",
+    prune.add_argument("--days", type=number(0, 100_000, open_lo=True), metavar="DAYS",
                        help="not seen for this many days (default: the forget-unnamed-after setting)")
     suggest = action("suggest", "identities that are probably one person (merge candidates)")
-    suggest.add_argument("--threshold", type=float, help="inventory distance (default: the match threshold)")
+    suggest.add_argument("--threshold", type=number(0, 2, open_lo=True),
+                         help="inventory distance (default: the match threshold)")
 
 
 def _print_json(data: object) -> None:

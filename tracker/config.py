@@ -184,10 +184,22 @@ _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", 
                GalleryLocation: "a path or a postgresql:// URL"}
 
 
+_URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]+:/+[^\s'\"\]}]+", re.IGNORECASE)
+
+
+def redact_all(text: str) -> str:
+    """`text` with the password of every URL in it replaced by *** (a setting of the wrong type,
+    an array or a table holding a URL, is shown in messages)."""
+    for url in _URL_IN_TEXT.findall(text):
+        text = redact(url, text)
+    return text
+
+
 def _describe(value: Any) -> str:
     kind = {bool: "boolean", int: "whole number", float: "number", str: "string", list: "array",
             dict: "table"}.get(type(value), type(value).__name__)
-    shown = str(value).lower() if isinstance(value, bool) else repr(value)  # as TOML writes it
+    # Redacted before it is shortened: a cut URL could show part of a password without its "@".
+    shown = redact_all(str(value).lower() if isinstance(value, bool) else repr(value))  # as TOML writes it
     return f"{shown[:60]}… ({kind})" if len(shown) > 60 else f"{shown} ({kind})"
 
 
