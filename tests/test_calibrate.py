@@ -225,9 +225,19 @@ def test_plot_never_replaces_the_gallery_or_a_non_png(tmp_path: Path) -> None:
     assert gallery.read_bytes() == before
     notes = tmp_path / "notes.png"
     notes.write_text("my notes")
-    with pytest.raises(FacetrackError, match="exists and is not a PNG"):
+    with pytest.raises(FacetrackError, match="exists and is not a plot facetrack drew"):
         run_cli("--gallery", str(gallery), "--plot", str(notes))
     assert notes.read_text() == "my notes"
+    # A photo of the user's, a real PNG, is not replaced either; nor is a link followed to the gallery.
+    holiday = tmp_path / "holiday.png"
+    cv2.imwrite(str(holiday), np.full((20, 30, 3), 90, np.uint8))
+    photo = holiday.read_bytes()
+    link = tmp_path / "link.png"
+    link.symlink_to(notes)
+    for path in (holiday, link):
+        with pytest.raises(FacetrackError, match="not a plot facetrack drew"):
+            run_cli("--gallery", str(gallery), "--plot", str(path))
+    assert holiday.read_bytes() == photo and notes.read_text() == "my notes" and gallery.read_bytes() == before
     with pytest.raises(FacetrackError, match=r"give a \.png file name"):
         run_cli("--gallery", str(gallery), "--plot", str(tmp_path / "plot.jpg"))
     (tmp_path / "folder.png").mkdir()

@@ -283,3 +283,64 @@ def test_cluster_groups_at_its_threshold_and_names_at_the_gallery_s(tmp_path: Pa
 
     groups = json.loads(capsys.readouterr().out)["groups"]
     assert len(groups) == 1 and groups[0]["person"] is None, groups  # one group at 1.2, named nobody
+
+
+def _linked(path: Path, target: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(target)
+    return path
+
+
+# Outputs into folders: files facetrack did not write are never replaced, links never followed.
+OUTPUTS: list[Case] = [
+    ("analyze over someone's report.html", lambda d: ["analyze", str(CLIP), "--out", str(
+        _write(d / "rep" / "report.html", "<p>my page</p>").parent), *G(d)], "not written by facetrack"),
+    ("analyze through a link to the gallery", lambda d: ["analyze", str(CLIP), "--out", str(
+        _linked(d / "rep" / "report.json", d / "g.sqlite3").parent), *G(d)], "not written by facetrack"),
+    ("analyze labels over the report", lambda d: ["analyze", str(CLIP), "--out", str(d / "rep"),
+                                                 "--output-json", str(d / "rep" / "report.html"), *G(d)],
+     "the report's files"),
+    ("thumbnails over someone's photo", lambda d: ["people", "show", "Lin", "--thumbs", str(
+        _write(d / "th" / "1.jpg", b"my photo").parent), *G(d)], "not written by facetrack"),
+    ("thumbnails through a link to the gallery", lambda d: ["people", "show", "Lin", "--thumbs", str(
+        _linked(d / "th" / "1.jpg", d / "g.sqlite3").parent), *G(d)], "not written by facetrack"),
+]
+
+
+@pytest.mark.parametrize("name, argv, pattern", OUTPUTS, ids=[c[0] for c in OUTPUTS])
+def test_outputs_never_replace_what_is_not_ours(base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                name: str, argv: Callable[[Path], list[str]], pattern: str) -> None:
+    import hashlib
+
+    (tmp_path / "g.sqlite3").write_bytes((base / "g.sqlite3").read_bytes())
+    args = argv(tmp_path)
+
+    def state() -> dict[str, str]:
+        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() and not p.is_symlink() else "link"
+                for p in sorted(tmp_path.rglob("*"))}
+
+    before = state()
+    capsys.readouterr()
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("facetrack: error:")]
+    assert len(errors) == 1 and pattern in errors[0], err
+    assert state() == before, "a file changed"
+
+
+def test_a_report_folder_of_ours_is_replaced_and_thumbnails_again(tmp_path: Path) -> None:
+    """What facetrack wrote itself it may write again (its marker is in the folder); files are
+    replaced whole, and a link left where a thumbnail was is replaced, not followed."""
+    g = tmp_path / "g.sqlite3"
+    assert main(["enroll", "Lin", str(LIN), "--gallery", str(g), "-q"]) == 0
+    thumbs = tmp_path / "th"
+    assert main(["people", "show", "Lin", "--thumbs", str(thumbs), "--gallery", str(g)]) == 0
+    first = sorted(p.name for p in thumbs.iterdir())
+    assert "1.jpg" in first and ".facetrack-output" in first
+    gallery_before = g.read_bytes()
+    (thumbs / "1.jpg").unlink()
+    (thumbs / "1.jpg").symlink_to(g)
+    assert main(["people", "show", "Lin", "--thumbs", str(thumbs), "--gallery", str(g)]) == 0
+    assert not (thumbs / "1.jpg").is_symlink() and (thumbs / "1.jpg").read_bytes()[:2] == b"\xff\xd8"
+    assert g.read_bytes() == gallery_before
+    assert not [p for p in thumbs.iterdir() if p.name.endswith(".part")]

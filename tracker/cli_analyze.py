@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,8 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
     a.add_argument("--cluster-threshold", type=float, default=GROUP_THRESHOLD, metavar="D",
                    help=f"tracks closer than this are one person (default {GROUP_THRESHOLD})")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.add_argument("--force", action="store_true",
+                   help="replace report files in --out that facetrack did not write (an older report, say)")
     a.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="track the sources on a Ray cluster, one task per source (no ADDRESS: a local Ray "
                         "instance on this machine; 'auto', 'ray://head:10001' or 'head:6379': a cluster)")
@@ -101,7 +104,10 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise FacetrackError(f"--out {out} is a file; give a folder")
-    check_outputs({"json": args.output_json}, args.sources, [*gallery_files(cfg.gallery), out / "report.json"])
+    # The report's own files are outputs too: --output-json may not be one of them.
+    check_outputs({"json": args.output_json}, args.sources,
+                  [*gallery_files(cfg.gallery), *(out / name for name in report.FILES)])
+    report.claim(out, args.force)
     sources = [source_for(s, cfg) for s in args.sources]
     for s in sources:
         if s.live:
@@ -135,7 +141,7 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
             bar.close()
         signal.signal(signal.SIGINT, previous)
     if stop.is_set():
-        print("facetrack: interrupted; nothing written")
+        print("facetrack: interrupted; nothing written", file=sys.stderr)
         return 130
 
     with Gallery(cfg.gallery, readonly=not args.save_to_gallery) as gallery:

@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 from .calibrate import DLIB_THRESHOLD, Calibration, calibrate, load_descriptors
 from .config import gallery_files, shown
 from .errors import FacetrackError
+from .outputs import write_atomic
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SIZE = (900, 560)  # width, height of the plot
 # The plot area inside it: left, top, right, bottom (room for tick labels and axis titles).
 AREA = (78, 58, 870, 492)
@@ -64,14 +64,9 @@ def check_plot_path(path: Path, protected: list[Path]) -> None:
         for part in (other, Path(f"{other}-wal"), Path(f"{other}-shm")):
             if _same_file(path, part):
                 raise FacetrackError(f"--plot {path} is the gallery or the config file; choose another file")
-    if path.exists():
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(len(PNG_MAGIC))
-        except OSError as exc:
-            raise FacetrackError(f"--plot {path}: cannot read the existing file ({exc.strerror})") from None
-        if head and head != PNG_MAGIC:
-            raise FacetrackError(f"--plot {path} exists and is not a PNG; not replacing it "
+    if path.exists() or path.is_symlink():
+        if path.is_symlink() or not _our_plot(path):
+            raise FacetrackError(f"--plot {path} exists and is not a plot facetrack drew; not replacing it "
                                  f"(remove it or choose another file)")
     if not path.parent.is_dir():
         raise FacetrackError(f"--plot {path}: folder {path.parent} does not exist")
@@ -120,12 +115,33 @@ def describe(cal: Calibration, gallery: str) -> list[str]:
     return lines
 
 
-def write_png(path: Path, image: NDArray[np.uint8]) -> None:
-    ok, data = cv2.imencode(".png", image)
-    if not ok:
-        raise FacetrackError(f"--plot {path}: cannot encode the plot")
+PLOT_MARK = ("Software", "facetrack calibrate")  # a PNG text chunk: this plot is ours to replace
+
+
+def _our_plot(path: Path) -> bool:
+    """Whether `path` is a PNG that facetrack drew (its text chunk says so): a photo is not."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        path.write_bytes(data.tobytes())
+        with Image.open(path) as img:
+            return img.format == "PNG" and img.text.get(PLOT_MARK[0]) == PLOT_MARK[1]  # type: ignore[attr-defined]
+    except (OSError, UnidentifiedImageError, ValueError):
+        return False
+
+
+def write_png(path: Path, image: NDArray[np.uint8]) -> None:
+    """The plot (BGR) as a PNG marked as ours, written whole or not at all (outputs.write_atomic)."""
+    import io
+
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(*PLOT_MARK)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image[:, :, ::-1])).save(buf, format="PNG", pnginfo=info)
+    try:
+        write_atomic(path, buf.getvalue())
     except OSError as exc:
         raise FacetrackError(f"--plot {path}: cannot write it ({exc.strerror})") from None
 

@@ -12,6 +12,7 @@ from typing import Any
 from .cli_args import number, sample_id
 from .config import gallery_location
 from .errors import FacetrackError
+from .outputs import claim_folder, mark_folder, write_atomic
 
 
 def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -126,11 +127,13 @@ def _show(gallery: Any, args: argparse.Namespace) -> int:
     person = gallery.require(args.name)
     samples = gallery.samples(person.id)
     if args.thumbs is not None:
+        wanted = [s for s in samples if s.thumbnail]
+        claim_folder(args.thumbs, [f"{s.id}.jpg" for s in wanted], "--thumbs")
         try:
             args.thumbs.mkdir(parents=True, exist_ok=True)
-            for s in samples:
-                if s.thumbnail:
-                    (args.thumbs / f"{s.id}.jpg").write_bytes(s.thumbnail)
+            mark_folder(args.thumbs, "sample thumbnails (ID.jpg)")
+            for s in wanted:
+                write_atomic(args.thumbs / f"{s.id}.jpg", s.thumbnail)
         except OSError as exc:
             raise FacetrackError(f"cannot write thumbnails to {args.thumbs}: {exc.strerror}") from None
     others = sorted(gallery.person(o).name for o in gallery.cannot_linked(person.id) if gallery.person(o))

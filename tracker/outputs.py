@@ -3,9 +3,11 @@ another output, or a file of the user's that facetrack did not write."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import FacetrackError
@@ -71,7 +73,8 @@ def check_outputs(outputs: Mapping[str, Path | None], inputs: Sequence[str], pro
             raise FacetrackError(f"{flag} {path} is a folder; give a file name")
         for other in protected:
             if _same(path, other):
-                raise FacetrackError(f"{flag} {path} is the gallery or the config file; choose another file")
+                raise FacetrackError(f"{flag} {path} is the gallery, the config file or one of the report's files; "
+                                     "choose another file")
         for spec in inputs:
             if Path(spec).exists() and _same(path, Path(spec)):
                 raise FacetrackError(f"{flag} {path} is also an input; choose another file")
@@ -83,3 +86,41 @@ def check_outputs(outputs: Mapping[str, Path | None], inputs: Sequence[str], pro
                                  f"not replacing it (remove it or choose another file)")
         if path.suffix.lower() not in VIDEO_SUFFIXES and kind == "video":
             raise FacetrackError(f"{flag} {path}: give a video file name ({', '.join(sorted(VIDEO_SUFFIXES))})")
+
+
+# A folder facetrack writes several files into (an analysis report, sample thumbnails) holds this
+# marker once it has: its listed files are then ours to replace. Without it, an existing file of
+# those names is the user's, and is never replaced (unless --force).
+MARKER = ".facetrack-output"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """`data` into `path`: written to a temporary file in the same folder, then renamed into place,
+    so a signal or a full disk leaves the old file or none, never half of one; a symlink at `path`
+    is replaced itself, never followed to the file it points at. OSError for the caller to word."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def claim_folder(folder: Path, names: Iterable[str], flag: str, force: bool = False) -> None:
+    """Before writing `names` into `folder`: refuse where one of them exists (a file, a folder or a
+    link) and the folder holds no marker of ours, unless `force`."""
+    if force or (folder / MARKER).is_file():
+        return
+    for name in names:
+        path = folder / name
+        if path.exists() or path.is_symlink():
+            raise FacetrackError(f"{flag} {folder}: {path} exists and was not written by facetrack; not replacing "
+                                 f"it (choose another folder, or --force)")
+
+
+def mark_folder(folder: Path, what: str) -> None:
+    if not (folder / MARKER).is_file():
+        write_atomic(folder / MARKER, f"facetrack wrote {what} here and may replace them\n".encode())

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from .errors import FacetrackError
 from .gallery_schema import decode_thumbnail
 from .offline import Analysis, PersonFound
+from .outputs import claim_folder, mark_folder, write_atomic
 
 THUMB = 96
 NAME_W = 220
@@ -151,23 +152,34 @@ def report_json(analysis: Analysis, thumbs: dict[int, str]) -> dict[str, Any]:
          "thumbnail": thumbs.get(i)} for i, p in enumerate(analysis.people)]}
 
 
+FILES = ("report.json", "report.html", "people.png", "timeline.png", "people")  # what write() puts in `out`
+
+
+def claim(out: Path, force: bool = False) -> None:
+    """Before any work: refuse an --out folder holding report files that facetrack did not write."""
+    claim_folder(out, FILES, "--out", force)
+
+
 def write(analysis: Analysis, out: Path, durations: dict[str, float]) -> dict[str, Any]:
-    """Everything into `out` (created); returns the report's JSON."""
+    """Everything into `out` (created), each file whole or not at all (outputs.write_atomic), links
+    replaced rather than followed; returns the report's JSON."""
     try:
         (out / "people").mkdir(parents=True, exist_ok=True)
+        mark_folder(out, "this analysis report")
         taken: set[str] = set()
         thumbs: dict[int, str] = {}
         for i, p in enumerate(analysis.people):
             if p.best is not None and p.best.thumbnail:
                 rel = f"people/{file_name(p.name, taken)}.jpg"
-                (out / rel).write_bytes(p.best.thumbnail)
+                write_atomic(out / rel, p.best.thumbnail)
                 thumbs[i] = rel
         data = report_json(analysis, thumbs)
-        (out / "report.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         sheet, line = _png(contact_sheet(analysis.people)), _png(timeline(analysis, durations))
-        (out / "people.png").write_bytes(sheet)
-        (out / "timeline.png").write_bytes(line)
-        (out / "report.html").write_text(page(analysis, data, sheet, line, out), encoding="utf-8")
+        write_atomic(out / "people.png", sheet)
+        write_atomic(out / "timeline.png", line)
+        write_atomic(out / "report.html", page(analysis, data, sheet, line, out).encode("utf-8"))
+        # Last: a report.json is there only once the report is whole.
+        write_atomic(out / "report.json", (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     except OSError as exc:
         raise FacetrackError(f"cannot write the report in {out}: {exc.strerror}") from None
     return data
