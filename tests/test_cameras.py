@@ -110,8 +110,9 @@ def test_parallel_refuses_a_merged_video_and_a_bad_status_interval(tmp_path: Pat
     g = str(tmp_path / "g.sqlite3")
     assert main(["run", "--parallel", str(CLIP), "--output-video", str(tmp_path / "v.mp4"), "--gallery", g]) == 1
     assert "give each camera its own" in capsys.readouterr().err
-    assert main(["run", "--parallel", str(CLIP), "--status-every", "0", "--gallery", g]) == 1
-    assert "positive number" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # a usage error: refused as the flags are read
+        main(["run", "--parallel", str(CLIP), "--status-every", "0", "--gallery", g])
+    assert refused.value.code == 2 and "from 0.1 to 86400" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(bool(missing()), reason=missing() or "ok")

@@ -104,9 +104,10 @@ def test_ray_followed_by_sources_keeps_their_order() -> None:
 
 
 def test_segments_too_short_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["analyze", str(CLIP), "--out", str(tmp_path / "r"), "--segment-minutes", "0.01",
-                 "--gallery", str(tmp_path / "g.sqlite3")]) == 1
-    assert "at least 0.1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # a usage error: refused as the flags are read
+        main(["analyze", str(CLIP), "--out", str(tmp_path / "r"), "--segment-minutes", "0.01",
+              "--gallery", str(tmp_path / "g.sqlite3")])
+    assert refused.value.code == 2 and "0 or a number from 0.1" in capsys.readouterr().err
 
 
 @pytest.mark.slow
