@@ -344,3 +344,27 @@ def test_a_report_folder_of_ours_is_replaced_and_thumbnails_again(tmp_path: Path
     assert not (thumbs / "1.jpg").is_symlink() and (thumbs / "1.jpg").read_bytes()[:2] == b"\xff\xd8"
     assert g.read_bytes() == gallery_before
     assert not [p for p in thumbs.iterdir() if p.name.endswith(".part")]
+
+
+def test_analyze_fails_on_a_truncated_video_as_run_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cut = _truncated_avi(tmp_path / "cut.avi")
+    g = ["--gallery", str(tmp_path / "g.sqlite3")]
+    assert main(["analyze", str(cut), "--out", str(tmp_path / "r1"), "--no-progress", *g]) == 1
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if line.startswith("facetrack: error:")] and "ends at frame" in err
+    assert "--allow-partial" in err
+    assert main(["analyze", str(cut), "--out", str(tmp_path / "r2"), "--no-progress", "--allow-partial", *g]) == 0
+    assert "ends at frame" in capsys.readouterr().err  # said, as a warning
+
+
+def test_analyze_takes_the_same_source_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    link = tmp_path / "again.mp4"
+    link.symlink_to(CLIP)
+    out = tmp_path / "labels.jsonl"
+    assert main(["analyze", str(CLIP), str(link), str(CLIP), "--out", str(tmp_path / "r"), "--no-progress",
+                 "--output-json", str(out), "--gallery", str(tmp_path / "g.sqlite3")]) == 0
+    assert "analysed once" in capsys.readouterr().err
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 275 and [r["frame"] for r in lines] == list(range(275))

@@ -37,6 +37,8 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
     a.add_argument("--cluster-threshold", type=float, default=GROUP_THRESHOLD, metavar="D",
                    help=f"tracks closer than this are one person (default {GROUP_THRESHOLD})")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a.add_argument("--allow-partial", action="store_true",
+                   help="a video that ends before its last frame (truncated, corrupt) is not an error")
     a.add_argument("--force", action="store_true",
                    help="replace report files in --out that facetrack did not write (an older report, say)")
     a.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
@@ -86,6 +88,21 @@ def _check_threshold(value: float) -> float:
     return value
 
 
+def _once(sources: list[str]) -> list[str]:
+    """Each source once, in the order given: the same file named twice (another spelling, a link)
+    would be analysed twice and its faces counted double."""
+    import os
+
+    seen: dict[str, str] = {}
+    for spec in sources:
+        key = os.path.realpath(spec) if Path(spec).exists() else spec
+        if key in seen:
+            log.warning("%s is %s, given already; analysed once", spec, seen[key])
+            continue
+        seen[key] = spec
+    return list(seen.values())
+
+
 def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     from . import offline, report
     from .gallery import Gallery
@@ -96,6 +113,7 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     threshold = _check_threshold(args.cluster_threshold)
     if not args.sources:
         raise FacetrackError("analyze needs a SOURCE: video files, images or folders of images")
+    args.sources = _once(args.sources)
     if not (args.segment_minutes == 0 or args.segment_minutes >= MIN_SEGMENT_MIN):
         raise FacetrackError(f"--segment-minutes must be 0 (whole recordings) or at least {MIN_SEGMENT_MIN:g} "
                              f"(each segment loads the models), got {args.segment_minutes:g}")
@@ -162,6 +180,11 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
                 sink.write_result(result)
         finally:
             sink.close()
+    if p1.incomplete and not args.allow_partial:
+        raise FacetrackError(f"{p1.incomplete[0]}; the report holds what was read "
+                             f"(--allow-partial accepts such a video)")
+    for why in p1.incomplete:
+        log.warning("%s", why)
     known = [p.name for p in analysis.people if p.known]
     print(f"{len(analysis.people)} people ({len(known)} known) in {len(p1.results)} frames; "
           f"report: {out / 'report.html'}")

@@ -167,7 +167,7 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
     from .pipeline import Engine, Summary
     from .records import Frame, FrameResult
     from .sinks import EventSink, JsonlSink, Sink, VideoSink
-    from .sources import VideoFileSource, source_for
+    from .sources import source_for
 
     every = _status_every(args)
     sources = [source_for(s, cfg) for s in args.sources]
@@ -231,7 +231,7 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
     print(summary.describe())
     if stop.is_set():
         return _stopped_code(caught)
-    short = [s for s in sources if isinstance(s, VideoFileSource) and s.incomplete]
+    short = [s for s in sources if s.incomplete]
     if short and args.allow_partial:
         for s in short:
             log.warning("%s", s.incomplete)

@@ -50,6 +50,7 @@ class Pass1:
     cannot: set[tuple[int, int]] = field(default_factory=set)  # track ids seen in one frame
     sources: list[str] = field(default_factory=list)
     fps: dict[str, float] = field(default_factory=dict)  # 0 for photos
+    incomplete: list[str] = field(default_factory=list)  # why a video ended early (truncated, corrupt)
 
 
 class _Collector:
@@ -136,6 +137,8 @@ def track_source(cfg: Config, source: Source, stop: threading.Event | None = Non
                         on_frame(frame)
 
                 eng.run(source, (), stop, on_result=on_result)
+                if source.incomplete:
+                    out.incomplete.append(source.incomplete)
                 eng.tracker.end_tracks()
                 eng.tracker.observer = None
     finally:
@@ -213,6 +216,7 @@ def merge_passes(parts: Sequence[Pass1]) -> Pass1:
         out.cannot |= {(a + shift, b + shift) for a, b in part.cannot}
         out.sources += [s for s in part.sources if s not in out.sources]  # segments of one file: once
         out.fps.update(part.fps)
+        out.incomplete += [why for why in part.incomplete if why not in out.incomplete]
     return out
 
 

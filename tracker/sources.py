@@ -44,6 +44,7 @@ class Source:
     """Base: a capture thread feeding a bounded queue; iterate `frames()` to consume."""
 
     live = False
+    incomplete = ""  # why the source ended before its own promised end (a cut video), once it has
 
     def __init__(self, name: str, queue_size: int) -> None:
         self.name = name
