@@ -368,3 +368,12 @@ def test_analyze_takes_the_same_source_once(tmp_path: Path, capsys: pytest.Captu
     assert "analysed once" in capsys.readouterr().err
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 275 and [r["frame"] for r in lines] == list(range(275))
+
+
+def test_an_error_is_the_only_line_without_verbose(tmp_path: Path) -> None:
+    """No INFO lines (the dlib build, its hint) before an error: a bad gallery is one line."""
+    bad = _write(tmp_path / "t.sqlite3", "just text")
+    proc = subprocess.run([sys.executable, "-m", "tracker", "run", str(CLIP), "--headless", "--gallery", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1 and lines[0].startswith("facetrack: error:"), proc.stderr

@@ -180,11 +180,6 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
                 print("facetrack: stopped while connecting", file=sys.stderr)
                 return _stopped_code(caught)
             raise
-    info = models.build_info()
-    log.info("%s", info.describe())
-    if info.hint():
-        log.info("hint: %s", info.hint())
-
     summary = Summary()
     sinks: list[Sink] = []
     with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
@@ -197,6 +192,11 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
             if args.output_video:
                 # One video for all sources, at the first one's rate; later frames are fitted to its size.
                 sinks.append(VideoSink(args.output_video, sources[0].fps or 30.0))
+            # Said once everything opened: a bad gallery or output is one error line, nothing before it.
+            info = models.build_info()
+            log.info("%s", info.describe())
+            if info.hint():
+                log.info("hint: %s", info.hint())
             for source in sources:
                 bar = None
                 if not args.no_progress and not source.live:
