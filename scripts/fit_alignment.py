@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import baseline, geometry  # noqa: E402
+from tracker import baseline, metrics  # noqa: E402
 from tracker.detect import CenterFaceDetector, HogDetector  # noqa: E402
 from tracker.detect import centerface as cf  # noqa: E402
 from tracker.embed import DlibEmbedder  # noqa: E402
@@ -56,10 +56,8 @@ def pairs(step: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, list[int
         h, c = hog.detect(image), centre.detect(image)
         if not len(h) or not len(c):
             continue
-        iou = geometry.iou_matrix(h.boxes, c.boxes)
-        for i in range(len(h)):
-            j = int(np.argmax(iou[i]))
-            if iou[i, j] >= 0.4 and h.boxes[i, 2] - h.boxes[i, 0] >= 40:
+        for i, j, _ in metrics.assign_boxes(h.boxes, c.boxes, 0.4):
+            if h.boxes[i, 2] - h.boxes[i, 0] >= 40:
                 hogs.append(h.boxes[i])
                 cfs.append(c.boxes[j])
                 owner.append(len(images))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import CLIP, FACES, LIN
 
-from tracker import baseline, geometry
+from tracker import baseline, geometry, metrics
 from tracker.config import Config
 from tracker.detect import REGISTRY, CenterFaceDetector, HogDetector, detect_regions, make_detector
 from tracker.detect.centerface import to_alignment_boxes
@@ -152,11 +152,7 @@ def test_mapped_centerface_boxes_give_the_hog_pipeline_descriptors() -> None:
         h, c = hog.detect(image), centre.detect(image)
         if not len(h) or not len(c):
             continue
-        iou = geometry.iou_matrix(h.boxes, c.boxes)
-        for i in range(len(h)):
-            j = int(np.argmax(iou[i]))
-            if iou[i, j] < 0.4:
-                continue
+        for i, j, _ in metrics.assign_boxes(h.boxes, c.boxes, 0.4):
             ref = emb.describe(emb.align(image, h.boxes[i:i + 1]))[0]
             as_is = emb.describe(emb.align(image, c.boxes[j:j + 1]))[0]
             moved = emb.describe(emb.align(image, to_alignment_boxes(c.boxes[j:j + 1])))[0]

@@ -114,9 +114,6 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     if not args.sources:
         raise FacetrackError("analyze needs a SOURCE: video files, images or folders of images")
     args.sources = _once(args.sources)
-    if not (args.segment_minutes == 0 or args.segment_minutes >= MIN_SEGMENT_MIN):
-        raise FacetrackError(f"--segment-minutes must be 0 (whole recordings) or at least {MIN_SEGMENT_MIN:g} "
-                             f"(each segment loads the models), got {args.segment_minutes:g}")
     if args.ray_cpus is not None and (args.ray is None or args.ray_cpus < 1):
         raise FacetrackError("--ray-cpus wants a positive number, with --ray and no address (a local instance)")
     out: Path = args.out

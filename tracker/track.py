@@ -328,12 +328,8 @@ class FaceTracker:
             # be re-found), then the track ends. dlib's correlation tracker costs ~3 ms a frame.
             if frame.index - t.last_detected > PREDICT_COAST:
                 self._drop(t)
-                return
-            box = geometry.clip_boxes(t.predict(frame.index)[None], frame.width, frame.height)[0]
-            if box[2] - box[0] < 4 or box[3] - box[1] < 4:
-                self._drop(t)
-                return
-            t.box, t.last_frame = box, frame.index
+            else:
+                self._move(t, t.predict(frame.index), frame)
             return
         if t.follower is None:
             t.follower = dlib().correlation_tracker()
@@ -342,12 +338,16 @@ class FaceTracker:
         if psr < MIN_PSR:
             self._drop(t)
             return
-        box = np.asarray(from_dlib_rect(t.follower.get_position()))
+        self._move(t, np.asarray(from_dlib_rect(t.follower.get_position())), frame, track_velocity=True)
+
+    def _move(self, t: Track, box: NDArray[np.float64], frame: Frame, track_velocity: bool = False) -> None:
+        """A lost face's box to `box` (clipped to the frame); the track ends if little is left in view."""
         box = geometry.clip_boxes(box[None], frame.width, frame.height)[0]
         if box[2] - box[0] < 4 or box[3] - box[1] < 4:
             self._drop(t)
             return
-        t.velocity = (box - t.box) / max(frame.index - t.last_frame, 1)
+        if track_velocity:
+            t.velocity = (box - t.box) / max(frame.index - t.last_frame, 1)
         t.box = box
         t.last_frame = frame.index
 
