@@ -155,16 +155,15 @@ def _import(args: argparse.Namespace, cfg: Any) -> int:
     from .gallery import Gallery
 
     source = gallery_location(args.file)  # a backup file, or another gallery's file or URL
-    if isinstance(source, Path) and not source.is_file():
+    if isinstance(source, Path) and not (source.exists() or source.is_symlink()):
         raise FacetrackError(f"{source}: no such file")
     with Gallery(source, readonly=True) as other:
         if not isinstance(source, Path) and not other.stored:
             raise FacetrackError(f"gallery {other.where} does not exist")
-        same = (source == cfg.gallery if not isinstance(source, Path) else
-                isinstance(cfg.gallery, Path) and source.resolve() == cfg.gallery.resolve())
-        if same:
-            raise FacetrackError("a gallery cannot be imported into itself")
         with Gallery(cfg.gallery) as gallery:
+            # By identity, not by name: a hard link, a bind mount, localhost for 127.0.0.1.
+            if gallery.identity() == other.identity():
+                raise FacetrackError("a gallery cannot be imported into itself")
             report = gallery.import_people(other)
     if args.json:
         _print_json([{"from": a, "as": b} for a, b in report])

@@ -34,7 +34,7 @@ from .gallery_schema import (
     clean_name,
     encode_thumbnail,
 )
-from .gallery_sqlite import StoreError, create_private
+from .gallery_sqlite import StoreError, new_file
 from .gallery_store import GalleryFile, transaction
 from .records import DESCRIPTOR_SIZE
 
@@ -309,16 +309,20 @@ class Gallery(GalleryFile, GalleryEdits):
         dest = Path(dest)
         if not self.stored:
             raise GalleryError(f"gallery {self.where} does not exist; nothing to export")
-        if dest.exists():
+        if dest.exists() or dest.is_symlink():
             raise GalleryError(f"{dest} exists; not replacing it")
-        create_private(dest)
-        try:
-            with self._lock:
-                self._store.export_to(dest)
-        except (sqlite3.Error, GalleryError) as exc:
-            dest.unlink(missing_ok=True)
-            reason = exc.reason if isinstance(exc, StoreError) else exc
-            raise GalleryError(f"cannot write {dest}: {reason}") from None
+
+        def fill(tmp: Path) -> None:
+            try:
+                with self._lock:
+                    self._store.export_to(tmp)
+            except (sqlite3.Error, GalleryError) as exc:
+                reason = exc.reason if isinstance(exc, StoreError) else exc
+                raise GalleryError(f"cannot write {dest}: {reason}") from None
+
+        # Written whole under a temporary name, then linked in: never half a backup, never over a file.
+        if not new_file(dest, fill, "backup"):
+            raise GalleryError(f"{dest} exists; not replacing it")
 
     @transaction
     def import_people(self, other: Gallery) -> list[tuple[str, str]]:

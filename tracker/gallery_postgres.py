@@ -188,6 +188,13 @@ class PostgresStore:
             self._schema = self._check_schema()
         return self._schema
 
+    def identity(self) -> tuple[object, ...]:
+        """What names this gallery whatever the URL says (localhost or 127.0.0.1, another user):
+        the server (its start time, to the microsecond), the database and the schema."""
+        self._connect()
+        row = self.query("SELECT pg_postmaster_start_time()::text, current_database(), current_schema()")[0]
+        return ("postgresql", *row)
+
     def open(self, create: bool) -> None:
         self._connect()
         if not self._schema:

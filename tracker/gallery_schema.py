@@ -171,19 +171,6 @@ def clean_name(name: str) -> str:
     return cleaned
 
 
-def check_gallery_file(path: Path) -> None:
-    """A clear error for a path that exists but is not a facetrack gallery; no change to it."""
-    if path.is_dir():
-        raise GalleryError(f"gallery {path} is a folder, not a file")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(len(SQLITE_MAGIC))
-    except OSError as exc:
-        raise GalleryError(f"cannot read gallery {path}: {exc.strerror}") from None
-    if head and head != SQLITE_MAGIC:
-        raise GalleryError(f"{path} is not a facetrack gallery (not an SQLite file)")
-
-
 def _statements(script: str) -> list[str]:
     """The statements of a script, triggers whole (sqlite3.complete_statement decides)."""
     out, cur = [], ""

@@ -8,16 +8,20 @@ schema (tracker/undo.py). See tracker/gallery_store.py for the in-memory copy ov
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import sqlite3
 import stat
+import tempfile
+import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import GalleryError
-from .gallery_schema import check_gallery_file, prepare
+from .gallery_schema import SQLITE_MAGIC, prepare
 from .undo import UndoLog
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,7 @@ def private_mkdir(folder: Path) -> None:
     """Create `folder` and any missing parents owner-only (0700); existing folders stay as they are."""
     missing = []
     p = folder
-    while not p.exists():
+    while not _lexists(p):
         missing.append(p)
         if p.parent == p:
             break
@@ -54,47 +58,200 @@ def private_mkdir(folder: Path) -> None:
             raise GalleryError(f"cannot create gallery folder {d}: {exc.strerror}") from None
 
 
-def create_private(path: Path) -> None:
-    """An empty file only its owner can read; SQLite gives its -wal and -shm files the same mode."""
-    private_mkdir(path.parent)
+def _lexists(path: Path) -> bool:
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass  # another process made it first
+        path.lstat()
+        return True
+    except FileNotFoundError:
+        return False
     except OSError as exc:
-        raise GalleryError(f"cannot create gallery {path}: {exc.strerror}") from None
+        raise GalleryError(f"cannot reach {path}: {exc.strerror}") from None
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """The file at `path` (a link followed), None where there is none; a clear error where it
+    cannot be looked at (a folder without permission, a name too long)."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise GalleryError(f"gallery {path}: a part of that path is a file, not a folder") from None
+    except OSError as exc:
+        raise GalleryError(f"cannot read gallery {path}: {exc.strerror}") from None
+
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def check_file(path: Path) -> bool:
+    """Whether a gallery file is at `path` (False where nothing is). Whatever is there but is not
+    one is refused before anything opens it for writing: a folder, a FIFO or a device (opening one
+    would hang), an empty file, a file that is not SQLite's. The file is only read, never changed."""
+    st = _stat(path)
+    if st is None:
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        raise GalleryError(f"gallery {path} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _KINDS if test(st.st_mode)), "not a regular file")
+        raise GalleryError(f"gallery {path} is {kind}, not a gallery file")
+    if st.st_size == 0:
+        # facetrack makes a gallery whole before it appears under its name (new_file), so an
+        # empty file is somebody else's: not written into.
+        raise GalleryError(f"{path} is an empty file, not a facetrack gallery (remove it to start a new gallery "
+                           "there, or give another file)")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for a FIFO since the stat above
+                raise GalleryError(f"gallery {path} is not a regular file")
+            head = os.read(fd, len(SQLITE_MAGIC))
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise GalleryError(f"cannot read gallery {path}: {exc.strerror}") from None
+    if head != SQLITE_MAGIC:
+        raise GalleryError(f"{path} is not a facetrack gallery (not an SQLite file)")
+    return True
+
+
+def check_writable(path: Path) -> None:
+    """A gallery its owner has write-protected (or that this user may not write) is refused for
+    changes, never made writable; so is one in a folder where SQLite cannot keep its journal."""
+    st = _stat(path)
+    if st is None:
+        return
+    owned = hasattr(os, "getuid") and st.st_uid == os.getuid()
+    if not os.access(path, os.W_OK) or (owned and not st.st_mode & stat.S_IWUSR):
+        raise GalleryError(f"gallery {path} is write-protected; facetrack does not change it (make it writable "
+                           "to allow changes)")
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK) and not Path(f"{path}-wal").exists():
+        raise GalleryError(f"gallery {path}: its folder {folder} is not writable, and a gallery is changed "
+                           "through a journal file beside it")
 
 
 def _tighten(path: Path) -> None:
-    """A gallery of ours that others can read (made before facetrack made them private) becomes 0600."""
+    """A gallery of ours that others can read (made before facetrack made them private) loses
+    those bits; no bit is ever added. Called only once the file is known to be a gallery."""
     try:
         st = path.stat()
-        if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & 0o077:
-            path.chmod(0o600)
-            log.info("gallery %s was readable by other users; it is now private (0600)", path)
+        mode = stat.S_IMODE(st.st_mode)
+        if st.st_uid == os.getuid() and mode & 0o077:
+            path.chmod(mode & ~0o077)
+            log.info("gallery %s was readable by other users; it is now private (%04o)", path, mode & ~0o077)
     except (OSError, AttributeError):  # not ours to change, or no getuid (Windows)
         pass
 
 
-def connect(path: Path, create: bool, migrate: bool = True) -> sqlite3.Connection:
-    """Open (or create) the gallery at `path` in WAL mode, schema checked and migrated."""
-    if not create and path.exists() and path.stat().st_size == 0:
-        create = True  # made by a process that stopped before writing the schema
-    if create:
-        create_private(path)
-    else:
-        _tighten(path)
+def _uri(path: Path, mode: str) -> str:
+    """An SQLite URI for `path`, any bytes in the name (the file name's own bytes, percent-encoded)."""
+    return f"file:{urllib.parse.quote(os.fsencode(os.path.abspath(path)))}?mode={mode}"
+
+
+def _sqlite(path: Path, mode: str) -> sqlite3.Connection:
+    db = sqlite3.connect(_uri(path, mode), uri=True, check_same_thread=False, isolation_level=None,
+                         timeout=BUSY_TIMEOUT_MS / 1000)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return db
+
+
+def new_file(dest: Path, fill: Callable[[Path], None], what: str = "gallery") -> bool:
+    """Make the SQLite file `dest` whole before it appears: `fill` writes a private temporary file
+    in the same folder, which is then linked in under the name, never replacing anything there.
+    False where another file took the name first (another process made the gallery meanwhile)."""
+    private_mkdir(dest.parent)
     try:
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                             timeout=BUSY_TIMEOUT_MS / 1000)
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        prepare(db, path, create, migrate)  # first: another app's SQLite file is refused unchanged
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()
-        if mode is None or str(mode[0]).lower() != "wal":
-            log.debug("gallery %s: WAL mode unavailable; journal mode %s", path, mode)
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name[:60]}.", suffix=".new")  # 0600
+    except OSError as exc:
+        raise GalleryError(f"cannot create {what} {dest}: {exc.strerror}") from None
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        try:
+            fill(tmp)
+        except sqlite3.Error as exc:
+            raise GalleryError(f"cannot create {what} {dest}: {exc}") from None
+        try:
+            os.link(tmp, dest)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+                raise GalleryError(f"cannot create {what} {dest}: {exc.strerror}") from None
+            # A file system without hard links: renamed instead, after a last look for another's.
+            if _lexists(dest):
+                return False
+            os.replace(tmp, dest)
+        return True
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _fill_schema(tmp: Path) -> None:
+    db = _sqlite(tmp, "rw")
+    try:
+        prepare(db, tmp, create=True)
+        db.execute("PRAGMA journal_mode = WAL")  # kept in the file: every later open is in WAL mode
+    finally:
+        db.close()
+
+
+def create_gallery(path: Path) -> None:
+    """A new, empty gallery at `path` (if another process made one there meanwhile, theirs stays)."""
+    new_file(path, _fill_schema)
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot change the gallery (query_only). Opened read-write where the file
+    allows, so that SQLite removes the -wal and -shm files it makes beside the gallery when the
+    last connection closes; read-only where it does not; and, in a folder where those files cannot
+    be made and no writer has left any, as an immutable file (no writer can be at work there)."""
+    db = _sqlite(path, "rw")
+    try:
+        db.execute("PRAGMA query_only = ON")
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # WAL's files are made here
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+    if not Path(f"{path}-wal").exists() and not os.access(path.parent, os.W_OK | os.X_OK):
+        db = sqlite3.connect(f"{_uri(path, 'ro')}&immutable=1", uri=True, check_same_thread=False,
+                             isolation_level=None)
+    else:
+        db = _sqlite(path, "ro")
+    db.execute("PRAGMA query_only = ON")
+    return db
+
+
+def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open the existing gallery at `path` in WAL mode, its schema checked (and migrated, unless
+    `readonly`). Read-only opens never write, migrate or chmod anything; the others are refused
+    for a write-protected file."""
+    check_file(path)
+    if not readonly:
+        check_writable(path)
+    try:
+        db = _open_readonly(path) if readonly else _sqlite(path, "rw")
+        try:
+            prepare(db, path, False, migrate=not readonly)  # first: another app's SQLite file is refused unchanged
+            if not readonly:
+                mode = db.execute("PRAGMA journal_mode = WAL").fetchone()
+                if mode is None or str(mode[0]).lower() != "wal":
+                    log.debug("gallery %s: WAL mode unavailable; journal mode %s", path, mode)
+        except BaseException:
+            db.close()
+            raise
     except sqlite3.DatabaseError as exc:
         raise GalleryError(f"{path} is not a facetrack gallery ({exc})") from None
+    except sqlite3.Error as exc:
+        raise GalleryError(f"cannot open gallery {path}: {exc}") from None
+    if not readonly:
+        _tighten(path)
     return db
 
 
@@ -113,15 +270,22 @@ class SqliteStore:
         return self._db is not None
 
     def exists(self) -> bool:
-        if self.path.exists():
-            check_gallery_file(self.path)  # a clear error for a file that is not a gallery
-            return True
-        return False
+        return check_file(self.path)  # a clear error for what is there but is not a gallery
 
     def open(self, create: bool) -> None:
-        db = connect(self.path, create, migrate=not self.readonly)
+        if create:
+            if self.readonly:
+                raise StoreError(self.where, "opened only to read")
+            create_gallery(self.path)
+        db = connect(self.path, readonly=self.readonly)
         self.has_log = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'changes'").fetchone() is not None
         self._db = db
+
+    def identity(self) -> tuple[object, ...]:
+        """What names this gallery whatever the path says (a hard link, a bind mount, another
+        spelling): its file's device and inode."""
+        st = _stat(self.path)
+        return ("sqlite", str(self.path)) if st is None else ("sqlite", st.st_dev, st.st_ino)
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -177,8 +341,9 @@ class SqliteStore:
         return UndoLog(self._conn(), UNDO_TABLES, limit=limit)
 
     def export_to(self, dest: Path) -> None:
-        """A consistent copy while other processes write (SQLite's backup API), in one file."""
-        out = sqlite3.connect(dest)
+        """A consistent copy while other processes write (SQLite's backup API), in one file: `dest`
+        is new and empty (new_file's temporary file)."""
+        out = _sqlite(dest, "rw")
         try:
             self._conn().backup(out)
             out.execute("PRAGMA journal_mode = DELETE")  # one file, no -wal beside it
@@ -200,9 +365,11 @@ _COPIED = {  # table -> its columns, in the order both schemas share
 
 def copy_into_sqlite(query: Callable[[str], list[Any]], dest: Path) -> None:
     """Every row of another store's gallery (read by `query`, in one snapshot) into a new SQLite
-    gallery file at `dest`, ids kept: a backup that any facetrack opens."""
-    db = connect(dest, create=True)
+    gallery file at `dest` (new and empty: new_file's temporary file), ids kept: a backup that
+    any facetrack opens."""
+    db = _sqlite(dest, "rw")
     try:
+        prepare(db, dest, create=True)
         db.execute("BEGIN IMMEDIATE")
         for table, cols in _COPIED.items():
             rows = query(f"SELECT {cols} FROM {table} ORDER BY 1")

@@ -145,6 +145,12 @@ class GalleryFile:
         """Whether the gallery exists in its store (a file, or the tables of a database)."""
         return self._store.is_open
 
+    def identity(self) -> tuple[object, ...]:
+        """The gallery's identity in its store (a file's inode, a database on a server), so two
+        locations that name one gallery are known as one."""
+        with self._lock:
+            return self._store.identity()
+
     def _open(self, create: bool) -> None:
         self._store.open(create)
         if self._store.is_open and not self.readonly:
