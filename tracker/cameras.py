@@ -349,8 +349,8 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
     ctx = mp.get_context("spawn")  # never fork a process that holds threads and dlib's state
     stop_all = ctx.RawValue("b", 0)  # set to 1: every camera stops (see camera_main)
     merged = (merged_json is not None, merged_events is not None)
-    outs = {"json": _open_text(merged_json) if merged_json else None,
-            "events": _open_text(merged_events) if merged_events else None}
+    outs = {"json": _open_text(merged_json, stop=stop) if merged_json else None,
+            "events": _open_text(merged_events, stop=stop) if merged_events else None}
 
     def start(cam: Camera, restarts: int = 0) -> _Running:
         reader, writer = ctx.Pipe(duplex=False) if any(merged) else (None, None)

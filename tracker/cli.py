@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -17,6 +19,7 @@ from .cli_run import SETTING_FLAGS, display_available
 from .config import Config, load_config
 from .detect import registry as detectors
 from .errors import FacetrackError
+from .paths import shown
 
 log = logging.getLogger("facetrack")
 
@@ -251,7 +254,23 @@ def app_argv(argv: Sequence[str], commands: Sequence[str]) -> list[str]:
     return argv
 
 
+def _tolerant_stdio() -> None:
+    """Output never fails on a character: a file name that is not UTF-8 prints as \\xff escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            with contextlib.suppress(ValueError, io.UnsupportedOperation):
+                stream.reconfigure(errors="backslashreplace")
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OSError the user's file system caused (a name too long, permission denied, a full disk),
+    worded as one line: the file, and the system's own words."""
+    what = exc.strerror or type(exc).__name__
+    return f"{shown(exc.filename)}: {what}" if exc.filename is not None else f"{what}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_stdio()
     parser = build_parser()
     commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     args = parser.parse_args(cli_analyze.ray_argv(app_argv(sys.argv[1:] if argv is None else argv,
@@ -277,7 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "calibrate": lambda a: cli_calibrate.run(a, _config(a))}[args.command]
         return handler(args)
     except FacetrackError as exc:
-        print(f"facetrack: error: {exc}", file=sys.stderr)
+        print(f"facetrack: error: {shown(str(exc))}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the file system's refusal, not a fault of facetrack's
+        if os.environ.get("FACETRACK_DEBUG"):
+            raise
+        print(f"facetrack: error: {os_error_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("facetrack: interrupted", file=sys.stderr)

@@ -18,6 +18,7 @@ import numpy as np
 from .cli_args import number
 from .config import Config, gallery_files
 from .errors import FacetrackError
+from .paths import shown
 
 log = logging.getLogger("facetrack")
 
@@ -229,7 +230,7 @@ def cmd_cluster(args: argparse.Namespace, cfg: Config, gallery_given: bool) -> i
         emb = embed(embedder, image, detector.alignment_boxes(boxes))
         first = len(faces)
         for box, d in zip(boxes, emb.descriptors):
-            faces.append((str(path), [int(round(v * scale)) for v in box]))
+            faces.append((shown(path), [int(round(v * scale)) for v in box]))
             vectors.append(d)
         cannot.extend((i, j) for i in range(first, len(faces)) for j in range(i + 1, len(faces)))
     labels = clustering.cluster([v[None] for v in vectors], threshold, cannot)

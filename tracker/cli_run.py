@@ -159,13 +159,8 @@ def _stopped_code(caught: list[int]) -> int:
 
 
 def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, caught: list[int]) -> int:
-    from .gallery import Gallery
-    from .pipeline import Engine, Summary
-    from .records import Frame, FrameResult
-    from .sinks import EventSink, JsonlSink, Sink, VideoSink
     from .sources import source_for
 
-    every = _status_every(args)
     sources = [source_for(s, cfg) for s in args.sources]
     for source in sources:
         source.watch(stop)
@@ -176,15 +171,33 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
                 print("facetrack: stopped while connecting", file=sys.stderr)
                 return _stopped_code(caught)
             raise
+    try:
+        return _track_sources(args, cfg, sources, stop, caught)
+    except FacetrackError:
+        if stop.is_set():  # a signal ended a wait (a FIFO's reader): stopped, not failed
+            print("facetrack: stopped", file=sys.stderr)
+            return _stopped_code(caught)
+        raise
+
+
+def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], stop: threading.Event,
+                   caught: list[int]) -> int:
+    from .gallery import Gallery
+    from .outputs import LineFile
+    from .pipeline import Engine, Summary
+    from .records import Frame, FrameResult
+    from .sinks import EventSink, JsonlSink, Sink, VideoSink
+
+    every = _status_every(args)
     summary = Summary()
     sinks: list[Sink] = []
     with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
         retention = _Retention(gallery, cfg.forget_unnamed_after)
         try:
             if args.output_json:
-                sinks.append(JsonlSink(args.output_json))
+                sinks.append(JsonlSink(LineFile(args.output_json, stop=stop)))
             if args.events:
-                sinks.append(EventSink(args.events))
+                sinks.append(EventSink(LineFile(args.events, stop=stop)))
             if args.output_video:
                 # One video for all sources, at the first one's rate; later frames are fitted to its size.
                 sinks.append(VideoSink(args.output_video, sources[0].fps or 30.0))

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import GalleryError
+from .paths import shown
 
 SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -105,6 +106,10 @@ class Provenance:
     frame: int | None = None
     at: float | None = None  # seconds into the source
 
+    def __post_init__(self) -> None:
+        if self.source is not None:  # a file name stored as text: printable, valid UTF-8
+            object.__setattr__(self, "source", shown(self.source))
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -191,7 +196,8 @@ def prepare(db: sqlite3.Connection, path: Path, create: bool, migrate: bool = Tr
         db.executescript("BEGIN IMMEDIATE;" + SCHEMA +
                          "INSERT OR IGNORE INTO meta VALUES ('app', 'facetrack');"
                          f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;")
-    row = db.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
+    has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    row = db.execute("SELECT value FROM meta WHERE key = 'app'").fetchone() if has_meta else None
     if row is None or row[0] != "facetrack":
         raise GalleryError(f"{path} is an SQLite file but not a facetrack gallery")
     row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()

@@ -246,10 +246,10 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
         except BaseException:
             db.close()
             raise
-    except sqlite3.DatabaseError as exc:
-        raise GalleryError(f"{path} is not a facetrack gallery ({exc})") from None
-    except sqlite3.Error as exc:
+    except sqlite3.OperationalError as exc:  # the file system's or a lock's refusal: a disk full, I/O
         raise GalleryError(f"cannot open gallery {path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:  # the file's content: not a database, malformed
+        raise GalleryError(f"{path} is not a facetrack gallery ({exc})") from None
     if not readonly:
         _tighten(path)
     return db

@@ -165,13 +165,13 @@ def plan(sources: Sequence[Source], segment_s: float) -> list[Piece]:
     for s in sources:
         total, fps = s.total, s.fps
         if not isinstance(s, VideoFileSource) or segment_s <= 0 or not total or fps <= 0:
-            out.append(Piece(s.name))
+            out.append(Piece(s.spec))
             continue
         step = max(1, round(segment_s * fps))
         if total <= step:
-            out.append(Piece(s.name))
+            out.append(Piece(s.spec))
             continue
-        out += [Piece(s.name, a, min(a + step, total) if a + step < total else None) for a in range(0, total, step)]
+        out += [Piece(s.spec, a, min(a + step, total) if a + step < total else None) for a in range(0, total, step)]
     return out
 
 

@@ -4,14 +4,22 @@ another output, or a file of the user's that facetrack did not write."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import logging
 import os
-import tempfile
+import secrets
+import select
+import stat
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import FacetrackError
 from .gallery_schema import SQLITE_MAGIC
+from .paths import shown
+
+log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".avi", ".mov"})  # what the mp4v writer fills
 JSON_KEYS = {"json": {"frame", "faces"}, "events": {"event"}}
@@ -36,6 +44,15 @@ def _first_line(path: Path) -> str | None:
         return head.decode("utf-8").strip()
     except UnicodeDecodeError:
         return None
+
+
+def _is_stream(path: Path) -> bool:
+    """A FIFO or a character device: written as a stream, never read (reading a FIFO would hang)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 def _ours(kind: str, path: Path) -> bool:
@@ -81,6 +98,10 @@ def check_outputs(outputs: Mapping[str, Path | None], inputs: Sequence[str], pro
         for other_kind, other in given[:i]:
             if _same(path, other):
                 raise FacetrackError(f"{flag} {path} is already the {other_kind} output; choose another file")
+        if _is_stream(path):
+            if kind == "video":
+                raise FacetrackError(f"{flag} {path} is not a regular file; a video is written to a file")
+            continue  # a FIFO or a device (/dev/stdout): lines are streamed into it, nothing is replaced
         if path.exists() and not _ours(kind, path):
             raise FacetrackError(f"{flag} {path} exists and is not a facetrack {kind} output; "
                                  f"not replacing it (remove it or choose another file)")
@@ -94,19 +115,121 @@ def check_outputs(outputs: Mapping[str, Path | None], inputs: Sequence[str], pro
 MARKER = ".facetrack-output"
 
 
+def temp_beside(path: Path, suffix: str = ".part") -> Path:
+    """A new, empty file in `path`'s folder under a hidden temporary name ending in `suffix` (the
+    umask's usual mode, unlike mkstemp's 0600: the finished output is an ordinary file of the user's)."""
+    for _ in range(100):
+        tmp = path.parent / f".{shown(path.name)[:80]}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """`data` into `path`: written to a temporary file in the same folder, then renamed into place,
     so a signal or a full disk leaves the old file or none, never half of one; a symlink at `path`
     is replaced itself, never followed to the file it points at. OSError for the caller to word."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".part")
+    tmp = temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+class LineFile:
+    """A JSONL output (LineWriter): every write is whole lines, each written out at once, so a
+    reader tailing it never sees half a line and a stop leaves none. On a full disk the file is cut
+    back to its last whole line and the error is one line. A FIFO (or /dev/stdout) is a stream:
+    its reader is waited for, and a full pipe is waited on, both only while `stop` is not set, so
+    a signal still ends the run."""
+
+    def __init__(self, path: Path, append: bool = False, stop: threading.Event | None = None) -> None:
+        self.path = path
+        self._stop = stop
+        self._closed = False
+        self._dropped = 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = self._open(path, append)
+            st = os.fstat(self._fd)
+        except OSError as exc:
+            raise FacetrackError(f"cannot write {shown(path)}: {exc.strerror}") from None
+        self._stream = not stat.S_ISREG(st.st_mode)
+        if not self._stream:
+            os.set_blocking(self._fd, True)
+            if not append:
+                os.ftruncate(self._fd, 0)
+        self._good = os.lseek(self._fd, 0, os.SEEK_END) if not self._stream else 0
+        self._pending = b""
+
+    def _open(self, path: Path, append: bool) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (os.O_APPEND if append else 0)
+        waited = False
+        while True:
+            try:
+                return os.open(path, flags, 0o666)
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:  # ENXIO: a FIFO nobody reads yet
+                    raise
+            if not waited:
+                log.info("waiting for a reader of %s", shown(path))
+                waited = True
+            if (self._stop or threading.Event()).wait(0.1):  # without a stop: until a reader comes
+                raise FacetrackError(f"stopped while waiting for a reader of {shown(path)}")
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def write(self, s: str, /) -> int:
+        if self._closed:
+            raise ValueError("write to a closed LineFile")
+        data = self._pending + s.encode("utf-8", "backslashreplace")
+        cut = data.rfind(b"\n") + 1
+        self._pending, data = data[cut:], data[:cut]
+        if data:
+            self._write_all(data)
+        return len(s)
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        start = self._good
+        while view:
+            try:
+                n = os.write(self._fd, view)
+            except BlockingIOError:  # a stream's reader is behind
+                if self._stop is not None and self._stop.is_set():
+                    self._dropped += 1  # stopping: a stalled reader cannot hold the exit
+                    return
+                select.select([], [self._fd], [], 0.25)
+                continue
+            except OSError as exc:
+                if self._stream:
+                    gone = "; its reader went away" if exc.errno == errno.EPIPE else ""
+                    raise FacetrackError(f"cannot write {shown(self.path)}: {exc.strerror}{gone}") from None
+                written = bytes(data[: len(data) - len(view)])
+                with contextlib.suppress(OSError):  # back to the last whole line
+                    os.ftruncate(self._fd, start + written.rfind(b"\n") + 1)
+                raise FacetrackError(f"cannot write {shown(self.path)}: {exc.strerror}; it holds every "
+                                     "whole line written before") from None
+            view = view[n:]
+        if not self._stream:
+            self._good = start + len(data)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._dropped:
+            log.warning("%s: %d line(s) not written: its reader stopped reading", shown(self.path), self._dropped)
+        os.close(self._fd)
 
 
 def claim_folder(folder: Path, names: Iterable[str], flag: str, force: bool = False) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from pathlib import Path
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -14,6 +15,8 @@ import numpy as np
 from . import geometry
 from .draw import annotate
 from .errors import FacetrackError
+from .outputs import LineFile, temp_beside
+from .paths import opencv_name, shown
 from .records import Frame, FrameResult
 
 
@@ -31,14 +34,9 @@ class StatusSink(Protocol):
     def status(self, event: str, info: dict[str, Any]) -> None: ...
 
 
-def _open_text(path: Path, append: bool = False) -> IO[str]:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Line-buffered: a dashboard tailing a live run sees each line as it is written, and a
-        # stop never leaves half a line behind.
-        return path.open("a" if append else "w", encoding="utf-8", buffering=1)
-    except OSError as exc:
-        raise FacetrackError(f"cannot write {path}: {exc.strerror}") from None
+def _open_text(path: Path, append: bool = False, stop: threading.Event | None = None) -> LineFile:
+    """A JSONL output: whole lines only, a stream's reader waited for only until `stop` (outputs.LineFile)."""
+    return LineFile(path, append, stop)
 
 
 def _number(value: float, digits: int) -> float | None:
@@ -109,26 +107,64 @@ class VideoSink:
         self.fps = fps if fps > 0 else 30.0
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
+        self._tmp: Path | None = None
+        self._frames = 0  # written, to check the finished file against
 
     def write(self, frame: Frame, result: FrameResult) -> None:
         img = annotate(frame.image, result)
         if self._writer is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise FacetrackError(f"cannot write {self.path}: {exc.strerror}") from None
-            self._size = (img.shape[1], img.shape[0])
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, self._size)
-            if not self._writer.isOpened():
-                raise FacetrackError(f"cannot write video {self.path}")
+            self._open((img.shape[1], img.shape[0]))
+        assert self._writer is not None
         if self._size != (img.shape[1], img.shape[0]):
             img = cv2.resize(img, self._size)
         self._writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        self._frames += 1
+
+    def _open(self, size: tuple[int, int]) -> None:
+        # Recorded under a temporary name beside the output and renamed into place when it ends:
+        # an output of an earlier run stays whole until then, and a symlink there is never followed.
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = temp_beside(self.path, shown(self.path.suffix.lower()) or ".mp4")
+        except OSError as exc:
+            raise FacetrackError(f"cannot write {shown(self.path)}: {exc.strerror}") from None
+        self._size = size
+        with opencv_name(self._tmp) as name:  # the folder's name may not be UTF-8
+            self._writer = cv2.VideoWriter(name, cv2.VideoWriter.fourcc(*"mp4v"), self.fps, size)
+        if not self._writer.isOpened():
+            self._tmp.unlink(missing_ok=True)
+            self._writer = self._tmp = None
+            raise FacetrackError(f"cannot write video {shown(self.path)}")
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        tmp, self._tmp = self._tmp, None
+        if tmp is None:
+            return
+        # OpenCV's writer says nothing of a failed write (a full disk): the file is read back.
+        stored = _frames_in(tmp)
+        if stored < self._frames:
+            tmp.unlink(missing_ok=True)
+            raise FacetrackError(f"cannot write {shown(self.path)}: the video could not be completed "
+                                 f"({stored} of {self._frames} frames readable; is the disk full?)")
+        try:
+            os.replace(tmp, self.path)  # what was recorded is kept, a stopped run's too
+        except OSError as exc:
+            raise FacetrackError(f"cannot write {shown(self.path)}: {exc.strerror}; the recording is in "
+                                 f"{shown(tmp)}") from None
+
+
+def _frames_in(path: Path) -> int:
+    """How many frames a finished video's container says it holds (0 where it does not open)."""
+    with opencv_name(path) as name:
+        cap = cv2.VideoCapture(name)
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+    finally:
+        cap.release()
 
 
 class EventSink:

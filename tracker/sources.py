@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from .config import Config
 from .errors import FacetrackError, SourceError
 from .images import is_image_path, list_images, load_image, load_image_scaled
+from .paths import opencv_name, shown
 from .records import Frame
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ class Source:
     incomplete = ""  # why the source ended before its own promised end (a cut video), once it has
 
     def __init__(self, name: str, queue_size: int) -> None:
-        self.name = name
+        self.spec = name  # what opens it again (a file name may hold any bytes)
+        self.name = shown(name)  # in messages and every output: printable, whatever bytes the file name has
         self._queue: queue.Queue[Frame | _End] = queue.Queue(maxsize=max(1, queue_size))
         self._stop = threading.Event()
         self._watched: threading.Event | None = None  # the caller's stop (Ctrl+C, the app's Stop)
@@ -200,8 +202,9 @@ class VideoFileSource(Source):
 
     def open(self) -> None:
         if not self.path.is_file():
-            raise SourceError(f"{self.path}: no such file")
-        cap = cv2.VideoCapture(str(self.path))
+            raise SourceError(f"{self.name}: no such file")
+        with opencv_name(self.path) as name:  # a name that is not UTF-8 would crash OpenCV
+            cap = cv2.VideoCapture(name)
         if self.start_frame and cap.isOpened():
             n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
             if n > 0:
@@ -210,7 +213,7 @@ class VideoFileSource(Source):
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
             cap.release()
-            raise SourceError(f"{self.path}: cannot decode this video (corrupt or unsupported)")
+            raise SourceError(f"{self.name}: cannot decode this video (corrupt or unsupported)")
         self._cap, self._first = cap, first
         self._fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if not 0 < self._fps < 1000:
@@ -278,7 +281,7 @@ class ImageSource(Source):
                 log.warning("%s; skipped", exc)
                 self.skipped.append((f, str(exc)))
                 continue
-            yield Frame(image, index, 0.0, str(f), time.monotonic(), scale=scale)
+            yield Frame(image, index, 0.0, shown(f), time.monotonic(), scale=scale)
 
 
 def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_max_s: float = 1.0,
