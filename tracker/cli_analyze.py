@@ -105,10 +105,9 @@ def _once(sources: list[str]) -> list[str]:
 
 
 def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
-    from . import offline, report
-    from .gallery import Gallery
+    from . import report
+    from .cameras import STOP_SIGNALS
     from .outputs import check_outputs
-    from .sinks import JsonlSink
     from .sources import source_for
 
     threshold = _check_threshold(args.cluster_threshold)
@@ -132,7 +131,29 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
         s.ensure_open()
 
     stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    caught: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        caught.append(signum)
+        stop.set()
+
+    # Ctrl+C or SIGTERM: pass 1 stops and nothing is written; once writing has begun, it ends
+    # first (a few seconds), so the outputs are never half old, half new.
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    try:
+        return _analyze(args, cfg, sources, out, threshold, stop, caught)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _analyze(args: argparse.Namespace, cfg: Config, sources: list[Any], out: Path, threshold: float,
+             stop: threading.Event, caught: list[int]) -> int:
+    from . import offline, report
+    from .gallery import Gallery
+    from .outputs import lines_into
+    from .sinks import JsonlSink
+
     bar = None
     try:
         if not args.no_progress and args.ray is None:  # Ray: a line per source tracked instead
@@ -147,21 +168,26 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
             from .distributed import track_all_ray
 
             # Ray has its own ^C handling: the tasks stop with the driver.
-            signal.signal(signal.SIGINT, previous)
-            p1 = track_all_ray(cfg, pieces, None if args.ray == "local" else args.ray, args.ray_cpus)
+            ours = signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                p1 = track_all_ray(cfg, pieces, None if args.ray == "local" else args.ray, args.ray_cpus)
+            finally:
+                signal.signal(signal.SIGINT, ours)
         else:
             p1 = offline.track_pieces(cfg, pieces, stop,
                                       on_frame=(lambda _f: bar.update(1)) if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
-        signal.signal(signal.SIGINT, previous)
     if stop.is_set():
         print("facetrack: interrupted; nothing written", file=sys.stderr)
-        return 130
+        return 128 + caught[0] if caught else 130
 
     with Gallery(cfg.gallery, readonly=not args.save_to_gallery) as gallery:
         analysis = offline.identify(p1, gallery, cfg, threshold)
+        if stop.is_set():
+            print("facetrack: interrupted; nothing written", file=sys.stderr)
+            return 128 + caught[0] if caught else 130
         if args.save_to_gallery:
             saved = offline.save_to_gallery(analysis, gallery, cfg)
             log.info("stored %d new people in %s: %s", len(saved), gallery.where, ", ".join(saved) or "none")
@@ -172,12 +198,13 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
             durations[r.source] = max(durations.get(r.source, 0.0), r.time + 1.0 / fps)
     report.write(analysis, out, durations)
     if args.output_json:
-        sink = JsonlSink(args.output_json)
-        try:
+        with lines_into(args.output_json) as fh:  # whole, or the old file left as it was
+            sink = JsonlSink(fh)
             for result in analysis.results:
                 sink.write_result(result)
-        finally:
-            sink.close()
+    if stop.is_set():
+        print("facetrack: stopped once the report and labels were written whole", file=sys.stderr)
+        return 128 + caught[0] if caught else 130
     if p1.incomplete and not args.allow_partial:
         raise FacetrackError(f"{p1.incomplete[0]}; the report holds what was read "
                              f"(--allow-partial accepts such a video)")

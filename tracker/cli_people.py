@@ -160,10 +160,11 @@ def _import(args: argparse.Namespace, cfg: Any) -> int:
     with Gallery(source, readonly=True) as other:
         if not isinstance(source, Path) and not other.stored:
             raise FacetrackError(f"gallery {other.where} does not exist")
+        # By identity, not by name: a hard link, a bind mount, localhost for 127.0.0.1; asked
+        # before this gallery is opened for writing.
+        if Gallery.identity_of(cfg.gallery) == other.identity():
+            raise FacetrackError("a gallery cannot be imported into itself")
         with Gallery(cfg.gallery) as gallery:
-            # By identity, not by name: a hard link, a bind mount, localhost for 127.0.0.1.
-            if gallery.identity() == other.identity():
-                raise FacetrackError("a gallery cannot be imported into itself")
             report = gallery.import_people(other)
     if args.json:
         _print_json([{"from": a, "as": b} for a, b in report])

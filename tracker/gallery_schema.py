@@ -189,6 +189,14 @@ def _statements(script: str) -> list[str]:
     return out
 
 
+def check_app(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse an SQLite file that is not a facetrack gallery (its meta table says whose it is)."""
+    has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    row = db.execute("SELECT value FROM meta WHERE key = 'app'").fetchone() if has_meta else None
+    if row is None or row[0] != "facetrack":
+        raise GalleryError(f"{path} is an SQLite file but not a facetrack gallery")
+
+
 def prepare(db: sqlite3.Connection, path: Path, create: bool, migrate: bool = True) -> None:
     """Create the schema in a new file, check an existing one, and migrate it to the newest
     (not when opened only to read it: an older facetrack may still be using that file)."""
@@ -196,10 +204,7 @@ def prepare(db: sqlite3.Connection, path: Path, create: bool, migrate: bool = Tr
         db.executescript("BEGIN IMMEDIATE;" + SCHEMA +
                          "INSERT OR IGNORE INTO meta VALUES ('app', 'facetrack');"
                          f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;")
-    has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-    row = db.execute("SELECT value FROM meta WHERE key = 'app'").fetchone() if has_meta else None
-    if row is None or row[0] != "facetrack":
-        raise GalleryError(f"{path} is an SQLite file but not a facetrack gallery")
+    check_app(db, path)
     row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     try:
         schema = int(row[0]) if row is not None else -1

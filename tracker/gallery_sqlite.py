@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GalleryError
-from .gallery_schema import SQLITE_MAGIC, prepare
+from .gallery_schema import SQLITE_MAGIC, check_app, prepare
 from .undo import UndoLog
 
 log = logging.getLogger(__name__)
@@ -208,18 +208,24 @@ def create_gallery(path: Path) -> None:
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
-    """A connection that cannot change the gallery (query_only). Opened read-write where the file
-    allows, so that SQLite removes the -wal and -shm files it makes beside the gallery when the
-    last connection closes; read-only where it does not; and, in a folder where those files cannot
-    be made and no writer has left any, as an immutable file (no writer can be at work there)."""
-    db = _sqlite(path, "rw")
-    try:
-        db.execute("PRAGMA query_only = ON")
-        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # WAL's files are made here
-        return db
-    except sqlite3.OperationalError:
-        db.close()
-    if not Path(f"{path}-wal").exists() and not os.access(path.parent, os.W_OK | os.X_OK):
+    """A connection that cannot change the gallery (query_only) and leaves nothing beside it.
+
+    Opened read-write where the file allows, so that SQLite removes the -wal and -shm files it
+    makes when the last connection closes. A file that nobody may write (no write bit at all), or
+    one in a folder where those files cannot be made, with no -wal left by a writer, is read as
+    immutable: no writer can be at work on it. Otherwise read-only, as SQLite shares it with a
+    writer that may write it."""
+    no_writer = not Path(f"{path}-wal").exists() and (
+        not path.stat().st_mode & 0o222 or not os.access(path.parent, os.W_OK | os.X_OK))
+    if not no_writer:
+        db = _sqlite(path, "rw")
+        try:
+            db.execute("PRAGMA query_only = ON")
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # WAL's files are made here
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+    if no_writer:
         db = sqlite3.connect(f"{_uri(path, 'ro')}&immutable=1", uri=True, check_same_thread=False,
                              isolation_level=None)
     else:
@@ -228,11 +234,33 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     return db
 
 
+def _check_untouched(path: Path) -> None:
+    """Whether `path` is a facetrack gallery, read as an immutable file: SQLite makes no -wal or
+    -shm file beside it and takes no lock, so a file that is not ours (another application's
+    database, a truncated copy) is refused exactly as it was found. Skipped where a -wal is there:
+    a writer is at work, and that read could catch a page half checkpointed."""
+    if Path(f"{path}-wal").exists():
+        return
+    try:
+        db = sqlite3.connect(f"{_uri(path, 'ro')}&immutable=1", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise GalleryError(f"cannot open gallery {path}: {exc}") from None
+    try:
+        check_app(db, path)
+    except sqlite3.OperationalError as exc:
+        raise GalleryError(f"cannot open gallery {path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise GalleryError(f"{path} is not a facetrack gallery ({exc})") from None
+    finally:
+        db.close()
+
+
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     """Open the existing gallery at `path` in WAL mode, its schema checked (and migrated, unless
     `readonly`). Read-only opens never write, migrate or chmod anything; the others are refused
     for a write-protected file."""
     check_file(path)
+    _check_untouched(path)
     if not readonly:
         check_writable(path)
     try:

@@ -145,6 +145,15 @@ class GalleryFile:
         """Whether the gallery exists in its store (a file, or the tables of a database)."""
         return self._store.is_open
 
+    @staticmethod
+    def identity_of(location: Path | str) -> tuple[object, ...]:
+        """The identity of the gallery at `location` (see identity), without opening it for writing."""
+        store = open_store(location, readonly=True)
+        try:
+            return store.identity()
+        finally:
+            store.close()
+
     def identity(self) -> tuple[object, ...]:
         """The gallery's identity in its store (a file's inode, a database on a server), so two
         locations that name one gallery are known as one."""

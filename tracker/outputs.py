@@ -12,7 +12,7 @@ import secrets
 import select
 import stat
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .errors import FacetrackError
@@ -143,6 +143,36 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+@contextlib.contextmanager
+def lines_into(path: Path) -> Iterator[LineFile]:
+    """A JSONL output written whole: into a temporary file renamed into place at the end, so a
+    failure (a full disk, an error) leaves the earlier file as it was. A FIFO or a device is
+    streamed into directly."""
+    if _is_stream(path):
+        fh = LineFile(path)
+        try:
+            yield fh
+        finally:
+            fh.close()
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_beside(path)
+    except OSError as exc:
+        raise FacetrackError(f"cannot write {shown(path)}: {exc.strerror}") from None
+    try:
+        fh = LineFile(tmp, append=True, renamed_to=path)
+        try:
+            yield fh
+        finally:
+            fh.close()
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 class LineFile:
     """A JSONL output (LineWriter): every write is whole lines, each written out at once, so a
     reader tailing it never sees half a line and a stop leaves none. On a full disk the file is cut
@@ -150,8 +180,10 @@ class LineFile:
     its reader is waited for, and a full pipe is waited on, both only while `stop` is not set, so
     a signal still ends the run."""
 
-    def __init__(self, path: Path, append: bool = False, stop: threading.Event | None = None) -> None:
+    def __init__(self, path: Path, append: bool = False, stop: threading.Event | None = None,
+                 renamed_to: Path | None = None) -> None:
         self.path = path
+        self._renamed_to = renamed_to  # `path` is a temporary file that becomes this one when whole
         self._stop = stop
         self._closed = False
         self._dropped = 0
@@ -214,6 +246,9 @@ class LineFile:
                 if self._stream:
                     gone = "; its reader went away" if exc.errno == errno.EPIPE else ""
                     raise FacetrackError(f"cannot write {shown(self.path)}: {exc.strerror}{gone}") from None
+                if self._renamed_to is not None:
+                    raise FacetrackError(f"cannot write {shown(self._renamed_to)}: {exc.strerror}; "
+                                         "it is left as it was") from None
                 written = bytes(data[: len(data) - len(view)])
                 with contextlib.suppress(OSError):  # back to the last whole line
                     os.ftruncate(self._fd, start + written.rfind(b"\n") + 1)
