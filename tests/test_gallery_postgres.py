@@ -62,6 +62,10 @@ def test_export_from_postgresql_and_import_into_another_database(postgres_server
     assert main(["people", "import", str(backup), "--gallery", dst]) == 0
     assert main(["people", "import", src, "--gallery", postgres_server.database()]) == 0  # from a URL too
     assert main(["people", "import", src, "--gallery", src]) == 1  # not into itself
+    # ... nor through another spelling of the same server and database (issue 19, case 20)
+    alias = src.replace("@127.0.0.1:", "@localhost:")
+    assert alias != src and main(["people", "import", alias, "--gallery", src]) == 1
+    assert main(["people", "import", src, "--gallery", f"{src}?application_name=other"]) == 1
     assert main(["people", "export", dst, "--gallery", src]) == 1  # export writes a file, not a database
     with Gallery(src) as a, Gallery(dst) as b:
         for p in a.people():

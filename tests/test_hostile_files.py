@@ -402,3 +402,54 @@ def test_the_names_of_any_bytes_work_in_a_gallery_path_too(d: Path, capsys: pyte
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(d / "black.png")
     assert main(["enroll", "Nobody", str(d / "black.png"), "--gallery", str(g)]) == 1
     one_error(capsys.readouterr().err, "black.png")
+
+
+# ------------------------------------------------------------------ lower: names, configs, --out
+def test_a_camera_name_with_a_newline_is_refused(d: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = d / "c.toml"
+    cfg.write_text('[[camera]]\nname = "door\\nfacetrack: error: forged"\nurl = "v.mp4"\n')
+    assert main(["run", "--parallel", "--config", str(cfg), "--gallery", str(d / "g.sqlite3")]) == 1
+    err = capsys.readouterr().err
+    one_error(err, "printable")
+    assert len(err.splitlines()) == 1 and "forged" in err  # shown escaped, on the one line
+
+
+def test_log_lines_are_one_line_whatever_the_names(d: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    people = d / "people"
+    (people / "Bo\nb").mkdir(parents=True)
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(people / "Bo\nb" / "black.png")
+    assert main(["enroll", "--folders", str(people), "--gallery", str(d / "g.sqlite3")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Bo\\nb" in err, err  # said once, the newline escaped
+
+
+def test_relative_paths_in_a_config_file_are_beside_it(d: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    site = d / "site"
+    site.mkdir()
+    shutil.copy(d / "g.sqlite3", site / "gallery.sqlite3")
+    shutil.copy(CLIP, site / "door.mp4")
+    (site / "c.toml").write_text('[facetrack]\ngallery = "gallery.sqlite3"\n\n'
+                                 '[[camera]]\nname = "door"\nurl = "door.mp4"\nevents = "door.jsonl"\n')
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    assert main(["people", "list", "--config", str(site / "c.toml")]) == 0
+    assert "Lin" in capsys.readouterr().out  # the gallery beside the file, not one made here
+    assert main(["run", "--parallel", "--config", str(site / "c.toml"), "--no-progress"]) == 0
+    assert (site / "door.jsonl").is_file() and not list(Path.cwd().iterdir())
+
+
+def test_an_out_folder_that_cannot_be_made_is_said_before_any_work(d: Path, capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker import offline
+
+    def pass_1(*_a: object, **_k: object) -> None:
+        raise AssertionError("pass 1 ran before --out was checked")
+
+    monkeypatch.setattr(offline, "track_pieces", pass_1)
+    (d / "afile").write_text("mine")
+    assert main(["analyze", str(CLIP), "--out", str(d / "afile" / "rep"), "--gallery", str(d / "g.sqlite3")]) == 1
+    one_error(capsys.readouterr().err, "is a file, not a folder")
+    assert main(["analyze", str(CLIP), "--out", str(d / LONG / "rep"), "--gallery", str(d / "g.sqlite3")]) == 1
+    one_error(capsys.readouterr().err, "too long")
+    assert (d / "afile").read_text() == "mine"

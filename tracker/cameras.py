@@ -31,6 +31,7 @@ import numpy as np
 
 from .config import Config
 from .errors import FacetrackError
+from .paths import setup_logging, shown
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +111,19 @@ def cameras_from_toml(path: Path | None) -> list[Camera]:
                 raise FacetrackError(f"{where}: unknown key {key!r} (known: {', '.join(CAMERA_KEYS)})")
             if not isinstance(value, str) or not value.strip():
                 raise FacetrackError(f"{where}: {key} must be a non-empty string, got {value!r}")
+            if shown(value) != value:  # a newline in a name would forge log lines and output rows
+                raise FacetrackError(f"{where}: {key} must be printable, one line: {shown(value)!r}")
         get = {k.replace("_", "-"): v.strip() for k, v in t.items()}
         if "url" not in get:
             raise FacetrackError(f"{where}: needs a url (a stream URL, a webcam index or a file)")
+        url = get["url"]
+        # Relative paths (a recording as the url, the outputs) are beside the config file, as
+        # its gallery is: the file means the same wherever it is run from.
+        if not is_live(url):
+            url = str(path.parent / Path(url).expanduser())
         name = get.get("name") or short_name(get["url"])
-        # Relative output paths are beside the config file.
         outs = [path.parent / get[k] if k in get else None for k in ("output-json", "events", "output-video")]
-        cams.append(Camera(name, get["url"], *outs))
+        cams.append(Camera(name, url, *outs))
     return cams
 
 
@@ -225,8 +232,7 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
     # parent decides, and stops every camera through `stop_all`.
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
-    logging.basicConfig(level=level, format=f"facetrack [{camera.name}]: %(message)s", stream=sys.stderr,
-                        force=True)
+    setup_logging(level, f"facetrack [{shown(camera.name).replace('%', '%%')}]: %(message)s")
     from .cli import quiet_native_logs
 
     quiet_native_logs(level <= logging.DEBUG)

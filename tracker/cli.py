@@ -19,7 +19,7 @@ from .cli_run import SETTING_FLAGS, display_available
 from .config import Config, load_config
 from .detect import registry as detectors
 from .errors import FacetrackError
-from .paths import shown
+from .paths import setup_logging, shown
 
 log = logging.getLogger("facetrack")
 
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _setup_logging(args: argparse.Namespace) -> None:
     verbose = getattr(args, "verbose", False)
     level = logging.DEBUG if verbose else (logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
-    logging.basicConfig(level=level, format="facetrack: %(message)s", stream=sys.stderr, force=True)
+    setup_logging(level, "facetrack: %(message)s")
     quiet_native_logs(verbose)
 
 

@@ -298,6 +298,8 @@ def load_config(
             if key not in names:
                 raise FacetrackError(f"config file {path}: unknown setting {key!r}")
             values[key] = _checked_type(key, _KINDS[key], value)
+            if isinstance(values[key], Path) and not values[key].is_absolute():
+                values[key] = path.parent / values[key]  # relative to the file, as its cameras' paths are
 
     environ = os.environ if env is None else env
     for key, value in environ.items():

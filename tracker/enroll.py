@@ -178,7 +178,6 @@ def enroll_folders(gallery: Gallery, root: Path, embedder: Embedder | None = Non
     for folder in people:
         try:
             reports.append(enroll(gallery, folder.name, [folder], emb, **options))
-        except FacetrackError as exc:
-            log.warning("%s: skipped (%s)", folder.name, exc)
+        except FacetrackError as exc:  # said once, by the caller, from the report
             reports.append(EnrollReport(skipped=[(folder, str(exc))]))
     return reports

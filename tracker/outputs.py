@@ -267,9 +267,32 @@ class LineFile:
         os.close(self._fd)
 
 
+def check_can_make(folder: Path, flag: str) -> None:
+    """Before any work: a folder that could not be made or written (a file in the way, no
+    permission, a name too long) is said now, not after an hour of analysis."""
+    missing: list[Path] = []
+    p = folder.absolute()
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    if not p.is_dir():
+        raise FacetrackError(f"{flag} {shown(folder)}: {shown(p)} is a file, not a folder")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise FacetrackError(f"{flag} {shown(folder)}: cannot write in {shown(p)} (Permission denied)")
+    try:
+        longest = os.pathconf(p, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return
+    for m in missing:
+        if len(os.fsencode(m.name)) > longest:
+            raise FacetrackError(f"{flag} {shown(folder)}: File name too long ({shown(m.name)[:40]}...)")
+
+
 def claim_folder(folder: Path, names: Iterable[str], flag: str, force: bool = False) -> None:
     """Before writing `names` into `folder`: refuse where one of them exists (a file, a folder or a
-    link) and the folder holds no marker of ours, unless `force`."""
+    link) and the folder holds no marker of ours, unless `force`; and a folder that cannot be
+    made or written (check_can_make)."""
+    check_can_make(folder, flag)
     if force or (folder / MARKER).is_file():
         return
     for name in names:

@@ -6,21 +6,42 @@ it can take."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
+    0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\x85"}
+
 
 def shown(text: str | os.PathLike[str]) -> str:
-    """`text` (a path, or a message holding one) printable and valid UTF-8: bytes that are not
-    UTF-8 read as \\xff escapes, the way the shell's `ls -b` shows them."""
+    """`text` (a path, or a message holding one) as one printable line of valid UTF-8, the way the
+    shell's `ls -b` shows names: bytes that are not UTF-8 as \\xff, a newline as \\n, other
+    control characters escaped, so no name can forge a line of output."""
     s = os.fspath(text)
     try:
         raw = s.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a lone surrogate that no file name made (from JSON, say)
-        return s.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw.decode("utf-8", "backslashreplace")
+        return s.encode("utf-8", "backslashreplace").decode("utf-8").translate(_CONTROL)
+    return raw.decode("utf-8", "backslashreplace").translate(_CONTROL)
+
+
+class OneLineFormatter(logging.Formatter):
+    """Every log message is one line (see `shown`), whatever names it holds; a traceback (-v)
+    follows it as it is."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return shown(super().formatMessage(record))
+
+
+def setup_logging(level: int, fmt: str) -> None:
+    """The root logger to stderr, one line per message (see OneLineFormatter)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineFormatter(fmt))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 def opencv_safe(path: Path) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from typing import Any
 from .cameras import INTERNAL, RESTART_AFTER_S, STOP_GRACE_S, Camera, is_live, run_camera_code
 from .config import Config, DatabaseURL
 from .errors import FacetrackError
+from .paths import setup_logging, shown
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,7 @@ class CameraActor:
 
     def __init__(self, camera: Camera, cfg: Config, merged: tuple[bool, bool], status_every: float, level: int,
                  restarts: int) -> None:
-        logging.basicConfig(level=level, format=f"facetrack [{camera.name}]: %(message)s", stream=sys.stderr,
-                            force=True)
+        setup_logging(level, f"facetrack [{shown(camera.name).replace('%', '%%')}]: %(message)s")
         for handler in logging.getLogger().handlers:  # errors reach the driver through poll(), said once
             handler.addFilter(lambda record: record.levelno < logging.ERROR)
         self.errors = _Errors()
