@@ -76,9 +76,12 @@ class PlaybackLoop:
         raise NotImplementedError
 
     def _stop_recording(self) -> None:
-        if self._recorder is not None:
-            self._recorder.close()
-            self._recorder = None
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            try:
+                recorder.close()  # renames the finished video into place, once it reads back whole
+            except FacetrackError as exc:
+                self._error(f"recording not saved: {exc}")
 
     def _record(self, frame: Frame, result: FrameResult) -> None:
         if self._recording is None:
