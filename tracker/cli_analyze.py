@@ -22,7 +22,10 @@ from .paths import shown
 
 log = logging.getLogger("facetrack")
 
-GROUP_THRESHOLD = 0.5  # dlib's own face-clustering example; stricter than 0.6 because one wrong link merges two people
+GROUP_THRESHOLD = 0.5  # tracks (analyze): dlib's own face-clustering distance; stricter than 0.6 because one
+# wrong link merges two people
+PHOTO_GROUP_THRESHOLD = 0.55  # single photos (cluster): one face each is noisier than a track's many; measured on
+# a collage of 4 people x 6 montage crops: 4 groups of 6 at 0.55, 6 groups at 0.5, people mixed at 0.6
 
 
 def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
@@ -56,9 +59,10 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
     c.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders of images")
     # Its own name (dest): the grouping distance is not the gallery's match threshold, which
     # naming the groups reads from the settings.
-    c.add_argument("--threshold", dest="group_threshold", type=number(0, 2, open_lo=True), default=GROUP_THRESHOLD,
-                   metavar="D", help=f"faces closer than this are one group (default {GROUP_THRESHOLD}); names "
-                                     "come from the gallery at its own match threshold")
+    c.add_argument("--threshold", dest="group_threshold", type=number(0, 2, open_lo=True),
+                   default=PHOTO_GROUP_THRESHOLD, metavar="D",
+                   help=f"faces closer than this are one group (default {PHOTO_GROUP_THRESHOLD}); names come from "
+                        "the gallery at its own match threshold")
     c.add_argument("--json", action="store_true", help="machine-readable output")
     c.add_argument("--upsample", type=int, help="detector upsampling (default: the setting, 1)")
     add_common(c)
@@ -259,7 +263,9 @@ def cmd_cluster(args: argparse.Namespace, cfg: Config, gallery_given: bool) -> i
         for box, d in zip(boxes, emb.descriptors):
             faces.append((shown(path), [int(round(v * scale)) for v in box]))
             vectors.append(d)
-        cannot.extend((i, j) for i in range(first, len(faces)) for j in range(i + 1, len(faces)))
+        mine = np.asarray(emb.descriptors, np.float64).reshape(-1, 128)
+        within = np.sqrt(np.maximum(((mine[:, None] - mine[None]) ** 2).sum(-1), 0.0))
+        cannot.extend((first + i, first + j) for i, j in clustering.one_image_links(within, threshold))
     labels = clustering.cluster([v[None] for v in vectors], threshold, cannot)
     members: dict[int, list[int]] = {}
     for i, lab in enumerate(labels):
