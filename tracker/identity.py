@@ -239,3 +239,96 @@ def one_person_per_face(person_ids: list[int], costs: list[float]) -> list[int]:
         else:
             holder[pid] = i
     return out
+
+
+# ---------------------------------------------------------------------- a frame's faces at once
+UNDECIDED = 10.0  # a face left undecided costs more than any name: as many faces as can be are named
+
+
+@dataclass(frozen=True)
+class FaceChoice:
+    """One face (track) of a frame, for `assign_faces`: its candidates (those it cannot be already
+    left out), its current label and its policy."""
+
+    candidates: tuple[Candidate, ...]
+    current: int = -1
+    policy: Policy = Policy()
+
+
+def _options(face: FaceChoice) -> dict[int, float]:
+    """The people a face may be given, with their costs: the admissible ones, its current label
+    a little cheaper (`sticky`), so that it wins a close call."""
+    ranked = sorted(face.candidates, key=lambda c: c.distance)  # ties: the earlier candidate, as `choose`
+    return {c.person_id: c.distance - (face.policy.sticky + 1e-9 if c.person_id == face.current else 0.0) + 1e-12 * r
+            for r, c in enumerate(ranked) if admissible(c, face.policy)}
+
+
+def _best_assignment(options: list[dict[int, float]]) -> tuple[list[int], float]:
+    """The people (or -1) of the faces at the least total cost, one person per face at most."""
+    from .assignment import min_cost_assignment
+
+    people = sorted({p for o in options for p in o})
+    col = {p: j for j, p in enumerate(people)}
+    n = len(options)
+    cost = np.full((n, len(people) + n), np.inf)
+    for i, o in enumerate(options):
+        for p, c in o.items():
+            cost[i, col[p]] = c
+        cost[i, len(people) + i] = UNDECIDED  # this face's own "undecided"
+    rows, cols = min_cost_assignment(np.where(np.isfinite(cost), cost, 1e9))
+    out = [-1] * n
+    total = 0.0
+    for i, j in zip(rows.tolist(), cols.tolist()):
+        total += float(cost[i, j])
+        if j < len(people):
+            out[i] = people[j]
+    return out, total
+
+
+def assign_faces(faces: list[FaceChoice], links: frozenset[tuple[int, int]] = frozenset()) -> list[Candidate | None]:
+    """The person of every face of one frame, decided together: the assignment of faces to
+    people (undecided allowed) at the least total distance, so that a face too close to call
+    between A and B is B when another face of the frame is surely A. Then, per face, `choose`'s
+    rules, with the margin applied to the assignment:
+    - never a person the face's own rule calls wrong (only admissible ones, or its current label);
+    - too close to call: a rival surely different from the face's person is within the margin
+      and not given to another face of the frame, or the best assignment in which this face is
+      another person, surely different, costs less than the margin more (two faces that could
+      swap their people); then the face keeps its current label if that is in the running,
+      else is undecided;
+    - a close automatic identity yields to an admissible known person that no other face holds.
+    One person is never given to two faces. For a face alone this is exactly `choose`."""
+    options = [_options(f) for f in faces]
+    chosen, total = _best_assignment(options)
+    out: list[Candidate | None] = []
+    given = {p: i for i, p in enumerate(chosen) if p >= 0}
+    for i, (face, pid) in enumerate(zip(faces, chosen)):
+        if pid < 0:
+            out.append(None)
+            continue
+        best = next(c for c in face.candidates if c.person_id == pid)
+        rivals = [c for c in face.candidates if c.person_id != pid and c.distance < best.distance + face.policy.margin]
+        free = [r for r in rivals if given.get(r.person_id, i) == i]  # not another face's in this frame
+        held = next((c for c in [best, *free] if c.person_id == face.current and admissible(c, face.policy)), None)
+        close = any(surely_different(best, r, links) for r in free)
+        if not close and len(faces) > 1:
+            others = [dict(o) for o in options]
+            others[i] = {p: c for p, c in options[i].items() if p != pid and surely_different(
+                best, next(x for x in face.candidates if x.person_id == p), links)}
+            alt_chosen, alt = _best_assignment(others)
+            # Only another person counts as an alternative: which of two faces is A when only
+            # one can be is not this face's doubt (the closer one is; the other waits).
+            close = alt_chosen[i] >= 0 and alt - total < face.policy.margin
+        if close:
+            out.append(held)
+            continue
+        if not best.known:
+            known = [r for r in free if r.known and admissible(r, face.policy) and r.person_id not in given]
+            if known:
+                out.append(min(known, key=lambda c: c.distance))
+                continue
+        out.append(best)
+    # The known-yields step may have given one person twice: the closer keeps it.
+    fixed = one_person_per_face([c.person_id if c is not None else -1 for c in out],
+                                [c.distance if c is not None else 0.0 for c in out])
+    return [c if c is not None and p >= 0 else None for c, p in zip(out, fixed)]

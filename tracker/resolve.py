@@ -199,6 +199,8 @@ class IdentityResolver:
         self._cooccur([t for t in visible if t in detected])
         links = self.gallery.links()
         proposals: dict[int, tuple[int, float]] = {}
+        scored: dict[int, tuple[list[identity.Candidate], bool]] = {}
+        faces: dict[int, identity.FaceChoice] = {}
         for tid in visible:
             s = self.state(tid)
             if not s.samples:
@@ -213,9 +215,17 @@ class IdentityResolver:
             # more the smaller the face (a 32 px face counts a quarter of a 64 px one).
             weights = [x.weight for x in s.samples[-WINDOW:]]
             enough = still or sum(weights) >= self.cfg.min_votes_new - 1e-9
-            pick = identity.choose(cands, s.person_id, identity.for_faces(self.policy, float(np.mean(weights))), links)
-            if pick is not None and pick.person_id != s.person_id and not self._may_leave_founded(s, pick.person_id):
-                pick = next((c for c in cands if c.person_id == s.person_id), None)
+            scored[tid] = (cands, enough)
+            # A track keeps the identity it founded unless it may leave it (see _may_leave_founded).
+            allowed = tuple(c for c in cands if c.person_id == s.person_id or self._may_leave_founded(s, c.person_id))
+            faces[tid] = identity.FaceChoice(allowed, s.person_id, identity.for_faces(self.policy,
+                                                                                      float(np.mean(weights))))
+        # The frame's faces are decided together: a face too close to call between two people
+        # is the one another face of the frame is not (identity.assign_faces).
+        picks = dict(zip(faces, identity.assign_faces(list(faces.values()), links)))
+        for tid, pick in picks.items():
+            s = self.states[tid]
+            cands, enough = scored[tid]
             if pick is not None and (enough or pick.distance <= self.policy.learn_known
                                      or pick.person_id == s.person_id):
                 cost = pick.distance - (self.policy.sticky if pick.person_id == s.person_id else 0.0)
@@ -266,11 +276,20 @@ class IdentityResolver:
     def _cooccur(self, visible: list[int]) -> None:
         for tid in visible:
             self.state(tid).cooccur.update(o for o in visible if o != tid)
-        # Only labels that have stood a later sample (or that the track founded) make a lasting link.
-        stable = [s for s in (self.states[t] for t in visible)
-                  if s.person_id >= 0 and (s.held_for >= 1 or s.founded == s.person_id)]
-        pairs = {(a.person_id, b.person_id) for i, a in enumerate(stable) for b in stable[i + 1:]
-                 if a.person_id != b.person_id}
+        # Only labels that have stood a later sample (or that the track founded) make a lasting
+        # link. An identity remembers everyone its tracks were seen beside, not only those
+        # labelled in the same frame: a track named after its neighbour left is still not them.
+        stable = {t: s.person_id for t, s in self.states.items()
+                  if s.person_id >= 0 and (s.held_for >= 1 or s.founded == s.person_id)}
+        pairs: set[tuple[int, int]] = set()
+        for tid in visible:
+            a = stable.get(tid)
+            if a is None:
+                continue
+            for other in self.states[tid].cooccur:
+                b = stable.get(other, self.ended.get(other, -1))
+                if b >= 0 and b != a:
+                    pairs.add((min(a, b), max(a, b)))
         if pairs:
             self.gallery.add_cannot_links(sorted(pairs))  # a no-op, without a write, once known
 
