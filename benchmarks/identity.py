@@ -4,6 +4,8 @@
     python benchmarks/identity.py --enrol              # one labelled crop per person enrolled first
     python benchmarks/identity.py --threshold 0.55 --set detect_every=5 --json
     python benchmarks/identity.py --video clip.mp4 --labels clip_labels.json
+    python benchmarks/identity.py --offline             # as `facetrack analyze` (pass 1, then clustering)
+    python benchmarks/identity.py --lookalikes [--enrol]  # the look-alike clips, live and offline
 
 The engine runs over the whole clip with a gallery in a temporary file (so nothing of yours is
 read or changed). Each labelled face is matched to a face the engine reported in that frame
@@ -108,7 +110,11 @@ def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label], cfg: 
 
 
 def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool,
-        chosen: dict[str, int] | None = None) -> dict[str, Any]:
+        chosen: dict[str, int] | None = None, offline: bool = False) -> dict[str, Any]:
+    """The figures of one clip: live (the engine, frame by frame, as `facetrack run`) or
+    `offline` (pass 1 and the clustering of pass 2, as `facetrack analyze`)."""
+    if offline:
+        return run_offline(video, labels, cfg, enrol, chosen)
     from tracker.gallery import Gallery
     from tracker.pipeline import Engine
     from tracker.sources import source_for
@@ -148,6 +154,65 @@ def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool,
     return rep
 
 
+def run_offline(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool,
+                chosen: dict[str, int] | None = None) -> dict[str, Any]:
+    """As `facetrack analyze VIDEO`: pass 1 over the clip, then the tracks clustered and named."""
+    from tracker import offline
+    from tracker.cli_analyze import GROUP_THRESHOLD
+    from tracker.gallery import Gallery
+    from tracker.sources import source_for
+
+    wanted = {lab.frame for lab in labels}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = cfg.replace(gallery=Path(tmp) / "gallery.sqlite3")
+        with Gallery(cfg.gallery) as gallery:
+            names = enrol_labelled(gallery, video, labels, cfg, chosen) if enrol else {}
+            started = time.perf_counter()
+            p1 = offline.track_all(cfg, [source_for(str(video), cfg)])
+            analysis = offline.identify(p1, gallery, cfg, GROUP_THRESHOLD)
+            seconds = time.perf_counter() - started
+    ident: dict[str, int] = {}  # an analysis names its people; the figures count them by name
+    results: dict[int, metrics.FrameFaces] = {}
+    for r in analysis.results:
+        if r.index in wanted:
+            ids = tuple(ident.setdefault(n, len(ident)) if n is not None else None for n in r.names)
+            results[r.index] = metrics.FrameFaces(np.array(r.boxes), ids, tuple(r.names),
+                                                  tuple(bool(k) for k in r.known))
+    matches = metrics.match_faces(labels, results)
+    rep = metrics.report(matches).as_json()
+    frames = len(analysis.results)
+    rep.update(automatic_identities=sum(1 for p in analysis.people if not p.known), gallery_people=len(names),
+               frames=frames, seconds=round(seconds, 2), fps=round(frames / seconds, 2) if seconds else 0.0,
+               video=str(video), threshold=cfg.threshold)
+    if enrol:
+        rep["named_accuracy"] = metrics.named_accuracy(matches, names)
+        rep["wrong_names"] = metrics.wrong_names(matches, names)
+    return rep
+
+
+def lookalikes(cfg: Config, enrol: bool) -> str:
+    """Every look-alike clip (benchmarks/lookalikes.py), live and offline, side by side."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import lookalikes as clips
+
+    rows = []
+    for name, video, labels_path in clips.make_all(Path(tempfile.gettempdir()) / "facetrack-lookalikes"):
+        labels = metrics.labels_from_json(json.loads(labels_path.read_text(encoding="utf-8")))
+        for mode in ("live", "offline"):
+            rep = run(video, labels, cfg, enrol, None, offline=mode == "offline")
+            rows.append((name, mode, rep))
+    head = f"{'clip':<22}{'mode':<9}{'covered':>8}{'frag':>6}{'purity':>8}{'ids':>5}"
+    head += f"{'named':>8}{'wrong':>7}" if enrol else ""
+    lines = [head]
+    for name, mode, rep in rows:
+        line = (f"{name:<22}{mode:<9}{rep['coverage']:>8.1%}{rep['fragmentation']:>6.2f}{rep['purity']:>8.3f}"
+                f"{rep['identities']:>5}")
+        if enrol:
+            line += f"{rep['named_accuracy']:>8.1%}{rep['wrong_names']:>7}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def table(rep: dict[str, Any]) -> str:
     rows = [
         ("labelled faces", f"{rep['labelled']} ({rep['persons']} persons)"),
@@ -182,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any Config field; repeatable")
     p.add_argument("--enrol", action="store_true", help="enrol one labelled crop per person first")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--offline", action="store_true", help="as `facetrack analyze` (pass 1, then clustering)")
+    p.add_argument("--lookalikes", action="store_true",
+                   help="the look-alike clips (benchmarks/lookalikes.py), live and offline, side by side")
     args = p.parse_args(argv)
 
     default = LABELS if args.video == VIDEO else args.video.with_name(args.video.stem + "_labels.json")
@@ -198,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(Path(empty.name), env={}, overrides=overrides)
     finally:
         Path(empty.name).unlink()
-    rep = run(args.video, labels, cfg, args.enrol, data.get("enrol"))
+    if args.lookalikes:
+        print(lookalikes(cfg, args.enrol))
+        return 0
+    rep = run(args.video, labels, cfg, args.enrol, data.get("enrol"), offline=args.offline)
     print(json.dumps(rep, indent=2) if args.json else table(rep))
     return 0
 

@@ -104,7 +104,7 @@ def test_demo_clip_with_empty_gallery_keeps_the_performer_apart_from_the_audienc
     stage = {f["person"] for r in again[:211] for f in r["faces"] if f["person"]}
     audience = {f["person"] for r in again[211:] for f in r["faces"] if f["person"]}
     # The wide shot (a 43 px face) and the close-ups are one performer but 0.52 apart, over
-    # auto_join (0.5): at most two identities, and then a merge is suggested, never made unasked.
+    # auto_join (0.45): at most two identities, and then a merge is suggested, never made unasked.
     assert 1 <= len(stage) <= 2, stage
     if len(stage) == 2:
         assert main(["people", "suggest", "--gallery", str(g)]) == 0

@@ -120,7 +120,7 @@ def default_config_path() -> Path:
 class Config:
     # Identity
     threshold: float = 0.6  # Euclidean distance under which a track is a known (enrolled or named) person
-    auto_join: float = 0.5  # ... under which it joins an automatic identity (nobody vouched for those)
+    auto_join: float = 0.45  # ... under which it joins an automatic identity (nobody vouched for those)
     auto_found: float = 0.55  # a new automatic identity only for a track nobody is this close to
     learn_threshold: float = 0.45  # a sample grows a known person's inventory under this
     auto_learn: float = 0.4  # ... an automatic identity's

@@ -127,7 +127,7 @@ class Policy:
     """The distances and margins that decide; from Config (see README, "Identity")."""
 
     threshold: float = 0.6  # a track joins a known person under this
-    auto_join: float = 0.5  # ... an automatic identity under this (stricter: nobody vouched for it)
+    auto_join: float = 0.45  # ... an automatic identity under this (stricter: nobody vouched for it)
     auto_found: float = 0.55  # a track founds a new automatic identity only if nobody is this close
     learn_known: float = 0.45  # a sample joins a known person's inventory under this
     learn_auto: float = 0.4  # ... an automatic identity's
