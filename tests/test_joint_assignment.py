@@ -76,3 +76,38 @@ def test_two_faces_wanting_one_person_the_closer_has_it_the_other_its_next() -> 
     f2 = FaceChoice((Candidate(1, 0.40, True), Candidate(2, 0.50, True)), -1, POLICY)
     out = assign_faces([f1, f2])
     assert [c.person_id if c else None for c in out] == [1, 2]
+
+
+def test_six_enrolled_from_small_crops_are_named_in_a_group_photo(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Six people of the montage, each enrolled from one small crop (64 px), then a group photo
+    of the six (other crops of theirs, tiled): at least five named, none wrongly."""
+    import json
+
+    import cv2
+    import numpy as np
+    from test_clustering import _face_crops
+
+    from tracker.cli import main
+
+    people = ["intel_dark_hair", "intel_bald_man", "intel_glasses_woman", "headpose_man", "reception_white_dress",
+              "hiker_sunglasses_man"]
+    crops = _face_crops(people, 3)
+    g = str(tmp_path / "g.sqlite3")
+    for person, mine in zip(people, crops):
+        photo = tmp_path / f"{person}.png"
+        cv2.imwrite(str(photo), cv2.resize(mine[0], (64, 64), interpolation=cv2.INTER_AREA))
+        assert main(["enroll", person, str(photo), "--gallery", g, "--no-merge", "-q"]) == 0
+    tiles = [mine[-1] for mine in crops]
+    cv2.imwrite(str(tmp_path / "group.png"), np.vstack([np.hstack(tiles[:3]), np.hstack(tiles[3:])]))
+    out = tmp_path / "o.jsonl"
+    assert main(["run", str(tmp_path / "group.png"), "--headless", "--no-progress", "--gallery", g,
+                 "--output-json", str(out), "-q"]) == 0
+    faces = json.loads(out.read_text().splitlines()[0])["faces"]
+    assert len(faces) == 6
+    named = wrong = 0
+    for f in faces:
+        left, top, right, bottom = f["box"]
+        who = people[int((top + bottom) / 2 // 160) * 3 + int((left + right) / 2 // 160)]
+        named += f["known"] and f["person"] == who
+        wrong += f["known"] and f["person"] != who
+    assert named >= 5 and wrong == 0, faces
