@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from . import clustering
+from . import clustering, identity
 from .config import Config
 from .gallery import LEARNED, Gallery, Provenance
 from .pipeline import Engine
@@ -301,6 +301,14 @@ def identify(p1: Pass1, gallery: Gallery, cfg: Config, threshold: float) -> Anal
     order = sorted(clusters, key=lambda lab: -sum(len(groups[i]) for i in clusters[lab]))
     for lab in order:
         members = clusters[lab]
+        samples = [s for i in members for s in tracks[i].samples]
+        evidence = sum(identity.sample_weight(s.face_px) for s in samples)
+        if lab not in matched and evidence < cfg.min_votes_new - 1e-9:
+            # As live: a new identity needs `min_votes_new` faces' worth of evidence (a small
+            # face counts less). A lone glimpse that joined nobody (a turned head, one small
+            # face) stays undecided rather than become a person of its own: each such fragment
+            # would be one more identity for someone already found.
+            continue
         desc = np.concatenate([groups[i] for i in members]).astype(np.float32)
         if lab in matched:
             pid, d = matched[lab]
@@ -311,7 +319,6 @@ def identify(p1: Pass1, gallery: Gallery, cfg: Config, threshold: float) -> Anal
             found = PersonFound(f"Person {next_number}", False, -1, float("nan"), [tracks[i].id for i in members],
                                 desc)
             next_number += 1
-        samples = [s for i in members for s in tracks[i].samples]
         found.best = max(samples, key=lambda s: s.face_px)
         step = max(1, len(samples) // 8)
         found.samples = sorted(samples, key=lambda s: -s.face_px)[::step][:8]
