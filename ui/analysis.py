@@ -221,9 +221,7 @@ class AnalysisController(QObject):
             self._say("Analysis cancelled")
 
     def _say(self, text: str) -> None:
-        sb = self.window.statusBar()
-        if sb is not None:
-            sb.showMessage(text, 6000)
+        self.window.say(text, 6000)  # the status bar, and Messages
 
     # ------------------------------------------------------------------ seeking
     def seek(self, t: float) -> None:

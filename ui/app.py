@@ -61,6 +61,32 @@ class _Bridge(QObject):
     done = pyqtSignal(object, object)
 
 
+# Where the platform has no key for a standard action (Linux desktops have none for
+# Preferences), the key other applications use there.
+FALLBACK_KEYS = {QKeySequence.StandardKey.Preferences: "Ctrl+,"}
+
+
+def shortcut_keys(shortcut: str | QKeySequence.StandardKey | None) -> list[QKeySequence]:
+    """The keys of an action: a key sequence, or a standard key's keys on this platform (or the
+    usual fallback where it has none)."""
+    if shortcut is None:
+        return []
+    if isinstance(shortcut, QKeySequence.StandardKey):
+        keys = [k for k in QKeySequence.keyBindings(shortcut) if not k.isEmpty()]
+        if not keys and shortcut in FALLBACK_KEYS:
+            keys = [QKeySequence(FALLBACK_KEYS[shortcut])]
+        return keys
+    return [QKeySequence(shortcut)]
+
+
+def tooltip(text: str, keys: list[QKeySequence]) -> str:
+    """The tooltip of an action: its text and its keys, unless there are none or the text says them."""
+    shown = " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+    if not shown or f"({shown}" in text or f" {shown} " in text:
+        return text
+    return f"{text} ({shown})"
+
+
 class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
     def __init__(self, cfg: Config, session: Session | None = None, settings: QSettings | None = None,
                  session_factory: Callable[[Config], Session] | None = None) -> None:
@@ -80,6 +106,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self._text_toolbar_width = 0
         self._narrow = False
         self.last_failed: str | None = None  # the source that failed at the last start, offered again by Space
+        self._opening: str | None = None  # the source asked for, until it opens (then: Open recent)
         self._bridge = _Bridge()
         self._bridge.done.connect(self._finish)
         self.setWindowTitle("facetrack")
@@ -133,10 +160,11 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
             style = self.style()
             assert style is not None
             action.setIcon(style.standardIcon(icon))
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+        keys = shortcut_keys(shortcut)
+        if keys:
+            action.setShortcuts(keys)
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(f"{tip or text} ({QKeySequence(shortcut).toString()})" if shortcut else (tip or text))
+        action.setToolTip(tooltip(tip or text, keys))
         action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)  # its shortcut works while the menus and the toolbar are hidden (full screen)
         return action
@@ -411,6 +439,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
             return
         if st.state in (PLAYING, PAUSED, ENDED) and st.source:
             self.last_failed = None
+            self.opened(st)
         if st.state == IDLE and st.note.startswith("Could not open") and st.source:
             # Not reopened at the next start: a webcam that is not there fails every time.
             self.settings.setValue("source/last_failed", st.source)

@@ -64,6 +64,10 @@ class MessageBar(QFrame):
         self.more.setText(f"+{earlier} more" if earlier > 0 else "")
         self.show()
 
+    def record(self, text: str) -> None:
+        """A message said elsewhere (the status bar): kept in the history, not shown on the strip."""
+        self.stamped.append((time.time(), text))
+
     @property
     def history(self) -> list[str]:
         """The messages kept, oldest first."""

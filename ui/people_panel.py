@@ -37,7 +37,6 @@ from .session import PersonView, Session
 THUMB = 56
 MAX_SUGGESTIONS = 4
 SEEN_EVERY_MS = 5000  # "seen 2 min ago" is rewritten this often, in place: no rebuild, no gallery read
-LIST_KEYS = (Qt.Key.Key_Home, Qt.Key.Key_End)  # the list keeps these while it has the focus (not a seek)
 Report = Callable[["Future[Any]", Callable[[Any], str], str], None]  # (command, success text, failure)
 
 
@@ -179,11 +178,6 @@ class PeoplePanel(QWidget):
                 and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape and self.search.text():
             self.search.clear()
             return True
-        # Home/End move in the list while it has the focus; elsewhere they seek the video.
-        if obj is self.list and event is not None and event.type() == QEvent.Type.ShortcutOverride \
-                and isinstance(event, QKeyEvent) and event.key() in LIST_KEYS:
-            event.accept()
-            return False
         return super().eventFilter(obj, event)
 
     # ------------------------------------------------------------------ view

@@ -47,7 +47,10 @@ def behind_text(st: Stats) -> str:
         return ""
     if st.recording is not None:
         return "behind: recording keeps every frame, so playback is slower than the file (try Fast)"
-    return f"behind: {st.skipped} frame(s) skipped to keep time (Fast processes every frame)"
+    if st.skipped <= 0:  # late, but nothing dropped yet: no "0 frames skipped"
+        return "running late: the file plays slower than its own speed (Fast processes every frame)"
+    frames = f"{st.skipped} frame{'s' if st.skipped != 1 else ''}"
+    return f"behind: {frames} skipped to keep time (Fast processes every frame)"
 
 
 def placeholder(st: Stats, last_failed: str | None = None) -> str:

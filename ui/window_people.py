@@ -6,6 +6,7 @@ Every command's outcome is visible: success in the status bar; a failure also in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
@@ -13,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PyQt6.QtCore import QPoint, QSettings, Qt, QUrl
+from PyQt6.QtCore import QPoint, QSettings, QSize, Qt, QUrl
 from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QPixmap, QShowEvent
-from PyQt6.QtWidgets import QCompleter, QFileDialog, QInputDialog, QLabel, QMenu, QWidget
+from PyQt6.QtWidgets import QComboBox, QCompleter, QFileDialog, QInputDialog, QLabel, QMenu, QWidget
 
 from tracker.images import IMAGE_SUFFIXES
 
-from .people_panel import PeoplePanel, rgb_pixmap
+from .messages import MessageBar
+from .people_panel import PeoplePanel, rgb_pixmap, thumbnail_icon
 from .person_page import PersonPage
 from .session import Session
 
@@ -67,10 +69,35 @@ def face_picture(image: np.ndarray, box: Sequence[float], size: int = FACE_PX) -
     return rgb_pixmap(crop).scaledToHeight(size, Qt.TransformationMode.SmoothTransformation)
 
 
+PICK_FACE_PX = 32  # the faces beside the names of "Who is this?"
+
+
+def natural_key(name: str) -> list[object]:
+    """Sorts names as people read them: "Person 2" before "Person 10", case aside."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", name) if t]
+
+
+def _looks_like_text(path: Path) -> bool:
+    """A file whose start is text (no NUL byte, valid UTF-8): no video container starts so."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    if not head or b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # a character cut by the 1024-byte read
+    return True
+
+
 class PeopleMixin(_Base):
     session: Session
     settings: QSettings
     people: PeoplePanel
+    messages: MessageBar
     undo_action: QAction
     _face_menu: QMenu
 
@@ -81,7 +108,9 @@ class PeopleMixin(_Base):
         def open_source(self, spec: str, playlist: Sequence[str] = (), start: int = 0) -> None: ...
 
     def say(self, text: str, ms: int = DONE_MS) -> None:
+        """A status message: in the status bar for a while, and kept in Messages (Ctrl+M)."""
         self.statusBar().showMessage(text, ms)  # type: ignore[union-attr]
+        self.messages.record(text)
 
     def outcome(self, fut: Future[Any], success: Callable[[Any], str], failure: str) -> None:
         """A command's result in the status bar, whether it worked or not."""
@@ -93,11 +122,16 @@ class PeopleMixin(_Base):
 
     # ------------------------------------------------------------------ naming
     def _ask_person(self, title: str, prompt: str, current: str = "", picture: QPixmap | None = None) -> str | None:
-        names = sorted(self.people.names(), key=str.lower)
+        views = sorted(self.people.views, key=lambda v: natural_key(v.person.name))  # Person 2 before Person 10
         dialog = FaceInputDialog(self, picture)
         dialog.setWindowTitle(title)
         dialog.setLabelText(prompt)
-        dialog.setComboBoxItems(names)
+        dialog.setComboBoxItems([v.person.name for v in views])
+        box = dialog.findChild(QComboBox)
+        if box is not None:  # each name with its face, as in the people list
+            box.setIconSize(QSize(PICK_FACE_PX, PICK_FACE_PX))
+            for i, v in enumerate(views):
+                box.setItemIcon(i, thumbnail_icon(v))
         dialog.setComboBoxEditable(True)
         dialog.setTextValue(current)
         combo = dialog.findChild(QCompleter)
@@ -208,21 +242,28 @@ class PeopleMixin(_Base):
     def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
         mime = event.mimeData() if event is not None else None
         if event is not None and mime is not None and mime.hasUrls():
-            event.acceptProposedAction()
+            # Always a copy: a file manager must never move (or delete) the user's file.
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
 
     def dropEvent(self, event: QDropEvent | None) -> None:
         mime = event.mimeData() if event is not None else None
         if event is None or mime is None:
             return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
         self.handle_drop(list(mime.urls()))
-        event.acceptProposedAction()
 
     def handle_drop(self, urls: list[QUrl]) -> None:
-        """Photos and folders enrol a person; a video, or a stream address, is opened."""
+        """Photos and folders enrol a person; a video, or a stream address, is opened. A file that
+        is plainly no video (text) is refused with a message: the video playing goes on."""
         paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
         remote = [u.toString() for u in urls if not u.isLocalFile()]
         photos = [p for p in paths if p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES]
-        videos = [str(p) for p in paths if p not in photos]
+        texts = [p for p in paths if p not in photos and _looks_like_text(p)]
+        if texts:
+            self.messages.show_message(f"{texts[0].name}: not a video, photo or folder; nothing opened")
+        videos = [str(p) for p in paths if p not in photos and p not in texts]
         if photos:
             self.enroll_paths(photos)
         elif videos or remote:

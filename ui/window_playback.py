@@ -42,7 +42,11 @@ class PlaybackMixin(_Base):
     _stats: Stats
     _dialog_pauses: int
     _seek_target: tuple[int, float] | None
+    _opening: str | None
     _full_hidden: list[QWidget]
+
+    if TYPE_CHECKING:
+        def say(self, text: str, ms: int = ...) -> None: ...  # PeopleMixin's: the status bar and Messages
 
     # ------------------------------------------------------------------ sources
     def open_source(self, spec: str, playlist: Sequence[str] = (), start: int = 0) -> None:
@@ -52,7 +56,7 @@ class PlaybackMixin(_Base):
             return
         self.playlist = list(playlist)
         self.settings.setValue("source/last", spec)
-        self._remember(spec)
+        self._opening = spec  # into Open recent once it has opened (a source that fails is no recent one)
         self.settings.setValue("source/last_failed", "")  # until it fails
         self.view.placeholder = f"Opening {spec}…"
         self.view.show_snapshot(None)
@@ -65,6 +69,12 @@ class PlaybackMixin(_Base):
         """The sources opened last, newest first (files, folders, streams, webcams)."""
         text = str(self.settings.value("source/recent", "") or "")
         return [s for s in text.split("\n") if s][:RECENT]
+
+    def opened(self, st: Stats) -> None:
+        """The session reports the source being opened as playing: it goes into Open recent."""
+        if self._opening is not None and st.source == self._opening:
+            self._remember(self._opening)
+            self._opening = None
 
     def _remember(self, spec: str) -> None:
         recent = [spec, *(s for s in self.recent_sources() if s != spec)][:RECENT]
@@ -222,7 +232,7 @@ class PlaybackMixin(_Base):
     def toggle_record(self) -> None:
         if not self.record_action.isChecked():
             self.session.record(None)
-            self.statusBar().showMessage("Recording stopped", 4000)  # type: ignore[union-attr]
+            self.say("Recording stopped", 4000)
             return
         start = self._start_dir("record/dir")
         with self.dialog_pause():
@@ -239,7 +249,7 @@ class PlaybackMixin(_Base):
         self.settings.setValue("record/dir", str(path.parent))
         self.record_action.setChecked(True)
         self.session.record(path)
-        self.statusBar().showMessage(f"Recording to {path}", 4000)  # type: ignore[union-attr]
+        self.say(f"Recording to {path}", 4000)
 
     # ------------------------------------------------------------------ full screen
     def toggle_fullscreen(self) -> None:

@@ -1,0 +1,99 @@
+"""Issue 21's keys, messages, drops and lists (points 4, 5, 6, 8, 10, 12, 13): each as a user
+meets it, in a real window (offscreen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import CLIP, FACES
+from PyQt6.QtCore import Qt, QUrl
+from PyQt6.QtGui import QKeySequence
+from ui_helpers import WAIT_MS, activate, make_window, open_paused, settings  # noqa: F401
+
+from ui.session_state import PLAYING, Stats
+from ui.status_text import behind_text
+from ui.window_people import _looks_like_text, natural_key
+
+
+def test_home_and_end_seek_even_while_the_people_list_has_the_focus(qtbot, make_window,  # type: ignore[no-untyped-def]
+                                                                     gallery_path: Path) -> None:
+    w = make_window(gallery_path)
+    open_paused(qtbot, w, CLIP)
+    activate(qtbot, w)
+    w.people.list.setFocus(Qt.FocusReason.MouseFocusReason)
+    qtbot.waitUntil(lambda: w.people.list.hasFocus(), timeout=5000)
+    end, home = w.nav_actions[7], w.nav_actions[6]
+    with qtbot.waitSignal(end.triggered, timeout=5000):
+        qtbot.keyClick(w.people.list, Qt.Key.Key_End)
+    with qtbot.waitSignal(home.triggered, timeout=5000):
+        qtbot.keyClick(w.people.list, Qt.Key.Key_Home)
+
+
+def test_settings_has_a_key_everywhere_and_no_tooltip_shows_empty_or_doubled_keys(qtbot, make_window,  # type: ignore[no-untyped-def]
+                                                                                   gallery_path: Path) -> None:
+    w = make_window(gallery_path)
+    keys = [k.toString() for k in w.settings_action.shortcuts()]
+    assert keys and all(keys), keys  # Ctrl+, where the platform has no Preferences key
+    for action in w.findChildren(type(w.settings_action)):
+        tip = action.toolTip()
+        assert "()" not in tip, tip
+        assert tip.count("(F") <= 1, tip  # "(F or Esc leaves) (F)" no more
+    first = w.settings_action.shortcuts()[0].toString(QKeySequence.SequenceFormat.NativeText)
+    assert w.settings_action.toolTip().endswith(f"({first})")
+
+
+def test_messages_keep_every_status_message(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = make_window(gallery_path)
+    for i in range(15):
+        w.say(f"status {i}")
+    dialog = w.show_messages()
+    assert len(dialog.lines()) >= 15 and dialog.lines()[0].endswith("status 14")
+    assert not dialog.empty.isVisible()
+
+
+def test_late_but_nothing_skipped_does_not_say_zero_frames() -> None:
+    st = Stats(state=PLAYING, behind=True, skipped=0, source="clip.mp4")
+    assert "0 frame" not in behind_text(st) and behind_text(st).startswith("running late")
+    assert behind_text(Stats(state=PLAYING, behind=True, skipped=1, source="x")).startswith("behind: 1 frame skipped")
+    assert "12 frames skipped" in behind_text(Stats(state=PLAYING, behind=True, skipped=12, source="x"))
+
+
+def test_names_sort_as_people_read_them() -> None:
+    names = ["Person 10", "dan", "Person 2", "Person 11", "Ann", "Person 1"]
+    assert sorted(names, key=natural_key) == ["Ann", "dan", "Person 1", "Person 2", "Person 10", "Person 11"]
+
+
+def test_a_dropped_text_file_is_refused_and_the_video_goes_on(qtbot, make_window, gallery_path: Path,  # type: ignore[no-untyped-def]
+                                                              tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list\n")
+    assert _looks_like_text(notes) and not _looks_like_text(CLIP) and not _looks_like_text(FACES / "obama_1.jpg")
+    w = make_window(gallery_path)
+    open_paused(qtbot, w, CLIP)
+    w.handle_drop([QUrl.fromLocalFile(str(notes))])
+    assert "not a video" in w.messages.text()
+    assert w.session.stats().source == str(CLIP)  # still the clip
+
+
+def test_only_sources_that_opened_go_into_open_recent(qtbot, make_window, gallery_path: Path,  # type: ignore[no-untyped-def]
+                                                      tmp_path: Path) -> None:
+    w = make_window(gallery_path)
+    w.open_source(str(tmp_path / "missing.mp4"))
+    qtbot.waitUntil(lambda: "no such file" in w.messages.text(), timeout=WAIT_MS)
+    w._pull_stats()
+    assert str(tmp_path / "missing.mp4") not in w.recent_sources()
+    open_paused(qtbot, w, CLIP)
+    qtbot.waitUntil(lambda: (w._pull_stats() or True) and str(CLIP) in w.recent_sources(), timeout=WAIT_MS)
+
+
+def test_drops_are_copies(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PyQt6.QtCore import QMimeData, QPointF
+    from PyQt6.QtGui import QDragEnterEvent
+
+    w = make_window(gallery_path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(CLIP))])
+    event = QDragEnterEvent(QPointF(10, 10).toPoint(), Qt.DropAction.MoveAction | Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    w.dragEnterEvent(event)
+    assert event.isAccepted() and event.dropAction() == Qt.DropAction.CopyAction
