@@ -247,3 +247,37 @@ def test_enrolment_still_takes_a_tight_face_crop(tmp_path: Path) -> None:
     crop = np.ascontiguousarray(img[t:b, l:r])
     box = find_enrollment_face(crop)
     assert box.shape == (1, 4) and (box[0, 2] - box[0, 0]) > 0.5 * crop.shape[1]
+
+
+def test_not_x_is_one_undo_step_whether_or_not_the_track_taught_anything(tmp_path: Path) -> None:
+    """Issue 21, point 1: "Not NAME" says what it did, and Ctrl+Z restores the state before it:
+    the name on the face, the samples taken back, and the order of steps with the gallery's own."""
+    g = Gallery(tmp_path / "g.sqlite3")
+    emb = FakeEmbedder()
+    tr = FaceTracker(Config(gallery=tmp_path / "g.sqlite3", reembed_every=2), g, FakeDetector(), emb)
+    g.enroll("Alice", emb.descriptor("red")[None], [b""])
+    g.enroll("Bob", emb.descriptor("blue")[None], [b""])
+    results = step_all(tr, [{"red": (30, 40, 50)}] * 20)
+    assert results[-1].names == ("Alice",)
+    tid = int(results[-1].track_ids[0])
+    alice = g.require("Alice")
+    before = sorted(s.id for s in g.samples(alice.id))
+
+    done = tr.reject_track(tid)
+    assert done.person.name == "Alice" and done.taken == len(before) - 1  # all but the enrolled photo
+    assert tr.can_undo() == "not Alice"
+    assert step_all(tr, [{"red": (30, 40, 50)}] * 10, start=20)[-1].names != ("Alice",)
+    assert tr.undo() == "not Alice"
+    # What it taught is back; so are the faces the track showed meanwhile as an identity of its
+    # own, made only because the user had said "not Alice".
+    assert set(before) <= {s.id for s in g.samples(alice.id)} and [p.name for p in g.people()] == ["Alice", "Bob"]
+    assert step_all(tr, [{"red": (30, 40, 50)}] * 10, start=30)[-1].names == ("Alice",)  # and the name
+
+    # A face that taught nothing: no gallery change, still one step, in its place among the gallery's.
+    tr.reject_track(tid)
+    tr.rename_person("Bob", "Robert")
+    assert tr.can_undo() == "rename Bob to Robert"
+    assert tr.undo() == "rename Bob to Robert" and g.find("Bob") is not None
+    assert tr.can_undo() == "not Alice"
+    assert tr.undo() == "not Alice"
+    assert step_all(tr, [{"red": (30, 40, 50)}] * 10, start=40)[-1].names == ("Alice",)

@@ -338,3 +338,27 @@ def test_right_click_on_a_face_offers_not_name(qtbot, make_window, gallery_path:
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == [None], timeout=WAIT_MS)  # undecided at once
     qtbot.waitUntil(lambda: w.people.names() == ["Alice"], timeout=WAIT_MS)  # the enrolled person stays
     qtbot.waitUntil(lambda: "not Alice" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+
+
+def test_not_name_says_what_it_did_and_ctrl_z_brings_the_name_back(qtbot, make_window, gallery_path: Path,  # type: ignore[no-untyped-def]
+                                                                    tmp_path: Path) -> None:
+    """Issue 21, point 1: the message keeps its promise, and "Not NAME" is the step Ctrl+Z undoes
+    (not an older one), with the name back on the face."""
+    with Gallery(gallery_path) as g:
+        g.enroll("Alice", FakeEmbedder().descriptor("red")[None], [b""])
+        g.enroll("Bob", FakeEmbedder().descriptor("blue")[None], [b""])
+    w = make_window(gallery_path)
+    w.run_command(w.session.rename("Bob", "Robert"))  # an older step that Ctrl+Z must not undo first
+    qtbot.waitUntil(lambda: "Robert" in w.people.names(), timeout=WAIT_MS)
+    show_photo(qtbot, w, photo(tmp_path, {"red": (40, 60, 60)}), 1)
+    face = w.view.faces[0]
+    assert face.name == "Alice"
+    w.not_person(face.track_id, "Alice")
+    qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == [None], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "That face is not Alice: it had taught Alice nothing" in w.statusBar().currentMessage(),
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.session.can_undo() == "not Alice", timeout=WAIT_MS)
+    w.undo()
+    qtbot.waitUntil(lambda: "Undone: not Alice" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Alice"], timeout=WAIT_MS)
+    assert "Robert" in w.people.names()  # the older step stands

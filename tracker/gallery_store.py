@@ -337,6 +337,12 @@ class GalleryFile:
         self.sync()  # up to date first
         return self._undo.action(label) if self._undo is not None else nullcontext()
 
+    def undo_steps(self) -> int:
+        """How many steps `undo` can revert now (the tracker orders its own steps by it)."""
+        if self._undo is None or not self._store.is_open:
+            return 0
+        return len(self._undo.labels())
+
     def can_undo(self) -> str | None:
         """The label of the step `undo` would revert, or None (also once the connection that held
         the history is gone)."""

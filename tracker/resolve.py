@@ -421,8 +421,9 @@ class IdentityResolver:
         self._set(tid, s, person.id)
         s.held_for, s.distance, s.fresh = STABLE, 0.0, []
 
-    def reject(self, tid: int) -> Person | None:
-        """"Not X": the track's learned samples leave X, and the track never becomes X again."""
+    def reject(self, tid: int) -> tuple[Person, int] | None:
+        """"Not X": the track's learned samples leave X, and the track never becomes X again
+        (until `unreject`). Returns X and how many samples were taken back."""
         s = self.state(tid)
         person = self.gallery.person(s.person_id) if s.person_id >= 0 else None
         if person is None:
@@ -435,7 +436,22 @@ class IdentityResolver:
         self._set(tid, s, -1)
         if not person.known and (p := self.gallery.person(person.id)) is not None and p.descriptors == 0:
             self.gallery.remove(p.name)  # an automatic identity made of this track alone
-        return person
+        return person, len(mine)
+
+    def unreject(self, tid: int, person_id: int) -> None:
+        """Undo of "Not X": the track may be X again. An automatic identity it founded since,
+        made of its own faces alone (it was only "not X" because the user said so), goes back
+        into X, so the face shows X again as it did before."""
+        s = self.states.get(tid)
+        if s is None:
+            return
+        s.excluded.discard(person_id)
+        target = self.gallery.person(person_id)
+        own = self.gallery.person(s.founded) if s.founded >= 0 else None
+        if target is None or own is None or own.known or own.id == person_id:
+            return
+        if all(sm.provenance.track == tid for sm in self.gallery.samples(own.id)):
+            self.merged(own.id, self.gallery.merge(own.name, target.name).id)
 
     def merged(self, source_id: int, into_id: int) -> None:
         for s in self.states.values():

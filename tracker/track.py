@@ -93,6 +93,27 @@ class _Pending:
     quality: float
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """What "Not NAME" did: the person, and how many samples the face's track had taught them
+    that were taken back."""
+
+    person: Person
+    taken: int
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A user's step as the tracker keeps it: `position` is the gallery's undo depth just after
+    it; `stored` says whether the gallery holds it as a step of its own; `inverse` reverts what
+    the tracker changed in memory."""
+
+    label: str
+    position: int
+    stored: bool
+    inverse: Any
+
+
 class FaceTracker:
     def __init__(self, cfg: Config, gallery: Gallery, detector: Detector, embedder: Embedder) -> None:
         self.cfg = cfg
@@ -109,6 +130,7 @@ class FaceTracker:
         self._gallery_warned: dict[str, float] = {}  # why a gallery write failed -> when last logged
         self._synced = time.monotonic()
         self.observer: SampleObserver | None = None
+        self._steps: list[_Step] = []  # what undo must also revert in the tracker (see reject_track)
 
     # ------------------------------------------------------------------ public
     def step(self, frame: Frame, detections: Detections | None = None, *,
@@ -239,15 +261,23 @@ class FaceTracker:
             self.identities.name(track_id, person)
         return self.gallery.person(person.id) or person
 
-    def reject_track(self, track_id: int) -> Person:
-        """"Not NAME": this face is not who it shows; what its track taught that person is taken back."""
+    def reject_track(self, track_id: int) -> Rejected:
+        """"Not NAME": this face is not who it shows; what its track taught that person is taken
+        back, and the track stays apart from them. One undo step, whether or not the gallery
+        changed (a face that taught nothing changes only what the tracker thinks)."""
         s = self._track_state(track_id)
         current = self.gallery.person(s.person_id) if s.person_id >= 0 else None
         if current is None:
             raise GalleryError("that face has no name to reject")
-        with self.gallery.action(f"not {current.name}"):
-            self.identities.reject(track_id)
-        return current
+        label = f"not {current.name}"
+        before = self.gallery.undo_steps()
+        with self.gallery.action(label):
+            outcome = self.identities.reject(track_id)
+        taken = outcome[1] if outcome is not None else 0
+        stored = self.gallery.undo_steps() > before or (taken > 0 and self.gallery.can_undo() == label)
+        self._steps.append(_Step(label, self.gallery.undo_steps(), stored,
+                                 lambda: self.identities.unreject(track_id, current.id)))
+        return Rejected(current, taken)
 
     def merge_people(self, source: str, into: str) -> Person:
         """Merge in the gallery; tracks showing `source` show `into`, and if both were in view
@@ -286,9 +316,29 @@ class FaceTracker:
             person = self.gallery.forget(name, sample_ids)
         return person
 
+    def can_undo(self) -> str | None:
+        """The label of the step `undo` would revert: the gallery's newest, or a step of the
+        tracker's own ("Not NAME" of a face that taught nothing) made after it."""
+        top = self._steps[-1] if self._steps else None
+        if top is not None and not top.stored and top.position >= self.gallery.undo_steps():
+            return top.label
+        return self.gallery.can_undo()
+
     def undo(self) -> str:
-        """Revert the newest user action on the gallery; faces in view are decided again."""
-        label = self.gallery.undo()
+        """Revert the newest user action (the gallery's, and what the tracker keeps of it); faces
+        in view are decided again."""
+        steps = self.gallery.undo_steps()
+        top = self._steps[-1] if self._steps else None
+        if top is not None and not top.stored and top.position >= steps:
+            self._steps.pop()
+            label = top.label
+            top.inverse()
+        else:
+            label = self.gallery.undo()
+            if top is not None and top.stored and top.position == steps:  # that step was this one
+                self._steps.pop()
+                top.inverse()
+        self._steps = [x for x in self._steps if x.position <= self.gallery.undo_steps() or not x.stored]
         for tid in list(self.tracks):
             self.identities.reset(tid)
         return label

@@ -52,6 +52,11 @@ class PeopleFeed:
         with self._lock:
             return self._undo_label
 
+    def set_undo_label(self, label: str | None) -> None:
+        """What Undo would revert, as the tracker says (it keeps steps of its own, see FaceTracker.undo)."""
+        with self._lock:
+            self._undo_label = label
+
     # ------------------------------------------------------------------ engine thread
     def forget(self) -> None:
         """Another gallery: everything is read again."""

@@ -412,3 +412,5 @@ class Session(PeopleCommands, PlaybackLoop):
         if self.gallery is None:
             return
         self._feed.refresh(self.gallery, self.cfg, force, self._error)
+        if self.engine is not None:
+            self._feed.set_undo_label(self.engine.tracker.can_undo())

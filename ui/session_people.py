@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from tracker.gallery import Gallery, Person, Sample
 from tracker.pipeline import Engine
 from tracker.repair import Suggestion
+from tracker.track import Rejected
 
 from .people_feed import PeopleFeed
 
@@ -50,8 +51,9 @@ class PeopleCommands:
     def name_track(self, track_id: int, name: str) -> Future[Person]:
         return self.submit(lambda: self._engine().tracker.name_track(track_id, name))
 
-    def reject_track(self, track_id: int) -> Future[Person]:
-        """"Not NAME": what that face's track taught the person is taken back, and it stays apart."""
+    def reject_track(self, track_id: int) -> Future[Rejected]:
+        """"Not NAME": what that face's track taught the person is taken back, and it stays apart
+        (one undo step)."""
         return self.submit(lambda: self._engine().tracker.reject_track(track_id))
 
     def samples(self, name: str) -> Future[list[Sample]]:
@@ -76,7 +78,7 @@ class PeopleCommands:
         """Revert the newest change to people (name, rename, merge, split, remove samples, "not",
         delete, enrol, thumbnail); its label, or None when there is nothing to undo."""
         def do() -> str | None:
-            if self._gallery().can_undo() is None:
+            if self._engine().tracker.can_undo() is None:
                 return None
             label = self._engine().tracker.undo()
             self._redecide = True

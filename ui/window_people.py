@@ -177,9 +177,13 @@ class PeopleMixin(_Base):
             fut, lambda person: f"This face is {person.name}", f"Could not name that face {name}"))
 
     def not_person(self, track_id: int, name: str) -> None:
-        self.run_command(self.session.reject_track(track_id), lambda fut: self.outcome(
-            fut, lambda _p: f"That face is not {name}: what it taught {name} was taken back (Ctrl+Z undoes it)",
-            f"Could not take that face from {name}"))
+        def said(r: Any) -> str:
+            taught = (f"the {r.taken} sample(s) it taught {name} were taken back" if r.taken
+                      else f"it had taught {name} nothing")
+            return f"That face is not {name}: {taught}, and it stays apart from {name} (Ctrl+Z undoes this)"
+
+        self.run_command(self.session.reject_track(track_id),
+                         lambda fut: self.outcome(fut, said, f"Could not take that face from {name}"))
 
     def open_person(self, name: str) -> PersonPage:
         """A person's page (double-click in the panel); one page per person."""
