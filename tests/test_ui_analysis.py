@@ -176,7 +176,15 @@ def test_analyze_shows_a_timeline_while_the_window_answers_then_seeks_and_export
     assert lin_json["appearances"] == [{"source": str(CLIP), "start": a.start, "end": a.end}
                                        for a in people[lin].appearances]
     assert w.settings.value("analysis/dir") == str(tmp_path)
-    assert not w.messages.history
+    assert not w.messages.errors
+
+    # A rename shows in the timeline, its title and its exports at once (issue 21, point 2).
+    w.run_command(w.session.rename(LIN_NAME, "Lin"))
+    qtbot.waitUntil(lambda: "Lin" in w.analysis.timeline.names, timeout=WAIT_MS)
+    assert LIN_NAME not in w.analysis.timeline.names
+    qtbot.mouseClick(w.analysis.panel.csv_button, Qt.MouseButton.LeftButton)
+    rows = list(csv.DictReader((tmp_path / "who.csv").open(encoding="utf-8")))
+    assert {r["person"] for r in rows if r["known"] == "true"} == {"Lin"}
 
 
 def test_cancel_then_closing_the_window_mid_analysis_stops_it_within_two_seconds(
@@ -211,7 +219,7 @@ def test_cancel_then_closing_the_window_mid_analysis_stops_it_within_two_seconds
     # The analysis's own engine threads (capture, detection) end with it.
     qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t.name.startswith(("capture:", "detect"))],
                     timeout=3000)
-    assert not w.messages.history
+    assert not w.messages.errors
 
 
 def test_a_failed_analysis_is_a_message_and_the_window_goes_on(qtbot, make_window, gallery_path: Path,
@@ -224,10 +232,10 @@ def test_a_failed_analysis_is_a_message_and_the_window_goes_on(qtbot, make_windo
     broken.write_bytes(b"not a video at all" * 100)
     os.replace(broken, clip)  # the open file is replaced behind the app's back
     w.analysis.action.trigger()
-    qtbot.waitUntil(lambda: bool(w.messages.history), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(w.messages.errors), timeout=WAIT_MS)
     assert w.messages.isVisible()
-    assert w.messages.history[-1].startswith("The analysis failed: ")
-    assert "cannot decode" in w.messages.history[-1]
+    assert w.messages.errors[-1].startswith("The analysis failed: ")
+    assert "cannot decode" in w.messages.errors[-1]
     qtbot.waitUntil(lambda: not w.analysis.status.isVisible() and w.analysis.action.isEnabled(), timeout=5000)
     assert not w.analysis.panel.isVisible() and not analysis_threads()
     assert not gallery_path.exists()  # nothing in the gallery to name anyone with, and none created

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -200,6 +201,22 @@ class AnalysisController(QObject):
         self.status.hide()
         self.action.setEnabled(self.current_file(self.window.session.stats()) is not None)
         return True
+
+    def follow_names(self, names: dict[int, str]) -> None:
+        """People renamed (or named) since the analysis: its timeline, title and exports say the
+        current names (`names`: gallery person id -> name, from the window's people snapshot).
+        Someone since removed, and people the analysis found that the gallery does not hold,
+        keep the analysis's own names."""
+        res = self.result
+        if res is None:
+            return
+        people = res.analysis.people
+        renamed = [replace(p, name=names[p.person_id]) if p.person_id in names and names[p.person_id] != p.name
+                   else p for p in people]
+        if all(a is b for a, b in zip(renamed, people)):
+            return
+        self.result = replace(res, analysis=replace(res.analysis, people=renamed))
+        self.panel.show_result(self.result, room=self.window.height() // 4)
 
     def _on_finished(self, run: int, result: AnalysisResult) -> None:
         if not self._ended(run):

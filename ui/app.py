@@ -425,6 +425,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         for message in self.session.take_errors():
             self.messages.show_message(message)
         self.people.refresh()
+        self.analysis.follow_names({v.person.id: v.person.name for v in self.people.views})
         self._show_undo_label()
         st = self.session.stats()
         was = self._stats.state

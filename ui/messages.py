@@ -52,12 +52,13 @@ class MessageBar(QFrame):
         row.addWidget(self.label, 1)
         row.addWidget(self.more)
         row.addWidget(self.close_button)
-        self.stamped: deque[tuple[float, str]] = deque(maxlen=KEPT)
+        # (time, text, shown on the strip): problems are shown; status messages only kept.
+        self.stamped: deque[tuple[float, str, bool]] = deque(maxlen=KEPT)
         self._shown: list[str] = []
         self.hide()
 
     def show_message(self, text: str) -> None:
-        self.stamped.append((time.time(), text))
+        self.stamped.append((time.time(), text, True))
         self._shown = [*(self._shown if self.isVisible() else []), text]
         earlier = len(self._shown) - SHOWN
         self.label.setText("\n".join(self._shown[-SHOWN:]))
@@ -66,12 +67,17 @@ class MessageBar(QFrame):
 
     def record(self, text: str) -> None:
         """A message said elsewhere (the status bar): kept in the history, not shown on the strip."""
-        self.stamped.append((time.time(), text))
+        self.stamped.append((time.time(), text, False))
+
+    @property
+    def errors(self) -> list[str]:
+        """The messages shown on the strip (problems), oldest first; not the status messages."""
+        return [text for _, text, shown in self.stamped if shown]
 
     @property
     def history(self) -> list[str]:
         """The messages kept, oldest first."""
-        return [text for _, text in self.stamped]
+        return [text for _, text, _shown in self.stamped]
 
     def dismiss(self) -> None:
         self._shown = []
@@ -112,7 +118,7 @@ class MessageHistory(QDialog):
         self.reload()
 
     def lines(self) -> list[str]:
-        return [f"{time.strftime('%H:%M:%S', time.localtime(t))}  {text}" for t, text in reversed(self.bar.stamped)]
+        return [f"{time.strftime('%H:%M:%S', time.localtime(t))}  {text}" for t, text, _ in reversed(self.bar.stamped)]
 
     def reload(self) -> None:
         self.list.clear()

@@ -200,14 +200,14 @@ class PeoplePanel(QWidget):
 
     def refresh(self) -> None:
         """Re-read the session's snapshot when it changed; keeps the selection."""
+        label = self.session.can_undo()  # every time: a step of the tracker's own changes no version
+        self.undo_btn.setEnabled(label is not None)
+        self.undo_btn.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo")
         version, views = self.session.people()
         if version == self.version:
             return
         self.version, self.views = version, views
         self._show_suggestions()  # after the views: a suggestion shows both people's faces
-        label = self.session.can_undo()
-        self.undo_btn.setEnabled(label is not None)
-        self.undo_btn.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo")
         self.rows.sync(views, time.time())  # in place: the selection and the scroll position stay
         self._say_no_match()
         known = sum(v.person.known for v in views)
