@@ -99,23 +99,31 @@ def test_a_schema_1_gallery_is_migrated(gallery_path: Path) -> None:
         assert g.are_cannot_linked(1, g.require("New").id)
 
 
-def test_suggestions_skip_cannot_links_and_pairs_of_enrolled_people(gallery_at: Path | str) -> None:
+def test_suggestions_are_clear_pairs_only(gallery_at: Path | str) -> None:
+    """Issue 21, point 3: a pair is suggested only when the two are close as wholes and clearly
+    closer to each other than to anyone else; one man enrolled twice is suggested too; a
+    cannot-link ("not the same person") ends a suggestion for good."""
     with Gallery(gallery_at) as g:
-        base = vec(7)
-        ann = g.enroll("Ann", vec(1, base)[None], [b""])
+        base, other, crowd = vec(7), vec(70), vec(700)
         p1 = g.add_person(None, known=False)
         g.add_descriptors(p1.id, np.stack([vec(i, base) for i in range(2, 6)]))
         p2 = g.add_person(None, known=False)
         g.add_descriptors(p2.id, np.stack([vec(i, base) for i in range(6, 9)]))
-        g.enroll("Bea", vec(10, base)[None], [b""])  # enrolled look-alike: never suggested with Ann
-        found = suggest_merges(g, 0.6)
+        g.enroll("Ann", vec(10, other)[None], [b""])
+        g.enroll("Ann Smith", vec(11, other)[None], [b""])
+        for i in range(3):  # three alike people: no pair of them is clearly one person
+            c = g.add_person(None, known=False)
+            g.add_descriptors(c.id, vec(20 + i, crowd)[None])
+        found = suggest_merges(g)
         pairs = {frozenset((s.a.name, s.b.name)) for s in found}
-        assert frozenset(("Ann", "Bea")) not in pairs
-        assert frozenset(("Person 1", "Ann")) in pairs and frozenset(("Person 1", "Person 2")) in pairs
-        assert all(s.b.known or not s.a.known for s in found)  # the automatic one goes into the known one
-        g.add_cannot_links([(p1.id, p2.id), (p1.id, ann.id)])
-        pairs = {frozenset((s.a.name, s.b.name)) for s in suggest_merges(g, 0.6)}
-        assert frozenset(("Person 1", "Person 2")) not in pairs and frozenset(("Person 1", "Ann")) not in pairs
+        assert pairs == {frozenset(("Person 1", "Person 2")), frozenset(("Ann", "Ann Smith"))}, found
+        assert [s.distance for s in found] == sorted(s.distance for s in found)
+        g.add_cannot_links([(p1.id, p2.id)])
+        pairs = {frozenset((s.a.name, s.b.name)) for s in suggest_merges(g)}
+        assert pairs == {frozenset(("Ann", "Ann Smith"))}
+        auto = g.add_person(None, known=False)  # Ann, seen by a camera: the automatic one goes into her
+        g.add_descriptors(auto.id, np.stack([vec(i, other) for i in range(30, 33)]))
+        assert all(s.b.known or not s.a.known for s in suggest_merges(g, 0.7, margin=0.0))
 
 
 def test_people_show_split_forget_suggest_commands(gallery_at: Path | str, tmp_path: Path,

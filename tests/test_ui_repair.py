@@ -362,3 +362,27 @@ def test_not_name_says_what_it_did_and_ctrl_z_brings_the_name_back(qtbot, make_w
     qtbot.waitUntil(lambda: "Undone: not Alice" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Alice"], timeout=WAIT_MS)
     assert "Robert" in w.people.names()  # the older step stands
+
+
+def test_not_the_same_person_ends_a_suggestion_and_ctrl_z_brings_it_back(qtbot, make_window,  # type: ignore[no-untyped-def]
+                                                                        gallery_path: Path) -> None:
+    """Issue 21, point 3: "Not the same" stores a cannot-link (never suggested again), says so, and
+    is one undo step."""
+    emb = FakeEmbedder()
+    with Gallery(gallery_path) as g:
+        for _ in range(2):
+            p = g.add_person(None, known=False)
+            g.add_descriptors(p.id, np.stack([emb.descriptor("blue") for _ in range(3)]))
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: w.people.suggested == [("Person 1", "Person 2")], timeout=WAIT_MS)
+    row = w.people.suggest_box.itemAt(0).widget()  # type: ignore[union-attr]
+    text = next(c for c in row.children() if getattr(c, "text", lambda: "")() == "Person 1 may be Person 2")
+    assert "apart as wholes" in text.toolTip() and "0." in text.toolTip()  # the distance, said
+    apart = next(c for c in row.children() if c.objectName() == "suggestion-apart")
+    qtbot.mouseClick(apart, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.people.suggested == [], timeout=WAIT_MS)
+    assert "not suggested again" in w.statusBar().currentMessage()
+    with Gallery(gallery_path, readonly=True) as g:
+        assert g.are_cannot_linked(g.require("Person 1").id, g.require("Person 2").id)
+    w.undo()
+    qtbot.waitUntil(lambda: w.people.suggested == [("Person 1", "Person 2")], timeout=WAIT_MS)

@@ -46,7 +46,8 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
                        help="not seen for this many days (default: the forget-unnamed-after setting)")
     suggest = action("suggest", "identities that are probably one person (merge candidates)")
     suggest.add_argument("--threshold", type=number(0, 2, open_lo=True),
-                         help="inventory distance (default: the match threshold)")
+                         help="inventory distance (default 0.55, or the match threshold if lower); a pair must "
+                              "also be clearly closer to each other than to anyone else")
 
 
 def _print_json(data: object) -> None:
@@ -55,7 +56,7 @@ def _print_json(data: object) -> None:
 
 def run(args: argparse.Namespace, cfg: Any) -> int:
     from .gallery import Gallery
-    from .repair import suggest_merges
+    from .repair import SUGGEST_DISTANCE, suggest_merges
 
     if args.action in ("list", "show", "suggest"):
         with Gallery(cfg.gallery, readonly=True) as gallery:
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
                 return _list(gallery, args.json, gallery.where)
             if args.action == "show":
                 return _show(gallery, args)
-            found = suggest_merges(gallery, args.threshold or cfg.threshold, cfg.knn)
+            found = suggest_merges(gallery, args.threshold or min(cfg.threshold, SUGGEST_DISTANCE), cfg.knn)
         if args.json:
             _print_json([s.as_json() for s in found])
         elif not found:

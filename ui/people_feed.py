@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from tracker.config import Config
 from tracker.errors import FacetrackError
 from tracker.gallery import Gallery
-from tracker.repair import Suggestion, suggest_merges
+from tracker.repair import SUGGEST_DISTANCE, SUGGEST_MARGIN, Suggestion, suggest_merges
 
 from .session_state import PersonView
 
@@ -100,7 +100,8 @@ class PeopleFeed:
                 views.append(PersonView(p, self._thumbs[p.id]))
             self._people_version, self._people_at = version, now
         if suggest_due:
-            suggestions = suggest_merges(gallery, cfg.threshold, cfg.knn)
+            suggestions = suggest_merges(gallery, min(cfg.threshold, SUGGEST_DISTANCE), cfg.knn,
+                                         margin=max(cfg.margin, SUGGEST_MARGIN))
             self._suggested_version, self._suggested_at = version, now
         with self._lock:
             self._people = (self._people[0] + 1, views)

@@ -238,12 +238,18 @@ class PeoplePanel(QWidget):
                     face.setToolTip(name)
                     h.addWidget(face)
             text = QLabel(f"{a} may be {b}")
-            text.setToolTip(f"their stored faces are {d:.2f} apart as wholes, and were never seen together")
+            text.setToolTip(f"their stored faces are {d:.2f} apart as wholes, clearly closer to each other than to "
+                            "anyone else, and they were never seen together")
             merge = QPushButton("Merge")
-            merge.setToolTip(f"{a} and {b} are one person: keep {b}")
+            merge.setToolTip(f"{a} and {b} are one person: keep {b} (Ctrl+Z undoes it)")
             merge.clicked.connect(lambda _c=False, a=a, b=b: self._merge(a, b))
+            apart = QPushButton("Not the same")
+            apart.setObjectName("suggestion-apart")
+            apart.setToolTip(f"{a} and {b} are two people: never suggested again (Ctrl+Z undoes it)")
+            apart.clicked.connect(lambda _c=False, a=a, b=b: self._keep_apart(a, b))
             h.addWidget(text, 1)
             h.addWidget(merge)
+            h.addWidget(apart)
             self.suggest_box.addWidget(row)
         self.suggest_title.setVisible(bool(pairs))
 
@@ -326,8 +332,14 @@ class PeoplePanel(QWidget):
         self._merge(source, into)
 
     def _merge(self, source: str, into: str) -> None:
-        self.report(self.session.merge(source, into), lambda p: f"{source} merged into {p.name}",
+        self.report(self.session.merge(source, into),
+                    lambda p: f"{source} merged into {p.name} ({p.descriptors} descriptors; Ctrl+Z undoes it)",
                     f"Could not merge {source} into {into}")
+
+    def _keep_apart(self, a: str, b: str) -> None:
+        self.report(self.session.keep_apart(a, b),
+                    lambda _r: f"{a} and {b} are two people: not suggested again (Ctrl+Z undoes it)",
+                    f"Could not keep {a} and {b} apart")
 
     def delete_selected(self, confirm: bool = True) -> None:
         names = self.selected_names()

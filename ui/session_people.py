@@ -56,6 +56,16 @@ class PeopleCommands:
         (one undo step)."""
         return self.submit(lambda: self._engine().tracker.reject_track(track_id))
 
+    def keep_apart(self, a: str, b: str) -> Future[None]:
+        """"Not the same person": a cannot-link between the two, so they are never suggested or
+        merged again; one undo step."""
+        def do() -> None:
+            gallery = self._gallery()
+            pa, pb = gallery.require(a), gallery.require(b)
+            with gallery.action(f"keep {a} and {b} apart"):
+                gallery.add_cannot_links([(pa.id, pb.id)])
+        return self.submit(do)
+
     def samples(self, name: str) -> Future[list[Sample]]:
         """A person's stored samples with provenance and thumbnails (for their page)."""
         return self.submit(lambda: self._gallery().samples(self._gallery().require(name).id))
