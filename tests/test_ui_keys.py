@@ -97,3 +97,28 @@ def test_drops_are_copies(qtbot, make_window, gallery_path: Path) -> None:  # ty
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     w.dragEnterEvent(event)
     assert event.isAccepted() and event.dropAction() == Qt.DropAction.CopyAction
+
+
+def test_the_people_menu_holds_every_people_command(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21, point 7: Rename, Merge, Delete and a person's page are in the People menu, enabled
+    as the selection allows."""
+    from tracker.gallery import Gallery
+
+    with Gallery(gallery_path) as g:
+        g.enroll("Ann", __import__("numpy").full((1, 128), 0.01, "float32"), [b""])
+        g.enroll("Bo", __import__("numpy").full((1, 128), 0.2, "float32"), [b""])
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: set(w.people.names()) == {"Ann", "Bo"}, timeout=WAIT_MS)
+    menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "People")
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert any(t.startswith("Rename") for t in texts) and any(t.startswith("Merge") for t in texts)
+    assert any(t.startswith("Delete") for t in texts) and any("page" in t for t in texts)
+    w.people.select("Ann")
+    qtbot.waitUntil(lambda: w.people.rename_action.isEnabled() and not w.people.merge_action.isEnabled(),
+                    timeout=5000)
+    w.people.open_action.trigger()
+    qtbot.waitUntil(lambda: any(p.name == "Ann" and p.isVisible() for p in w.findChildren(type(w.open_person("Ann")))),
+                    timeout=5000)
+    w.people.select("Ann", "Bo")
+    qtbot.waitUntil(lambda: w.people.merge_action.isEnabled() and not w.people.rename_action.isEnabled(),
+                    timeout=5000)

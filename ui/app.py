@@ -261,7 +261,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
             ("&File", [self.open_action, self.url_action, self.folder_action, *self.webcam_actions, None,
                        self.record_action, self.analysis.action, None, self.settings_action, None, self.quit_action]),
             ("&Playback", [self.play_action, self.stop_action, self.fast_action, None, *self.nav_actions]),
-            ("P&eople", [self.undo_action, self.enroll_action]),
+            ("P&eople", [self.undo_action, None, self.people.open_action, self.people.rename_action,
+                         self.people.merge_action, self.people.delete_key, None, self.enroll_action]),
             ("&View", [self.fullscreen_action, self.messages_action]),
             ("&Help", [self.shortcuts_action]),
         ]

@@ -133,12 +133,19 @@ class PeoplePanel(QWidget):
         self.merge_btn.clicked.connect(lambda: self.merge_selected())
         self.delete_btn.clicked.connect(lambda: self.delete_selected())
         self.enroll_btn.clicked.connect(self.enroll_requested.emit)
-        rename_key = QAction(self)
-        rename_key.setShortcut("F2")
-        rename_key.triggered.connect(lambda: self.rename_selected())
-        self.addAction(rename_key)
-        self.delete_key = QAction("Delete", self)
+        # The panel's commands as actions: the window's People menu holds them too (every command
+        # is in a menu), enabled as the selection allows.
+        self.open_action = QAction("Open person's page…", self)
+        self.open_action.triggered.connect(lambda: self._open_selected())
+        self.rename_action = QAction("Rename the selected person…", self)
+        self.rename_action.setShortcut("F2")
+        self.rename_action.triggered.connect(lambda: self.rename_selected())
+        self.addAction(self.rename_action)
+        self.merge_action = QAction("Merge the two selected…", self)
+        self.merge_action.triggered.connect(lambda: self.merge_selected())
+        self.delete_key = QAction("Delete the selected people (asks first; Ctrl+Z undoes it)…", self)
         self.delete_key.setShortcut("Delete")
+        # Delete deletes people only from the panel: pressed on the video it must not.
         self.delete_key.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.delete_key.triggered.connect(lambda: self.delete_selected())
         self.addAction(self.delete_key)
@@ -271,6 +278,15 @@ class PeoplePanel(QWidget):
         self.rename_btn.setEnabled(n == 1)
         self.delete_btn.setEnabled(n >= 1)
         self.merge_btn.setEnabled(n == 2)
+        self.open_action.setEnabled(n == 1)
+        self.rename_action.setEnabled(n == 1)
+        self.merge_action.setEnabled(n == 2)
+        self.delete_key.setEnabled(n >= 1)
+
+    def _open_selected(self) -> None:
+        names = self.selected_names()
+        if len(names) == 1:
+            self.person_requested.emit(names[0])
 
     # ------------------------------------------------------------------ actions
     def _menu(self, pos: QPoint) -> None:

@@ -21,8 +21,6 @@ EXTRAS: list[tuple[str, str, str]] = [
     ("Video", "Right-click a face", "Who is this? / Not NAME"),
     ("Video", "Esc", "Leave full screen"),
     ("People panel", "Double-click a person", "Their page: samples, split, remove, thumbnail"),
-    ("People panel", "F2", "Rename the selected person"),
-    ("People panel", "Delete", "Delete the selected people (asks first; Ctrl+Z undoes it)"),
     ("Messages", "Esc (on the message strip)", "Dismiss the messages (they stay in the history)"),
 ]
 
