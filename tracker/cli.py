@@ -104,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("name", nargs="?", help="the person's name")
     enroll.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="image files or folders")
     enroll.add_argument("--folders", type=Path, metavar="DIR", help="enrol every subfolder of DIR as one person")
+    enroll.add_argument("--largest", action="store_true",
+                        help="in a photo of several faces of like size, take the largest (else: an error)")
+    enroll.add_argument("--force", action="store_true",
+                        help="enrol photos that do not look like one another (else: refused, naming them)")
     enroll.add_argument("--json", action="store_true", help="machine-readable output")
     enroll.add_argument("--no-merge", action="store_true",
                         help="keep an automatic identity that matches the photos apart (default: merge it in)")
@@ -160,7 +164,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     options: dict[str, Any] = {"merge": not args.no_merge, "threshold": cfg.threshold, "margin": cfg.margin,
-                               "detector": detectors.make_detector(cfg)}
+                               "detector": detectors.make_detector(cfg), "largest": args.largest,
+                               "force": args.force}
     if args.folders is not None:
         if args.name or args.paths:
             raise FacetrackError("use either NAME PATH... or --folders DIR, not both")
