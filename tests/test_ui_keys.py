@@ -122,3 +122,43 @@ def test_the_people_menu_holds_every_people_command(qtbot, make_window, gallery_
     w.people.select("Ann", "Bo")
     qtbot.waitUntil(lambda: w.people.merge_action.isEnabled() and not w.people.rename_action.isEnabled(),
                     timeout=5000)
+
+
+def test_enrolling_a_group_photo_asks_which_face(qtbot, make_window, gallery_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21, point 11: a photo of two people asks which face is the person (the faces shown);
+    the one picked is enrolled."""
+    from tracker.gallery import Gallery
+
+    w = make_window(gallery_path)
+    asked: list[int] = []
+
+    def pick(name: str, photo) -> int:  # type: ignore[no-untyped-def]
+        asked.append(len(photo.chips))
+        assert photo.chips.shape[1:] == (150, 150, 3)
+        return 0
+
+    monkeypatch.setattr(w, "_pick_face", pick)
+    w.enroll_paths([FACES / "obama_and_biden.jpg"], "Someone")
+    qtbot.waitUntil(lambda: "Someone" in w.people.names(), timeout=WAIT_MS)
+    assert asked == [2]
+    with Gallery(gallery_path, readonly=True) as g:
+        assert g.require("Someone").descriptors == 1
+
+
+def test_enrolling_photos_of_different_people_asks_first(qtbot, make_window, gallery_path: Path,  # type: ignore[no-untyped-def]
+                                                         monkeypatch) -> None:
+    from PyQt6.QtWidgets import QMessageBox
+
+    w = make_window(gallery_path)
+    questions: list[str] = []
+
+    def answer(_parent, _title, text, *a, **k):  # type: ignore[no-untyped-def]
+        questions.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr("ui.window_people.QMessageBox.question", answer)
+    w.enroll_paths([FACES / "obama_1.jpg", FACES / "obama_2.jpg", FACES / "biden_2.jpg"], "Obama")
+    qtbot.waitUntil(lambda: bool(questions), timeout=WAIT_MS)
+    assert "biden_2.jpg" in questions[0] and "obama_1" not in questions[0]
+    qtbot.waitUntil(lambda: "Nothing enrolled for Obama" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+    assert "Obama" not in w.people.names()

@@ -103,14 +103,18 @@ class PeopleCommands:
         """Identities that are probably one person, from the newest people snapshot."""
         return self._feed.suggestions()
 
-    def enroll(self, name: str, paths: list[Path]) -> Future[Any]:
+    def enroll(self, name: str, paths: list[Path], chosen: dict[Path, Any] | None = None,
+               force: bool = False) -> Future[Any]:
         """Enrol photos; runs on the engine thread, which owns the models (dlib's nets are not
-        thread-safe), so a long batch pauses the video briefly rather than racing it."""
+        thread-safe), so a long batch pauses the video briefly rather than racing it. Photos of
+        several faces, or unlike the others, come back in the report with nothing enrolled
+        (tracker.enroll's `ask`): the window asks, then calls again with `chosen` or `force`."""
         from tracker.enroll import enroll
 
         def do() -> Any:
             engine = self._engine()
-            report = enroll(self._gallery(), name, paths, engine.embedder, detector=engine.detector)
+            report = enroll(self._gallery(), name, paths, engine.embedder, detector=engine.detector, ask=True,
+                            chosen=chosen, force=force)
             for message in report.skip_messages():
                 self._error(message)
             return report

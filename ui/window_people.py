@@ -15,8 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PyQt6.QtCore import QPoint, QSettings, QSize, Qt, QUrl
-from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QPixmap, QShowEvent
-from PyQt6.QtWidgets import QComboBox, QCompleter, QFileDialog, QInputDialog, QLabel, QMenu, QWidget
+from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QIcon, QPixmap, QShowEvent
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tracker.images import IMAGE_SUFFIXES
 
@@ -70,6 +84,7 @@ def face_picture(image: np.ndarray, box: Sequence[float], size: int = FACE_PX) -
 
 
 PICK_FACE_PX = 32  # the faces beside the names of "Who is this?"
+PICK_CHOICE_PX = 96  # the faces to choose from when a photo to enrol shows several
 
 
 def natural_key(name: str) -> list[object]:
@@ -231,7 +246,37 @@ class PeopleMixin(_Base):
             name = self._ask_person("Enrol", f"Whose photos are these ({len(paths)} item(s))?", guess)
             if name is None:
                 return
+        self._enroll(name, paths, {}, False)
+
+    def _enroll(self, name: str, paths: list[Path], chosen: dict[Path, Any], force: bool) -> None:
+        """Enrol, asking the user where the photos leave a doubt: which face of a photo of
+        several, and whether photos that do not look like the others are this person."""
         self.say(f"Enrolling {name}…", 0)
+
+        def done(fut: Future[Any]) -> None:
+            report = fut.result() if fut.exception() is None else None
+            if report is not None and report.person is None and report.ambiguous:
+                picks = dict(chosen)
+                for photo in report.ambiguous:
+                    pick = self._pick_face(name, photo)
+                    if pick is None:
+                        self.say(f"Nothing enrolled for {name}: no face chosen in {photo.path.name}")
+                        return
+                    picks[photo.path] = photo.boxes[pick]
+                self._enroll(name, paths, picks, force)
+                return
+            if report is not None and report.person is None and report.odd:
+                listed = "\n".join(f"  {p.name} ({d:.2f} from the others)" for p, d in report.odd[:10])
+                with self.dialog_pause():
+                    answer = QMessageBox.question(
+                        self, "Enrol", f"These photos do not look like the others, so they may not be {name}:\n"
+                                       f"{listed}\n\nEnrol them as {name} anyway?")
+                if answer == QMessageBox.StandardButton.Yes:
+                    self._enroll(name, paths, chosen, True)
+                else:
+                    self.say(f"Nothing enrolled for {name}")
+                return
+            self.outcome(fut, enrolled, f"Nothing enrolled for {name}")
 
         def enrolled(report: Any) -> str:
             text = f"{report.person.name}: {len(report.enrolled)} photo(s) enrolled"
@@ -239,8 +284,38 @@ class PeopleMixin(_Base):
                 text += f", {len(report.skipped)} skipped (see the message)"
             return text
 
-        self.run_command(self.session.enroll(name, paths),
-                         lambda fut: self.outcome(fut, enrolled, f"Nothing enrolled for {name}"))
+        self.run_command(self.session.enroll(name, paths, chosen, force), done)
+
+    def _pick_face(self, name: str, photo: Any) -> int | None:
+        """Which of a photo's faces is `name`: a dialog of the faces, one button each; None if
+        the user picks none."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Which face?")
+        col = QVBoxLayout(dialog)
+        col.addWidget(QLabel(f"{photo.path.name} shows {len(photo.boxes)} faces. Which one is {name}?"))
+        row = QHBoxLayout()
+        picked: list[int] = []
+        for i, chip in enumerate(photo.chips):
+            button = QPushButton()
+            button.setObjectName("face-choice")
+            button.setIcon(QIcon(rgb_pixmap(chip)))
+            button.setIconSize(QSize(PICK_CHOICE_PX, PICK_CHOICE_PX))
+            button.setToolTip(f"face {i + 1}")
+
+            def choose(_checked: bool = False, i: int = i) -> None:
+                picked.append(i)
+                dialog.accept()
+
+            button.clicked.connect(choose)
+            row.addWidget(button)
+        col.addLayout(row)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        buttons.rejected.connect(dialog.reject)
+        col.addWidget(buttons)
+        self._face_choice = dialog  # tests answer it
+        with self.dialog_pause():
+            dialog.exec()
+        return picked[0] if picked else None
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
