@@ -129,9 +129,12 @@ def test_analyze_shows_a_timeline_while_the_window_answers_then_seeks_and_export
     # A row per person found; the enrolled performer is named.
     result = w.analysis.result
     assert result is not None and result.spec == str(CLIP)
-    people = result.analysis.people
+    found = result.analysis.people  # the exports' order: largest presence first
     timeline = w.analysis.timeline
-    assert timeline.names == [p.name for p in people] and len(people) >= 1
+    people = timeline.people  # the rows: in order of first appearance
+    assert sorted(p.name for p in people) == sorted(p.name for p in found) and len(people) >= 1
+    firsts = [min(a.start for a in p.appearances) for p in people]
+    assert firsts == sorted(firsts) and timeline.names == [p.name for p in people]
     lin = next(i for i, p in enumerate(people) if p.name == LIN_NAME)
     assert people[lin].known and people[lin].screen_time > 2.0
     assert all(p.appearances for p in people)
@@ -162,7 +165,7 @@ def test_analyze_shows_a_timeline_while_the_window_answers_then_seeks_and_export
     qtbot.mouseClick(w.analysis.panel.csv_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(w.analysis.panel.json_button, Qt.MouseButton.LeftButton)
     rows = list(csv.DictReader((tmp_path / "who.csv").open(encoding="utf-8")))
-    assert len(rows) == sum(len(p.appearances) for p in people)
+    assert len(rows) == sum(len(p.appearances) for p in found)
     lin_rows = [r for r in rows if r["person"] == LIN_NAME]
     assert lin_rows and all(r["known"] == "true" and r["source"] == str(CLIP) for r in lin_rows)
     assert [(float(r["start"]), float(r["end"])) for r in lin_rows] == [(a.start, a.end) for a in
@@ -170,8 +173,8 @@ def test_analyze_shows_a_timeline_while_the_window_answers_then_seeks_and_export
     assert all(float(r["duration"]) == pytest.approx(float(r["end"]) - float(r["start"]), abs=1e-3) for r in rows)
     data = json.loads((tmp_path / "who.json").read_text(encoding="utf-8"))
     assert data["sources"] == [str(CLIP)]
-    assert [p["person"] for p in data["people"]] == [p.name for p in people]
-    lin_json = data["people"][lin]
+    assert [p["person"] for p in data["people"]] == [p.name for p in found]
+    lin_json = next(p for p in data["people"] if p["person"] == LIN_NAME)
     assert lin_json["known"] is True and lin_json["screen_time"] == people[lin].screen_time
     assert lin_json["appearances"] == [{"source": str(CLIP), "start": a.start, "end": a.end}
                                        for a in people[lin].appearances]

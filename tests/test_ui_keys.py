@@ -162,3 +162,50 @@ def test_enrolling_photos_of_different_people_asks_first(qtbot, make_window, gal
     assert "biden_2.jpg" in questions[0] and "obama_1" not in questions[0]
     qtbot.waitUntil(lambda: "Nothing enrolled for Obama" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     assert "Obama" not in w.people.names()
+
+
+def _result(n: int):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from tracker.offline import Analysis, Appearance, PersonFound
+    from ui.analysis_job import AnalysisResult
+
+    people = [PersonFound(f"P{i}", i % 2 == 0, i + 1 if i % 2 == 0 else -1, 0.3, [i], np.zeros((0, 128), np.float32),
+                          screen_time=1.0, appearances=[Appearance("v.mp4", 9.0 - i * 0.5, 9.5 - i * 0.5)])
+              for i in range(n)]  # listed by presence, appearing in the reverse order
+    return AnalysisResult("v.mp4", Analysis(["v.mp4"], people, [], []), 10.0, 30.0, np.zeros(0), np.zeros(0, np.int64))
+
+
+def test_the_timeline_reads_in_order_of_first_appearance_in_the_boxes_colours(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21, point 9: rows by first appearance; a person's row has their boxes' colour."""
+    from PyQt6.QtGui import QColor
+
+    from tracker.draw import person_colour
+    from ui.timeline import AnalysisPanel, _qcolour
+
+    panel = AnalysisPanel()
+    qtbot.addWidget(panel)
+    result = _result(10)
+    panel.show_result(result, room=200)
+    panel.show()
+    names = panel.timeline.names
+    assert names == [f"P{i}" for i in range(9, -1, -1)]
+    for row, p in enumerate(panel.timeline.people):
+        if p.person_id >= 0:
+            assert _qcolour(p, row) == QColor(*person_colour(p.person_id))
+    assert panel.rows_area.height() < panel.timeline.content_height()  # the rows scroll...
+    image = panel.rows_area.viewport().grab().toImage()  # ...and the axis is at the bottom of the view
+    bottom = panel.rows_area.viewport().height()
+    axis_rows = [y for y in range(bottom - 25, bottom) if QColor(image.pixel(image.width() // 2, y)).lightness() < 100]
+    assert axis_rows, "no axis line at the bottom of the visible rows"
+
+
+def test_the_analysis_progress_text_is_cut_never_wrapped(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from ui.analysis import ElidedLabel
+
+    label = ElidedLabel("Analyzing a_rather_long_file_name_from_a_phone_2026-12-05_18-33-12.mp4: grouping faces…")
+    qtbot.addWidget(label)
+    label.resize(120, 20)
+    label.show()
+    assert "…" in label.text() and label.toolTip().startswith("Analyzing a_rather_long")
+    assert label.full_text().endswith("grouping faces…") and not label.wordWrap()

@@ -14,8 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QObject, Qt, pyqtBoundSignal, pyqtSignal
-from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtCore import QObject, QSize, Qt, pyqtBoundSignal, pyqtSignal
+from PyQt6.QtGui import QAction, QKeySequence, QResizeEvent
 from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QStyle, QToolButton, QWidget
 
 from tracker.cli_analyze import GROUP_THRESHOLD
@@ -34,6 +34,38 @@ log = logging.getLogger(__name__)
 
 CLOSE_S = 2.0  # closing the window waits this long at most for the analysis to stop
 OPEN_STATES = (PLAYING, PAUSED, ENDED)  # a file in one of these is "open" for Analyze…
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that cuts its text with "…" where it has no room, never wrapping or
+    clipping it mid-letter; the whole text is its tooltip."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._full = ""
+        self.setWordWrap(False)
+        self.setMinimumWidth(60)
+        self.setText(text)
+
+    def setText(self, text: str | None) -> None:
+        self._full = text or ""
+        self.setToolTip(self._full)
+        self._fit()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def sizeHint(self) -> QSize:  # as wide as the whole text, when there is room
+        hint = super().sizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 8, hint.height())
+
+    def _fit(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(10, self.width() - 4))
+        super().setText(shown)
 
 
 class AnalysisController(QObject):
@@ -78,7 +110,7 @@ class AnalysisController(QObject):
         self.status = QWidget()
         row = QHBoxLayout(self.status)
         row.setContentsMargins(0, 0, 0, 0)
-        self.status_label = QLabel("")
+        self.status_label = ElidedLabel()  # one line, cut with … when the status bar is narrow (tooltip: all)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setTextVisible(True)

@@ -4,6 +4,7 @@ file's time axis; a click seeks there. AnalysisPanel puts it under a title with 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PyQt6.QtCore import QEvent, QRect, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPen
@@ -21,6 +22,7 @@ from PyQt6.QtWidgets import (
 )
 
 from tracker import report
+from tracker.draw import person_colour
 
 from .analysis_job import AnalysisResult
 
@@ -31,8 +33,12 @@ PAD = 6
 VISIBLE_ROWS = 6  # more people than this scroll inside the panel, so the video keeps its room
 
 
-def _qcolour(i: int) -> QColor:
-    b, g, r = report.colour(i)  # the report's palette (BGR): a person has one colour in both
+def _qcolour(person: Any, row: int) -> QColor:
+    """A person's colour: their boxes' on the video (by gallery id), so a face and its row match;
+    someone the gallery does not hold has a colour of the report's palette (BGR)."""
+    if person.person_id >= 0:
+        return QColor(*person_colour(int(person.person_id)))
+    b, g, r = report.colour(row)
     return QColor(r, g, b)
 
 
@@ -45,6 +51,7 @@ class TimelineView(QWidget):
         super().__init__(parent)
         self.result: AnalysisResult | None = None
         self.names: list[str] = []
+        self.people: list[Any] = []  # the result's people, a row each, in order of first appearance
         self.position: float | None = None  # the playhead, seconds
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         # No minimum width: inside its scroll area one would widen the whole window.
@@ -52,7 +59,11 @@ class TimelineView(QWidget):
 
     def set_result(self, result: AnalysisResult | None) -> None:
         self.result = result
-        self.names = [p.name for p in result.analysis.people] if result is not None else []
+        # Rows in the order people first appear, as one reads a timeline (the report lists them
+        # by presence instead).
+        found = list(result.analysis.people) if result is not None else []
+        self.people = sorted(found, key=lambda p: min((a.start for a in p.appearances), default=float("inf")))
+        self.names = [p.name for p in self.people]
         self._resize_rows()
         self.update()
 
@@ -90,7 +101,7 @@ class TimelineView(QWidget):
     def bar_rect(self, row: int, k: int) -> QRect:
         """Appearance `k` of the person in `row`."""
         assert self.result is not None
-        a = self.result.analysis.people[row].appearances[k]
+        a = self.people[row].appearances[k]
         xa = int(self.x_of(a.start))
         xb = max(xa + 3, int(self.x_of(a.end)))  # a glimpse stays visible and clickable
         y = PAD + row * ROW_H
@@ -103,7 +114,7 @@ class TimelineView(QWidget):
         row = int((y - PAD) // ROW_H)
         if not 0 <= row < len(self.names):
             return None
-        for k in range(len(self.result.analysis.people[row].appearances)):
+        for k in range(len(self.people[row].appearances)):
             if self.bar_rect(row, k).adjusted(-2, -4, 2, 4).contains(int(x), int(y)):
                 return row, k
         return None
@@ -121,7 +132,7 @@ class TimelineView(QWidget):
         if e is not None and e.type() == QEvent.Type.ToolTip and isinstance(e, QHelpEvent):
             hit = self._hit(e.pos().x(), e.pos().y())
             if hit is not None and self.result is not None:
-                p = self.result.analysis.people[hit[0]]
+                p = self.people[hit[0]]
                 a = p.appearances[hit[1]]
                 QToolTip.showText(e.globalPos(), f"{p.name}: {report.clock(a.start, True)}–"
                                                  f"{report.clock(a.end, True)} (click to go there)", self)
@@ -140,7 +151,7 @@ class TimelineView(QWidget):
             painter.end()
             return
         x0, x1 = self._span()
-        people = result.analysis.people
+        people = self.people
         text = pal.text().color()
         if not people:
             painter.setPen(text)
@@ -153,15 +164,21 @@ class TimelineView(QWidget):
             r = self.row_rect(row)
             if row % 2 == 0:
                 painter.fillRect(r, shade)
-            painter.fillRect(QRect(PAD, r.top() + 5, 6, ROW_H - 10), _qcolour(row))
+            colour = _qcolour(p, row)
+            painter.fillRect(QRect(PAD, r.top() + 5, 6, ROW_H - 10), colour)
             label = f"{p.name}  {report.clock(p.screen_time)}"
             painter.setPen(text)
             painter.drawText(QRect(PAD + 12, r.top(), NAME_W - PAD - 16, ROW_H), Qt.AlignmentFlag.AlignVCenter,
                              metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, NAME_W - PAD - 18))
             for k in range(len(p.appearances)):
-                painter.fillRect(self.bar_rect(row, k), _qcolour(row))
-        # The time axis: ticks at a round step, as the report's timeline.png has them.
+                painter.fillRect(self.bar_rect(row, k), colour)
+        # The time axis: ticks at a round step, as the report's timeline.png has them. It stays
+        # at the bottom of what the scroll area shows, over the rows scrolled under it.
+        visible = self.visibleRegion().boundingRect()
         axis_y = PAD + max(1, len(people)) * ROW_H
+        if not visible.isEmpty():
+            axis_y = min(axis_y, visible.bottom() + 1 - AXIS_H)
+        painter.fillRect(QRect(0, axis_y, self.width(), AXIS_H), pal.base())
         painter.setPen(QPen(text, 1))
         painter.drawLine(x0, axis_y, x1, axis_y)
         step = next(v for v in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 1e9)
@@ -210,6 +227,9 @@ class AnalysisPanel(QFrame):
         self.rows_area.setWidgetResizable(True)
         self.rows_area.setFrameShape(QFrame.Shape.NoFrame)
         self.rows_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.rows_area.verticalScrollBar()
+        if bar is not None:  # the axis is drawn at the bottom of the view: drawn again on a scroll
+            bar.valueChanged.connect(lambda _v: self.timeline.update())
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 2)
         col.setSpacing(2)
