@@ -68,9 +68,14 @@ def test_person_page_lists_samples_with_provenance_removes_and_splits(qtbot, mak
     page.select_ids([ids[3]])
     qtbot.mouseClick(page.remove_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.list.count() == 3, timeout=WAIT_MS)
+    assert page.note.text().startswith("Removed 1 sample of Alice; 3 left")  # the page says what it did
     page.select_ids([ids[2]])
     page.split_selected("Bea")
     qtbot.waitUntil(lambda: page.list.count() == 2 and "Bea" in w.people.names(), timeout=WAIT_MS)
+    assert page.note.text().startswith("Moved 1 sample to Bea")
+    page.select_ids([ids[0]])
+    page.use_as_cover()
+    qtbot.waitUntil(lambda: "now stands for Alice" in page.note.text(), timeout=WAIT_MS)
     page.close()
 
 

@@ -16,8 +16,19 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
+from PyQt6.QtCore import QByteArray, QObject, QPointF, QRectF, QSettings, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QResizeEvent,
+)
 from PyQt6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -64,6 +75,21 @@ class _Bridge(QObject):
 # Where the platform has no key for a standard action (Linux desktops have none for
 # Preferences), the key other applications use there.
 FALLBACK_KEYS = {QKeySequence.StandardKey.Preferences: "Ctrl+,"}
+
+
+def undo_icon() -> QIcon:
+    """A curved arrow back (where the desktop theme has no edit-undo icon)."""
+    pix = QPixmap(24, 24)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = QPen(QColor(60, 60, 60), 2.4)
+    p.setPen(pen)
+    p.drawArc(QRectF(5, 6, 14, 13), 30 * 16, 230 * 16)  # the curve, open at the top right
+    p.setBrush(QColor(60, 60, 60))
+    p.drawPolygon(QPolygonF([QPointF(2, 9), QPointF(9, 5), QPointF(9, 13)]))  # the head, at the left
+    p.end()
+    return QIcon(pix)
 
 
 def shortcut_keys(shortcut: str | QKeySequence.StandardKey | None) -> list[QKeySequence]:
@@ -203,8 +229,10 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.settings_action = a("Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences,
                                  sp.SP_FileDialogDetailedView)
         self.quit_action = a("Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = a("Undo", self.undo, QKeySequence.StandardKey.Undo, sp.SP_ArrowBack,
+        self.undo_action = a("Undo", self.undo, QKeySequence.StandardKey.Undo, None,
                              tip="Undo the last change to people")
+        # An undo arrow, not the media "back" triangle that reads as "previous" beside Play.
+        self.undo_action.setIcon(QIcon.fromTheme("edit-undo", undo_icon()))
         # Ctrl+Z also works while a person's page has the focus (a text field keeps its own).
         self.undo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.enroll_action = a("Enrol photos…", self.enroll_dialog, "Ctrl+E")

@@ -82,9 +82,12 @@ class PersonPage(QDialog):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(close)
+        self.note = QLabel("")  # what the last command did (Split, Remove and Use as thumbnail say so)
+        self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.note)
         layout.addLayout(buttons)
         self._update_buttons()
         self.reload()
@@ -145,10 +148,22 @@ class PersonPage(QDialog):
         if self._alive():
             self.reload()
 
+    def _then_say(self, said: Callable[[Any], str], failed: str) -> Callable[[Future[Any]], None]:
+        """After a command: the page says what it did (or why not), then shows the samples again."""
+        def done(fut: Future[Any]) -> None:
+            if not self._alive():
+                return
+            error = fut.exception()
+            self.note.setText(f"{failed}: {error}" if error is not None else said(fut.result()))
+            self.reload()
+        return done
+
     def remove_selected(self) -> None:
         ids = self.selected_ids()
         if ids:
-            self.run_command(self.session.forget(self.name, ids), self._then_reload)
+            self.run_command(self.session.forget(self.name, ids), self._then_say(
+                lambda p: f"Removed {len(ids)} sample{'s' if len(ids) != 1 else ''} of {p.name}; "
+                          f"{p.descriptors} left (Ctrl+Z undoes it)", "Could not remove them"))
 
     def split_selected(self, into: str | None = None, ask: bool = True) -> None:
         ids = self.selected_ids()
@@ -159,9 +174,13 @@ class PersonPage(QDialog):
             if not ok:
                 return
             into = text.strip() or None
-        self.run_command(self.session.split(self.name, ids, into), self._then_reload)
+        self.run_command(self.session.split(self.name, ids, into), self._then_say(
+            lambda p: f"Moved {len(ids)} sample{'s' if len(ids) != 1 else ''} to {p.name} (Ctrl+Z undoes it)",
+            "Could not split them off"))
 
     def use_as_cover(self) -> None:
         ids = self.selected_ids()
         if len(ids) == 1:
-            self.run_command(self.session.set_cover(self.name, ids[0]), self._then_reload)
+            self.run_command(self.session.set_cover(self.name, ids[0]), self._then_say(
+                lambda p: f"This sample now stands for {p.name} in lists (Ctrl+Z undoes it)",
+                "Could not use it as the thumbnail"))

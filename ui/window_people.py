@@ -243,7 +243,9 @@ class PeopleMixin(_Base):
     def enroll_paths(self, paths: list[Path], name: str | None = None) -> None:
         if name is None:
             guess = paths[0].name if paths[0].is_dir() else ""
-            name = self._ask_person("Enrol", f"Whose photos are these ({len(paths)} item(s))?", guess)
+            what = (f"{len(paths)} photos or folders" if len(paths) > 1 else
+                    "this folder of photos" if paths[0].is_dir() else "this photo")
+            name = self._ask_person("Enrol", f"Whose face is in {what}?", guess)
             if name is None:
                 return
         self._enroll(name, paths, {}, False)
