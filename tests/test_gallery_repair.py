@@ -31,7 +31,7 @@ def test_samples_carry_provenance_and_split_forget_cover(gallery_at: Path | str)
         samples = g.samples(p.id)
         assert samples[0].origin == ENROLLED and samples[0].provenance.source == "ann.jpg"
         assert "enrolled photo ann.jpg" in samples[0].describe()
-        assert "clip.mp4, frame 100 (4.0 s), track 3" in samples[1].describe()
+        assert "clip.mp4, frame 101 (4.0 s), track 3" in samples[1].describe()  # counted from 1
         new = g.split("Ann", ids[:2])
         assert new.name == "Person 1" and not new.known and new.descriptors == 2
         assert g.find("Ann").descriptors == 3  # type: ignore[union-attr]

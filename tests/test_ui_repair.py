@@ -63,7 +63,7 @@ def test_person_page_lists_samples_with_provenance_removes_and_splits(qtbot, mak
     page = w.open_person("Alice")
     qtbot.waitUntil(lambda: page.list.count() == 4, timeout=WAIT_MS)
     tips = [page.list.item(i).toolTip() for i in range(4)]  # type: ignore[union-attr]
-    assert "enrolled photo alice.jpg" in tips[0] and "learned from cam.mp4, frame 10" in tips[2]
+    assert "enrolled photo alice.jpg" in tips[0] and "learned from cam.mp4, frame 11" in tips[2]
     ids = [s.id for s in page.samples]
     page.select_ids([ids[3]])
     qtbot.mouseClick(page.remove_btn, Qt.MouseButton.LeftButton)

@@ -127,8 +127,8 @@ class Sample:
         if self.origin == ENROLLED:
             return f"enrolled photo {p.source}" if p.source else "enrolled photo"
         where = p.source or "?"
-        if p.frame is not None:
-            where += f", frame {p.frame}"
+        if p.frame is not None:  # counted from 1, as the app's status bar counts them (JSON keeps the index)
+            where += f", frame {p.frame + 1}"
         if p.at is not None:
             where += f" ({p.at:.1f} s)"
         if p.track is not None:
