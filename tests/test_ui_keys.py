@@ -209,3 +209,59 @@ def test_the_analysis_progress_text_is_cut_never_wrapped(qtbot) -> None:  # type
     label.show()
     assert "…" in label.text() and label.toolTip().startswith("Analyzing a_rather_long")
     assert label.full_text().endswith("grouping faces…") and not label.wordWrap()
+
+
+def test_back_up_import_and_prune_from_the_file_menu(qtbot, make_window, gallery_path: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                     monkeypatch) -> None:
+    """Issue 21: backup, import and prune are in the File menu, and say what they did."""
+    import numpy as np
+
+    from tracker.gallery import Gallery
+
+    with Gallery(gallery_path) as g:
+        g.enroll("Ann", np.full((1, 128), 0.01, np.float32), [b""])
+        old = g.add_person(None, known=False)
+        g.add_descriptors(old.id, np.full((1, 128), 0.3, np.float32))
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: set(w.people.names()) == {"Ann", "Person 1"}, timeout=WAIT_MS)
+    menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "File")
+    texts = [a.text() for a in menu.actions()]
+    assert {"Back up people…", "Import people…", "Remove unseen identities…"} <= set(texts)
+
+    backup = tmp_path / "backup.sqlite3"
+    monkeypatch.setattr("ui.window_people.QFileDialog.getSaveFileName", lambda *a, **k: (str(backup), ""))
+    w.backup_action.trigger()
+    qtbot.waitUntil(lambda: "Backed up 2 people" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+    with Gallery(backup, readonly=True) as b:
+        assert {p.name for p in b.people()} == {"Ann", "Person 1"}
+
+    # Prune: the automatic identity was last seen long ago (its time set back), Ann stays.
+    import sqlite3
+    db = sqlite3.connect(gallery_path)
+    db.execute("UPDATE people SET last_seen = 0, created = 0 WHERE known = 0")
+    db.commit()
+    db.close()
+    monkeypatch.setattr("ui.window_people.QInputDialog.getInt", lambda *a, **k: (30, True))
+    w.prune_action.trigger()
+    qtbot.waitUntil(lambda: "Removed 1 automatic identities" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.people.names() == ["Ann"], timeout=WAIT_MS)
+
+    # Import the backup: Person 1 comes back (as an automatic identity), Ann gets nothing twice.
+    monkeypatch.setattr("ui.window_people.QFileDialog.getOpenFileName", lambda *a, **k: (str(backup), ""))
+    w.import_action.trigger()
+    qtbot.waitUntil(lambda: "Imported 2 people" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(w.people.names()) == 2, timeout=WAIT_MS)
+    # Importing the gallery into itself is refused.
+    monkeypatch.setattr("ui.window_people.QFileDialog.getOpenFileName", lambda *a, **k: (str(gallery_path), ""))
+    w.import_action.trigger()
+    qtbot.waitUntil(lambda: "into itself" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+
+
+def test_every_setting_has_a_sentence_of_help(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ui.settings_dialog import SettingsDialog
+
+    w = make_window(gallery_path)
+    dialog = SettingsDialog(w.cfg, w)
+    qtbot.addWidget(dialog)
+    assert set(dialog.help) == {"Match threshold", "Detector", "Upsampling", "Gallery"}
+    assert all(len(label.text()) > 30 for label in dialog.help.values())

@@ -237,6 +237,11 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.undo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.enroll_action = a("Enrol photos…", self.enroll_dialog, "Ctrl+E")
         self.messages_action = a("Messages…", self.show_messages, "Ctrl+M", tip="Every message, with its time")
+        self.backup_action = a("Back up people…", self.backup_dialog, tip="The whole gallery into one file")
+        self.import_action = a("Import people…", self.import_dialog,
+                               tip="Add the people of a backup (or another gallery file)")
+        self.prune_action = a("Remove unseen identities…", self.prune_dialog,
+                              tip="Automatic identities nobody named, not seen for a number of days")
         self.shortcuts_action = a("Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def _build_toolbar(self) -> None:
@@ -287,7 +292,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         assert mb is not None
         groups: list[tuple[str, list[QAction | None]]] = [
             ("&File", [self.open_action, self.url_action, self.folder_action, *self.webcam_actions, None,
-                       self.record_action, self.analysis.action, None, self.settings_action, None, self.quit_action]),
+                       self.record_action, self.analysis.action, None, self.backup_action, self.import_action,
+                       self.prune_action, None, self.settings_action, None, self.quit_action]),
             ("&Playback", [self.play_action, self.stop_action, self.fast_action, None, *self.nav_actions]),
             ("P&eople", [self.undo_action, None, self.people.open_action, self.people.rename_action,
                          self.people.merge_action, self.people.delete_key, None, self.enroll_action]),

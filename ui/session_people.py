@@ -66,6 +66,36 @@ class PeopleCommands:
                 gallery.add_cannot_links([(pa.id, pb.id)])
         return self.submit(do)
 
+    def export_gallery(self, dest: Path) -> Future[int]:
+        """A backup of the whole gallery in one file (a gallery itself); how many people it holds."""
+        def do() -> int:
+            gallery = self._gallery()
+            gallery.export_to(dest)
+            return len(gallery.people())
+        return self.submit(do)
+
+    def import_gallery(self, source: Path) -> Future[list[tuple[str, str]]]:
+        """The people of a backup (or another gallery file) added to this one; one undo step.
+        Returns (name there, name here) per person."""
+        def do() -> list[tuple[str, str]]:
+            gallery = self._gallery()
+            with Gallery(source, readonly=True) as other:
+                if not other.stored:
+                    raise FileNotFoundError(2, "no such gallery", str(source))
+                if Gallery.identity_of(gallery.location) == other.identity():
+                    raise ValueError("a gallery cannot be imported into itself")
+                with gallery.action(f"import {source.name}"):
+                    return gallery.import_people(other)
+        return self.submit(do)
+
+    def prune(self, days: float) -> Future[list[Person]]:
+        """Automatic identities not seen for `days` removed (named and enrolled people stay); one undo step."""
+        def do() -> list[Person]:
+            gallery = self._gallery()
+            with gallery.action(f"remove identities unseen for {days:g} days"):
+                return gallery.forget_unseen(days)
+        return self.submit(do)
+
     def samples(self, name: str) -> Future[list[Sample]]:
         """A person's stored samples with provenance and thumbnails (for their page)."""
         return self.submit(lambda: self._gallery().samples(self._gallery().require(name).id))

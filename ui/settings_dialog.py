@@ -66,10 +66,26 @@ class SettingsDialog(QDialog):
         self.error = QLabel("")
         self.error.setStyleSheet("color: #c0392b")
         form = QFormLayout(self)
-        form.addRow("Match threshold", self.threshold)
-        form.addRow("Detector", self.detector)
-        form.addRow("Upsampling", self.upsample)
-        form.addRow("Gallery", row)
+        # A sentence of help under each setting, in view (the tooltips say more).
+        self.help: dict[str, QLabel] = {}
+        for label, field, text in (
+                ("Match threshold", self.threshold,
+                 "How alike two faces must be to be one person. Lower it if strangers get someone's name; "
+                 "raise it if known people stay unnamed (default 0.60)."),
+                ("Detector", self.detector,
+                 "What finds the faces in each frame: centerface sees turned heads and small faces, fast; "
+                 "hog is dlib's classic; cnn is dlib's, for a CUDA build."),
+                ("Upsampling", self.upsample,
+                 "hog and cnn only: look for faces half as large per step, at about 4x the time."),
+                ("Gallery", row,
+                 "Where the people you name are kept: a file (private to you), or a PostgreSQL database that "
+                 "several machines share.")):
+            form.addRow(label, field)
+            note = QLabel(text)
+            note.setWordWrap(True)
+            note.setStyleSheet("color: palette(placeholder-text); font-size: 11px")
+            form.addRow("", note)
+            self.help[label] = note
         form.addRow(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)

@@ -288,6 +288,38 @@ class PeopleMixin(_Base):
 
         self.run_command(self.session.enroll(name, paths, chosen, force), done)
 
+    # ------------------------------------------------------------------ the gallery as a whole
+    def backup_dialog(self) -> None:
+        """File > Back up people…: the whole gallery into one file."""
+        with self.dialog_pause():
+            path, _ = QFileDialog.getSaveFileName(self, "Back up people", self._start_dir("backup/dir"),
+                                                  "Galleries (*.sqlite3);;All files (*)")
+        if path:
+            self.settings.setValue("backup/dir", str(Path(path).parent))
+            self.run_command(self.session.export_gallery(Path(path)), lambda fut: self.outcome(
+                fut, lambda n: f"Backed up {n} people to {path}", "Nothing backed up"))
+
+    def import_dialog(self) -> None:
+        """File > Import people…: the people of a backup added here (Ctrl+Z undoes it)."""
+        with self.dialog_pause():
+            path, _ = QFileDialog.getOpenFileName(self, "Import people", self._start_dir("backup/dir"),
+                                                  "Galleries (*.sqlite3 *.db);;All files (*)")
+        if path:
+            self.run_command(self.session.import_gallery(Path(path)), lambda fut: self.outcome(
+                fut, lambda pairs: f"Imported {len(pairs)} people from {Path(path).name} (Ctrl+Z undoes it)",
+                "Nothing imported"))
+
+    def prune_dialog(self) -> None:
+        """File > Remove unseen identities…: automatic identities nobody named, unseen for N days."""
+        with self.dialog_pause():
+            days, ok = QInputDialog.getInt(self, "Remove unseen identities",
+                                           "Remove automatic identities (nobody named them) not seen for this "
+                                           "many days; named and enrolled people stay:", 30, 1, 100_000)
+        if ok:
+            self.run_command(self.session.prune(float(days)), lambda fut: self.outcome(
+                fut, lambda gone: f"Removed {len(gone)} automatic identities unseen for {days} days"
+                                  + (" (Ctrl+Z undoes it)" if gone else ""), "Nothing removed"))
+
     def _pick_face(self, name: str, photo: Any) -> int | None:
         """Which of a photo's faces is `name`: a dialog of the faces, one button each; None if
         the user picks none."""
