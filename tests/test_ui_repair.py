@@ -391,3 +391,25 @@ def test_not_the_same_person_ends_a_suggestion_and_ctrl_z_brings_it_back(qtbot, 
         assert g.are_cannot_linked(g.require("Person 1").id, g.require("Person 2").id)
     w.undo()
     qtbot.waitUntil(lambda: w.people.suggested == [("Person 1", "Person 2")], timeout=WAIT_MS)
+
+
+def test_suggestions_never_widen_the_panel_nor_crowd_out_the_people(qtbot, make_window,  # type: ignore[no-untyped-def]
+                                                                   gallery_path: Path) -> None:
+    """Issue 21, point 13: with three suggestions in an 800x500 window the panel keeps its width,
+    and the people list keeps its room."""
+    emb = FakeEmbedder()
+    with Gallery(gallery_path) as g:
+        for colour in ("blue", "green", "red"):
+            for _ in range(2):
+                p = g.add_person(None, known=False)
+                g.add_descriptors(p.id, np.stack([emb.descriptor(colour) for _ in range(3)]))
+    w = make_window(gallery_path)
+    w.resize(800, 500)
+    qtbot.waitUntil(lambda: len(w.people.names()) == 6, timeout=WAIT_MS)
+    qtbot.wait(100)
+    before = w.people.width()
+    qtbot.waitUntil(lambda: len(w.people.suggested) == 3, timeout=WAIT_MS)
+    qtbot.wait(100)
+    assert w.people.width() == before
+    assert w.people.suggest_area.height() <= 2 * 44 + 4
+    assert w.people.list.height() >= 3 * 56, w.people.list.height()  # three rows of people at least

@@ -19,6 +19,7 @@ from PyQt6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QIcon, QImage, QKeyEvent, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -27,6 +28,8 @@ from PyQt6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -125,6 +128,17 @@ class PeoplePanel(QWidget):
         self.suggest_title.hide()
         self.suggest_box = QVBoxLayout()
         self.suggest_box.setContentsMargins(0, 0, 0, 0)
+        # The suggestions scroll in a strip of about two rows: they never crowd out the people
+        # list, nor widen the panel (a long name is cut, its whole text in the tooltip).
+        holder = QWidget()
+        holder.setLayout(self.suggest_box)
+        self.suggest_area = QScrollArea()
+        self.suggest_area.setWidget(holder)
+        self.suggest_area.setWidgetResizable(True)
+        self.suggest_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.suggest_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.suggest_area.setMaximumHeight(2 * (SUGGESTION_PX + 12) + 4)
+        self.suggest_area.hide()
         self.suggested: list[tuple[str, str]] = []
         self.rename_btn.setToolTip("Name this person (an automatic identity becomes known). F2")
         self.merge_btn.setToolTip("Select two people who are the same person")
@@ -164,7 +178,7 @@ class PeoplePanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.suggest_title)
-        layout.addLayout(self.suggest_box)
+        layout.addWidget(self.suggest_area)
         bottom = QHBoxLayout()
         bottom.addWidget(self.enroll_btn, 1)
         bottom.addWidget(self.undo_btn)
@@ -245,6 +259,7 @@ class PeoplePanel(QWidget):
                     face.setToolTip(name)
                     h.addWidget(face)
             text = QLabel(f"{a} may be {b}")
+            text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the panel
             text.setToolTip(f"their stored faces are {d:.2f} apart as wholes, clearly closer to each other than to "
                             "anyone else, and they were never seen together")
             merge = QPushButton("Merge")
@@ -259,6 +274,7 @@ class PeoplePanel(QWidget):
             h.addWidget(apart)
             self.suggest_box.addWidget(row)
         self.suggest_title.setVisible(bool(pairs))
+        self.suggest_area.setVisible(bool(pairs))
 
     def names(self) -> list[str]:
         return [v.person.name for v in self.views]
