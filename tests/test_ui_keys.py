@@ -265,3 +265,27 @@ def test_every_setting_has_a_sentence_of_help(qtbot, make_window, gallery_path: 
     qtbot.addWidget(dialog)
     assert set(dialog.help) == {"Match threshold", "Detector", "Upsampling", "Gallery"}
     assert all(len(label.text()) > 30 for label in dialog.help.values())
+
+
+def test_a_sample_on_a_person_s_page_shows_where_it_was_taken(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: from a person's page, jump to where they appear in the open file (no re-analysis)."""
+    import numpy as np
+
+    from tracker.gallery import LEARNED, Gallery, Provenance
+
+    with Gallery(gallery_path) as g:
+        p = g.add_person("Ann", known=True)
+        g.add_descriptors(p.id, np.full((2, 128), 0.01, np.float32), [b"", b""], LEARNED,
+                          [Provenance(str(CLIP), 3, 100, 3.3), Provenance("elsewhere.mp4", 4, 7, 0.2)])
+    w = make_window(gallery_path)
+    open_paused(qtbot, w, CLIP)
+    page = w.open_person("Ann")
+    qtbot.waitUntil(lambda: page.list.count() == 2, timeout=WAIT_MS)
+    here = next(page.list.item(i) for i in range(2) if "frame 101" in page.list.item(i).toolTip())
+    page.list.itemDoubleClicked.emit(here)
+    assert page.note.text().startswith("Shown: frame 101")
+    qtbot.waitUntil(lambda: w.session.stats().position == 100, timeout=WAIT_MS)
+    there = next(page.list.item(i) for i in range(2) if "elsewhere" in page.list.item(i).toolTip())
+    page.list.itemDoubleClicked.emit(there)
+    assert "open that file" in page.note.text()
+    page.close()

@@ -48,9 +48,11 @@ def sample_icon(sample: Sample) -> QIcon:
 
 class PersonPage(QDialog):
     def __init__(self, session: Session, name: str, run_command: RunCommand,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, show_sample: Callable[[str | None, int | None], str] | None = None
+                 ) -> None:
         super().__init__(parent)
         self.session = session
+        self.show_sample = show_sample  # a double-click: where in the open file a sample was taken
         self.name = name
         self.run_command = run_command
         self.samples: list[Sample] = []
@@ -67,6 +69,8 @@ class PersonPage(QDialog):
         self.list.setGridSize(QSize(THUMB + 40, THUMB + 44))
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.itemSelectionChanged.connect(self._update_buttons)
+        self.list.itemDoubleClicked.connect(self._show_in_video)
+        self.list.setToolTip("Double-click a sample taken from the open file to see where it was taken")
         self.remove_btn = QPushButton("Remove")
         self.split_btn = QPushButton("Split into new person…")
         self.cover_btn = QPushButton("Use as thumbnail")
@@ -143,6 +147,11 @@ class PersonPage(QDialog):
         self.remove_btn.setEnabled(n >= 1)
         self.split_btn.setEnabled(1 <= n < len(self.samples))
         self.cover_btn.setEnabled(n == 1)
+
+    def _show_in_video(self, item: QListWidgetItem) -> None:
+        sample = next((s for s in self.samples if s.id == int(item.data(SAMPLE_ID))), None)
+        if sample is not None and self.show_sample is not None:
+            self.note.setText(self.show_sample(sample.provenance.source, sample.provenance.frame))
 
     def _then_reload(self, fut: Future[Any]) -> None:
         if self._alive():

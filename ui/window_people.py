@@ -121,6 +121,7 @@ class PeopleMixin(_Base):
         def dialog_pause(self) -> AbstractContextManager[None]: ...
         def _start_dir(self, key: str) -> str: ...
         def open_source(self, spec: str, playlist: Sequence[str] = (), start: int = 0) -> None: ...
+        def show_sample(self, source: str | None, frame: int | None) -> str: ...
 
     def say(self, text: str, ms: int = DONE_MS) -> None:
         """A status message: in the status bar for a while, and kept in Messages (Ctrl+M)."""
@@ -204,7 +205,7 @@ class PeopleMixin(_Base):
         """A person's page (double-click in the panel); one page per person."""
         page = next((p for p in self.findChildren(PersonPage) if p.name == name and not p.gone), None)
         if page is None:
-            page = PersonPage(self.session, name, self.run_command, self)
+            page = PersonPage(self.session, name, self.run_command, self, self.show_sample)
             page.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         page.show()  # not modal: the video and the panel stay usable, and Ctrl+Z works from the page
         page.raise_()

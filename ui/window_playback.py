@@ -29,6 +29,16 @@ RECENT = 8  # File > Open recent
 SEEK_PENDING_S = 1.0  # a key seek not yet shown by the session: the next key counts from its target
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Two names of one file (as given, as shown in a sample's provenance)."""
+    if a == b:
+        return True
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, ValueError):
+        return False
+
+
 class PlaybackMixin(_Base):
     session: Session
     settings: QSettings
@@ -174,6 +184,18 @@ class PlaybackMixin(_Base):
     def seek_to(self, index: int) -> None:
         self._seek_target = (int(index), time.monotonic())
         self.session.seek(int(index))
+
+    def show_sample(self, source: str | None, frame: int | None) -> str:
+        """A person's sample on their page, double-clicked: the open file is shown at the frame it
+        was taken from (paused there), when it came from that file. What happened, in words."""
+        if source is None or frame is None:
+            return "That sample was not taken from a video (an enrolled photo)"
+        st = self._seekable()
+        if st is None or not _same_file(st.source, source):
+            return f"That sample is from {Path(source).name}: open that file to see where"
+        self.session.set_paused(True)
+        self.seek_to(int(frame))
+        return f"Shown: frame {int(frame) + 1} of {Path(source).name}, where this sample was taken"
 
     def _seek_clicked(self, action: int) -> None:
         # Page clicks and keys on the slider seek at once; dragging seeks on release.
