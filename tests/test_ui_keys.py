@@ -289,3 +289,26 @@ def test_a_sample_on_a_person_s_page_shows_where_it_was_taken(qtbot, make_window
     page.list.itemDoubleClicked.emit(there)
     assert "open that file" in page.note.text()
     page.close()
+
+
+def test_every_key_the_readme_names_is_a_key_of_the_app(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: the README's keys are checked against the window's actions (Help > Keyboard
+    shortcuts reads them from the same actions), so neither can drift from the other."""
+    import re
+
+    from PyQt6.QtGui import QAction
+
+    from ui.shortcuts import EXTRAS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    app = readme[readme.index("## The desktop app"):readme.index("## Run the tests")]
+    named = set(re.findall(r"\((?:or )?((?:Ctrl|Shift|Alt)\+[^\s,;)]+|F\d{1,2}|F|Space|Delete)[,;)]", app))
+    named |= set(re.findall(r"\b(Ctrl\+Shift\+[A-Z]|Ctrl\+[A-Z])\b", app)) | set(re.findall(r"(Ctrl\+[,.])", app))
+    # Not the app's: Ctrl+C stops it from a terminal; Ctrl+W is named as a key that does nothing here.
+    named -= {"Ctrl+C", "Ctrl+W"}
+    assert {"Ctrl+O", "Ctrl+U", "Space", "Ctrl+R", "F1", "Ctrl+M", "Ctrl+Z", "Ctrl+,"} <= named, named
+    w = make_window(gallery_path)
+    keys = {k.toString() for a in w.findChildren(QAction) for k in a.shortcuts()}
+    keys |= {k for _, k, _ in EXTRAS} | {"Delete", "Esc"}  # the panel's Delete key, shown as Del
+    missing = sorted(k for k in named if k not in keys)
+    assert not missing, f"the README names keys the app does not have: {missing}"
