@@ -312,3 +312,30 @@ def test_every_key_the_readme_names_is_a_key_of_the_app(qtbot, make_window, gall
     keys |= {k for _, k, _ in EXTRAS} | {"Delete", "Esc"}  # the panel's Delete key, shown as Del
     missing = sorted(k for k in named if k not in keys)
     assert not missing, f"the README names keys the app does not have: {missing}"
+
+
+def test_an_analysis_is_shown_again_at_the_next_start(qtbot, make_window, gallery_path: Path,  # type: ignore[no-untyped-def]
+                                                      tmp_path: Path) -> None:
+    """Issue 21: the timeline is kept with the analysis and restored when the same (unchanged) file
+    is open again in a later session."""
+    import shutil
+    from dataclasses import replace
+
+    from ui.analysis_job import load_result, save_result
+
+    clip = tmp_path / "clip.mp4"
+    shutil.copy(CLIP, clip)
+    w = make_window(gallery_path)
+    result = replace(_result(3), spec=str(clip))
+    save_result(result, w.analysis.saved_folder())
+    kept = load_result(str(clip), w.analysis.saved_folder())
+    assert kept is not None and [p.name for p in kept.analysis.people] == ["P0", "P1", "P2"]
+    assert [p.appearances for p in kept.analysis.people] == [p.appearances for p in result.analysis.people]
+    w.close()
+
+    again = make_window(gallery_path)  # a later start, the same settings
+    open_paused(qtbot, again, clip)
+    qtbot.waitUntil(lambda: (again._pull_stats() or True) and again.analysis.result is not None, timeout=WAIT_MS)
+    assert again.analysis.panel.isVisible() and sorted(again.analysis.timeline.names) == ["P0", "P1", "P2"]
+    clip.write_bytes(clip.read_bytes()[:-10])  # the file changed: its old analysis is not it any more
+    assert load_result(str(clip), again.analysis.saved_folder()) is None

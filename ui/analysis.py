@@ -21,7 +21,15 @@ from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QSty
 from tracker.cli_analyze import GROUP_THRESHOLD
 from tracker.images import IMAGE_SUFFIXES
 
-from .analysis_job import THREAD_NAME, AnalysisJob, AnalysisResult, appearances_csv, appearances_json
+from .analysis_job import (
+    THREAD_NAME,
+    AnalysisJob,
+    AnalysisResult,
+    appearances_csv,
+    appearances_json,
+    load_result,
+    save_result,
+)
 from .session import ENDED, IDLE, PAUSED, PLAYING, Stats
 from .timeline import AnalysisPanel
 
@@ -82,6 +90,7 @@ class AnalysisController(QObject):
         self.window = window
         self.job: AnalysisJob | None = None
         self.result: AnalysisResult | None = None
+        self._looked_up: set[str] = set()  # files whose kept analysis was looked for (once each)
         self.threshold = GROUP_THRESHOLD  # as `facetrack analyze` groups by default
         self._run = 0  # a stale run's late signals (cancelled, then restarted) are ignored
         self._closed = False
@@ -148,9 +157,22 @@ class AnalysisController(QObject):
             return st.source
         return None
 
+    def saved_folder(self) -> Path:
+        """Where analyses are kept for the next start: beside the window's settings."""
+        return Path(self.window.settings.fileName()).parent / "analyses"
+
     def follow(self, st: Stats) -> None:
-        """From the window's stats poll: Analyze… only for an open video file, the playhead on the timeline."""
-        self.action.setEnabled(not self.running and self.current_file(st) is not None)
+        """From the window's stats poll: Analyze… only for an open video file, the playhead on the
+        timeline; a file analysed before (and unchanged since) shows its timeline again."""
+        current = self.current_file(st)
+        self.action.setEnabled(not self.running and current is not None)
+        if current is not None and not self.running and current not in self._looked_up and (
+                self.result is None or self.result.spec != current):
+            self._looked_up.add(current)
+            saved = load_result(current, self.saved_folder())
+            if saved is not None:
+                self.result = saved
+                self.panel.show_result(saved, room=self.window.height() // 4)
         res = self.result
         on_it = res is not None and st.source == res.spec and st.state != IDLE
         self.timeline.set_position(res.time_of(st.position) if res is not None and on_it else None)
@@ -254,6 +276,7 @@ class AnalysisController(QObject):
         if not self._ended(run):
             return
         self.result = result
+        save_result(result, self.saved_folder())
         # The timeline takes at most about a quarter of the window: the video keeps its room.
         self.panel.show_result(result, room=self.window.height() // 4)
         people = result.analysis.people

@@ -10,15 +10,18 @@ Qt signals, which reach the window queued.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
 import multiprocessing as mp
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +30,7 @@ from tracker import offline, report
 from tracker.config import Config
 from tracker.errors import FacetrackError
 from tracker.gallery import Gallery
+from tracker.outputs import write_atomic
 from tracker.records import DESCRIPTOR_SIZE
 from tracker.sources import ImageSource, source_for
 
@@ -78,6 +82,66 @@ def appearances_csv(analysis: offline.Analysis) -> str:
 def appearances_json(analysis: offline.Analysis) -> str:
     """report.json's contract (`facetrack analyze`), so a script reads either; no thumbnails here."""
     return json.dumps(report.report_json(analysis, {}), indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------- kept for the next start
+SAVED_VERSION = 1
+
+
+def _saved_path(spec: str, folder: Path) -> Path:
+    key = hashlib.sha1(os.fsencode(os.path.abspath(spec))).hexdigest()[:20]
+    return folder / f"{key}.json"
+
+
+def _stamp(spec: str) -> list[int] | None:
+    """The file's size and modification time: a saved analysis of an older version is not it."""
+    try:
+        st = os.stat(spec)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def save_result(result: AnalysisResult, folder: Path) -> None:
+    """The timeline of an analysis, kept so that the next start shows it again for that file (the
+    file's size and time with it, so a changed file is analysed afresh). Errors are logged only."""
+    a = result.analysis
+    data = {
+        "version": SAVED_VERSION, "spec": result.spec, "stamp": _stamp(result.spec), "duration": result.duration,
+        "fps": result.fps, "times": result.times.tolist(), "indices": result.indices.tolist(),
+        "sources": list(a.sources), "cannot": [list(c) for c in a.cannot],
+        "people": [{"name": p.name, "known": p.known, "person_id": p.person_id,
+                    "distance": None if p.distance != p.distance else p.distance, "tracks": list(p.tracks),
+                    "faces": p.faces, "screen_time": p.screen_time,
+                    "appearances": [[ap.source, ap.start, ap.end] for ap in p.appearances]} for p in a.people],
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(_saved_path(result.spec, folder), json.dumps(data).encode("utf-8"))
+    except OSError as exc:
+        log.warning("could not keep the analysis of %s for the next start: %s", result.spec, exc.strerror)
+
+
+def load_result(spec: str, folder: Path) -> AnalysisResult | None:
+    """The analysis saved for `spec`, if the file is still the one analysed; else None."""
+    path = _saved_path(spec, folder)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != SAVED_VERSION or data.get("spec") != spec or data.get("stamp") != _stamp(spec):
+            return None
+        people = [offline.PersonFound(p["name"], bool(p["known"]), int(p["person_id"]),
+                                      float("nan") if p["distance"] is None else float(p["distance"]),
+                                      [int(t) for t in p["tracks"]], np.zeros((0, DESCRIPTOR_SIZE), np.float32),
+                                      faces=int(p["faces"]), screen_time=float(p["screen_time"]),
+                                      appearances=[offline.Appearance(str(s), float(a), float(b))
+                                                   for s, a, b in p["appearances"]])
+                  for p in data["people"]]
+        analysis = offline.Analysis([str(x) for x in data["sources"]], people, [],
+                                    [(int(a), int(b)) for a, b in data["cannot"]])
+        return AnalysisResult(spec, analysis, float(data["duration"]), float(data["fps"]),
+                              np.asarray(data["times"], np.float64), np.asarray(data["indices"], np.int64))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # none kept, or unreadable: the user analyses again
 
 
 # ---------------------------------------------------------------------- the analysis itself
