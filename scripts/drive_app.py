@@ -177,6 +177,21 @@ def scenario(screen: Screen, app: subprocess.Popen[str], log: list[str]) -> None
           lambda: not dialog_says("who-gone", "name this face", "a new name", "pick someone"), timeout=20)
     log.append(f"3. a click at ({x}, {y}) on the named face opened 'Who is this?'; Escape closed it")
 
+    # 3b. Right-click the face, "Not NAME" (the menu's second item): the name leaves the face;
+    # Ctrl+Z puts it back (the box in the person's colour again).
+    screen.xdo("windowfocus", "--sync", wid)
+    screen.xdo("mousemove", "--sync", str(x), str(y))
+    screen.xdo("click", "3")
+    time.sleep(0.5)
+    screen.xdo("key", "Down", "Down", "Return")
+    until("the name gone from the face after 'Not NAME'", lambda: label_box(screen.grab("not"), LIN_ID) is None,
+          timeout=20)
+    screen.xdo("windowfocus", "--sync", wid)
+    screen.xdo("key", "ctrl+z")
+    until("the name back on the face after Ctrl+Z", lambda: label_box(screen.grab("undone"), LIN_ID) is not None,
+          timeout=20)
+    log.append("3b. right-click, 'Not NAME': the name left the face; Ctrl+Z put it back")
+
     screen.xdo("windowfocus", "--sync", wid)
     # 4. Right: 5 s on (from where step 3 left it paused).
     t_paused = seconds(until("the time in the status bar", paused, timeout=20))

@@ -21,7 +21,8 @@ def test_a_user_drives_the_app_with_keys_and_the_mouse(tmp_path: Path) -> None:
     print(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stderr
     steps = proc.stdout.splitlines()
-    assert [s.split(".")[0] for s in steps] == ["1", "2", "3", "4", "5", "6"]
+    assert [s.split(".")[0] for s in steps] == ["1", "2", "3", "3b", "4", "5", "6"]
     assert "the status bar reads 00:00:" in steps[1]  # the time display, read off the screen
     assert "opened 'Who is this?'" in steps[2]  # a real mouse click on a named face
-    assert "still" in steps[4]  # the error message stays
+    assert "Ctrl+Z put it back" in steps[3]  # Not NAME, then undo, seen on screen
+    assert "still" in steps[5]  # the error message stays
