@@ -109,6 +109,10 @@ def test_undo_reverts_a_merge_in_postgresql_and_keeps_other_processes_writes(pos
         assert sorted(s.thumbnail for s in g.samples(g.require("Bob").id)) == [b"b1", b"b2"]
         assert g.find("Carol") is not None
         assert synced(other) and other.require("Bob").id == bob.id  # the same person, the same id
+        # Redo makes the merge again (issue 21: Ctrl+Shift+Z), and undo again reverts it.
+        assert g.can_redo() == "merge Bob into Ann" and g.redo() == "merge Bob into Ann"
+        assert g.find("Bob") is None and g.require("Ann").descriptors == 4 and g.can_redo() is None
+        assert g.undo() == "merge Bob into Ann" and g.require("Bob").descriptors == 2
 
 
 def _facetrack(*args: str) -> subprocess.CompletedProcess[str]:

@@ -413,3 +413,20 @@ def test_suggestions_never_widen_the_panel_nor_crowd_out_the_people(qtbot, make_
     assert w.people.width() == before
     assert w.people.suggest_area.height() <= 2 * 44 + 4
     assert w.people.list.height() >= 3 * 56, w.people.list.height()  # three rows of people at least
+
+
+def test_redo_makes_an_undone_change_again(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: Ctrl+Shift+Z after Ctrl+Z, from the People menu's Redo too."""
+    with Gallery(gallery_path) as g:
+        g.enroll("Bob", FakeEmbedder().descriptor("blue")[None], [b""])
+    w = make_window(gallery_path)
+    w.run_command(w.session.rename("Bob", "Robert"))
+    qtbot.waitUntil(lambda: w.people.names() == ["Robert"], timeout=WAIT_MS)
+    w.undo()
+    qtbot.waitUntil(lambda: w.people.names() == ["Bob"], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.session.can_redo() == "rename Bob to Robert", timeout=WAIT_MS)
+    w._show_undo_label()
+    assert w.redo_action.text() == "Redo rename Bob to Robert"
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: w.people.names() == ["Robert"], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Redone: rename Bob to Robert" in w.statusBar().currentMessage(), timeout=WAIT_MS)

@@ -391,3 +391,30 @@ def test_rows_deleted_by_replace_are_restored(db: sqlite3.Connection, undo: Undo
     assert db.execute("SELECT id FROM people WHERE name = 'Bob'").fetchone()[0] != 2
     undo.undo()
     assert snapshot(db) == before
+
+
+def test_redo_makes_undone_steps_again_and_a_new_change_ends_it(db: sqlite3.Connection, undo: UndoLog) -> None:
+    """Issue 21: Ctrl+Shift+Z. Undo, then redo, brings back exactly the state after each step
+    (a merge, a cascading delete), in order; a new change clears what could be redone."""
+    start = snapshot(db)
+    with undo.action("Merge Bob into Ann"):
+        merge(db, keep=1, drop=2)
+    merged = snapshot(db)
+    with undo.action("Delete Cy"), write(db):
+        db.execute("DELETE FROM people WHERE id = 3")
+    deleted = snapshot(db)
+    assert not undo.can_redo() and undo.peek_redo() is None
+    assert undo.undo() == "Delete Cy" and undo.undo() == "Merge Bob into Ann"
+    assert snapshot(db) == start and undo.peek_redo() == "Merge Bob into Ann"
+    assert undo.redo() == "Merge Bob into Ann" and snapshot(db) == merged
+    assert undo.redo() == "Delete Cy" and snapshot(db) == deleted
+    assert not undo.can_redo() and undo.labels() == ["Merge Bob into Ann", "Delete Cy"]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    undo.undo()
+    assert snapshot(db) == merged and undo.can_redo()
+    with undo.action("Rename Ann"), write(db):
+        db.execute("UPDATE people SET name = 'Anna' WHERE id = 1")
+    assert not undo.can_redo()  # a new change: "Delete Cy" cannot be redone any more
+    with pytest.raises(LookupError):
+        undo.redo()
+    assert undo.undo() == "Rename Ann" and undo.undo() == "Merge Bob into Ann" and snapshot(db) == start

@@ -67,6 +67,7 @@ class PgUndoLog(Steps):
         self._limit = limit
         self._depth = 0
         self._steps: list[tuple[int, str]] = []  # kept steps, oldest first
+        self._redo: list[tuple[int, str]] = []  # undone steps that redo can make again, oldest first
         self._next = 1
         store.run("DELETE FROM pg_temp.facetrack_undo")  # a reopened store starts with no history
 
@@ -82,9 +83,12 @@ class PgUndoLog(Steps):
         self._record(0)
         if ok and self._store.query("SELECT 1 FROM pg_temp.facetrack_undo WHERE step = ? LIMIT 1", (step,)):
             self._steps.append((step, label))
+            for undone, _ in self._redo:  # a new change: what was undone can no longer be redone
+                self._store.run("DELETE FROM pg_temp.facetrack_undo WHERE step = ?", (undone,))
+            self._redo = []
             dropped, self._steps = self._steps[:-self._limit], self._steps[-self._limit:]
-            if dropped:
-                self._store.run("DELETE FROM pg_temp.facetrack_undo WHERE step <= ?", (dropped[-1][0],))
+            for old, _ in dropped:
+                self._store.run("DELETE FROM pg_temp.facetrack_undo WHERE step = ?", (old,))
         else:
             self._store.run("DELETE FROM pg_temp.facetrack_undo WHERE step = ?", (step,))
 
@@ -102,20 +106,39 @@ class PgUndoLog(Steps):
             raise RuntimeError("cannot clear the undo log inside an action")
         self._store.run("DELETE FROM pg_temp.facetrack_undo")
         self._steps = []
+        self._redo = []
 
     def undo(self) -> str:
-        """Revert the newest step in one transaction; on an error nothing changes."""
+        """Revert the newest step in one transaction (it can then be made again, `redo`); on an
+        error nothing changes."""
+        return self._move(self._steps, self._redo, "undo")
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def peek_redo(self) -> str | None:
+        return self._redo[-1][1] if self._redo else None
+
+    def redo(self) -> str:
+        """Make the newest undone step again, in one transaction."""
+        return self._move(self._redo, self._steps, "redo")
+
+    def _move(self, source: list[tuple[int, str]], target: list[tuple[int, str]], what: str) -> str:
+        """Apply the inverse rows of `source`'s newest step, recording what that does as a new step
+        of `target` (undo fills redo, redo fills undo)."""
         if self._depth:
-            raise RuntimeError("cannot undo inside an action")
-        if not self._steps:
-            raise LookupError("nothing to undo")
-        step, label = self._steps[-1]
+            raise RuntimeError(f"cannot {what} inside an action")
+        if not source:
+            raise LookupError(f"nothing to {what}")
+        step, label = source[-1]
         from psycopg.types.json import Jsonb
 
         store = self._store
+        into, self._next = self._next, self._next + 1
         store.begin_write()
         try:
             store.run("SET CONSTRAINTS ALL DEFERRED")
+            self._record(into)
             for table, op, old, new in store.query(
                     "SELECT tbl, op, old, new FROM pg_temp.facetrack_undo WHERE step = ? ORDER BY seq DESC", (step,)):
                 keys = KEYS[table]
@@ -132,10 +155,19 @@ class PgUndoLog(Steps):
                     cols = ", ".join(_ident(c) for c in old)
                     store.run(f"UPDATE {_ident(table)} SET ({cols}) = (SELECT {cols} FROM {row}) WHERE {where}",
                               [Jsonb(old), *[new[k] for k in keys]])
+            self._record(0)
             store.run("DELETE FROM pg_temp.facetrack_undo WHERE step = ?", (step,))
+            recorded = bool(store.query("SELECT 1 FROM pg_temp.facetrack_undo WHERE step = ? LIMIT 1", (into,)))
             store.commit()
         except BaseException:
             store.rollback()
+            self._record(0)
             raise
-        self._steps.pop()
+        source.pop()
+        if recorded:
+            target.append((into, label))
+            if len(target) > self._limit:
+                for old_step, _ in target[:-self._limit]:
+                    store.run("DELETE FROM pg_temp.facetrack_undo WHERE step = ?", (old_step,))
+                del target[:-self._limit]
         return label

@@ -350,6 +350,25 @@ class GalleryFile:
             return None
         return self._undo.peek()  # type: ignore[no-any-return]
 
+    def can_redo(self) -> str | None:
+        """The label of the step `redo` would make again, or None (after any new change: None)."""
+        if self._undo is None or not self._store.is_open:
+            return None
+        return self._undo.peek_redo()  # type: ignore[no-any-return]
+
+    def redo(self) -> str:
+        with self._lock:
+            if self._undo is None or not self._store.is_open or not self._undo.can_redo():
+                raise GalleryError("nothing to redo")
+            try:
+                label: str = self._undo.redo()
+            except StoreError as exc:
+                raise GalleryError(f"cannot redo: {exc.reason}") from None
+            except sqlite3.Error as exc:
+                raise GalleryError(f"cannot redo: {exc}") from None
+            self._load()
+            return label
+
     def undo(self) -> str:
         with self._lock:
             if self._undo is None or not self._store.is_open or not self._undo.can_undo():

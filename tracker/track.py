@@ -316,6 +316,18 @@ class FaceTracker:
             person = self.gallery.forget(name, sample_ids)
         return person
 
+    def can_redo(self) -> str | None:
+        """The label of the undone step `redo` would make again (the gallery's)."""
+        return self.gallery.can_redo()
+
+    def redo(self) -> str:
+        """Make the newest undone change to people again; faces in view are decided again. (A
+        "Not NAME" that changed only the tracker is not redone: say it again.)"""
+        label = self.gallery.redo()
+        for tid in list(self.tracks):
+            self.identities.reset(tid)
+        return label
+
     def can_undo(self) -> str | None:
         """The label of the step `undo` would revert: the gallery's newest, or a step of the
         tracker's own ("Not NAME" of a face that taught nothing) made after it."""

@@ -48,6 +48,7 @@ _PREFIX = "undolog_"
 _STATE = "undolog_state"  # one row: recording flag and the id of the step being recorded
 _LOG = "undolog_log"  # one row per inverse statement
 _STEPS = "undolog_steps"  # one row per kept step: its id and label
+_REDO = "undolog_redo"  # one row per undone step that redo can make again: its id and label
 
 _ROWID_ALIASES = ("rowid", "_rowid_", "oid")
 
@@ -161,11 +162,13 @@ class UndoLog(Steps):
         db.execute(f"DROP TABLE IF EXISTS temp.{_STATE}")
         db.execute(f"DROP TABLE IF EXISTS temp.{_LOG}")
         db.execute(f"DROP TABLE IF EXISTS temp.{_STEPS}")
+        db.execute(f"DROP TABLE IF EXISTS temp.{_REDO}")
         db.execute(f"CREATE TEMP TABLE {_STATE} (recording INTEGER NOT NULL, step INTEGER NOT NULL)")
         db.execute(f"INSERT INTO temp.{_STATE} (recording, step) VALUES (0, 0)")
         db.execute(f"CREATE TEMP TABLE {_LOG} (seq INTEGER PRIMARY KEY, step INTEGER NOT NULL, sql TEXT NOT NULL)")
         db.execute(f"CREATE INDEX temp.{_LOG}_step ON {_LOG} (step)")
         db.execute(f"CREATE TEMP TABLE {_STEPS} (step INTEGER PRIMARY KEY, label TEXT NOT NULL)")
+        db.execute(f"CREATE TEMP TABLE {_REDO} (step INTEGER PRIMARY KEY, label TEXT NOT NULL)")
 
         for index, table in enumerate(tables):
             for sql in self._trigger_sql(index, table):
@@ -238,10 +241,13 @@ class UndoLog(Steps):
     def _set_state(self, recording: bool, step: int) -> None:
         self._db.execute(f"UPDATE {_STATE} SET recording = ?, step = ?", (int(recording), step))
 
+    def _new_id(self) -> int:
+        row = self._db.execute(f"SELECT max(step) FROM (SELECT step FROM {_STEPS} UNION ALL SELECT step FROM {_LOG} "
+                               f"UNION ALL SELECT step FROM {_REDO})")
+        return int(row.fetchone()[0] or 0) + 1
+
     def _begin_step(self) -> int:
-        db = self._db
-        row = db.execute(f"SELECT max(step) FROM (SELECT step FROM {_STEPS} UNION ALL SELECT step FROM {_LOG})")
-        self._step = int(row.fetchone()[0] or 0) + 1
+        self._step = self._new_id()
         self._set_state(True, self._step)
         return self._step
 
@@ -255,17 +261,20 @@ class UndoLog(Steps):
                 db.execute(f"DELETE FROM {_LOG} WHERE step = ?", (step,))
             elif db.execute(f"SELECT 1 FROM {_LOG} WHERE step = ? LIMIT 1", (step,)).fetchone():
                 db.execute(f"INSERT INTO {_STEPS} (step, label) VALUES (?, ?)", (step, label))
-                db.execute(
-                    f"DELETE FROM {_STEPS} WHERE step NOT IN "
-                    f"(SELECT step FROM {_STEPS} ORDER BY step DESC LIMIT ?)",
-                    (self._limit,),
-                )
-                db.execute(f"DELETE FROM {_LOG} WHERE step NOT IN (SELECT step FROM {_STEPS})")
+                db.execute(f"DELETE FROM {_REDO}")  # a new change: what was undone can no longer be redone
+                self._trim()
             db.execute("RELEASE undolog_action")
         except BaseException:
             db.execute("ROLLBACK TO undolog_action")
             db.execute("RELEASE undolog_action")
             raise
+
+    def _trim(self) -> None:
+        """Keep the newest `limit` steps, and only the log of the steps kept (undo and redo)."""
+        db = self._db
+        db.execute(f"DELETE FROM {_STEPS} WHERE step NOT IN (SELECT step FROM {_STEPS} ORDER BY step DESC LIMIT ?)",
+                   (self._limit,))
+        db.execute(f"DELETE FROM {_LOG} WHERE step NOT IN (SELECT step FROM {_STEPS} UNION SELECT step FROM {_REDO})")
 
     def can_undo(self) -> bool:
         """Whether there is a step to undo."""
@@ -287,35 +296,60 @@ class UndoLog(Steps):
         self._db.execute("SAVEPOINT undolog_clear")
         self._db.execute(f"DELETE FROM {_LOG}")
         self._db.execute(f"DELETE FROM {_STEPS}")
+        self._db.execute(f"DELETE FROM {_REDO}")
         self._db.execute("RELEASE undolog_clear")
 
     def undo(self) -> str:
-        """Revert the newest step and return its label.
+        """Revert the newest step and return its label; it can then be made again (`redo`).
 
         Runs the step's inverse statements, newest first, in one ``BEGIN IMMEDIATE`` ... ``COMMIT``
-        transaction with recording off and foreign-key checks deferred to the commit; on any error it rolls
-        back (data and log unchanged) and re-raises. Raises LookupError when there is nothing to undo and
-        RuntimeError inside an action.
+        transaction with foreign-key checks deferred to the commit, recording their own inverses as a
+        redo step; on any error it rolls back (data and log unchanged) and re-raises. Raises
+        LookupError when there is nothing to undo and RuntimeError inside an action.
         """
+        return self._move(_STEPS, _REDO, "undo")
+
+    def can_redo(self) -> bool:
+        """Whether an undone step can be made again (no change was made since)."""
+        return self._db.execute(f"SELECT 1 FROM {_REDO} LIMIT 1").fetchone() is not None
+
+    def peek_redo(self) -> str | None:
+        """Label of the step :meth:`redo` would make again, or None."""
+        row = self._db.execute(f"SELECT label FROM {_REDO} ORDER BY step DESC LIMIT 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def redo(self) -> str:
+        """Make the newest undone step again (as `undo` reverts: one transaction); its label."""
+        return self._move(_REDO, _STEPS, "redo")
+
+    def _move(self, source: str, target: str, what: str) -> str:
+        """Run the newest step of `source`, recording the inverse of what it does as a new step of
+        `target` with the same label: undo fills redo, and redo fills undo."""
         if self._depth:
-            raise RuntimeError("cannot undo inside an action")
+            raise RuntimeError(f"cannot {what} inside an action")
         db = self._db
-        row = db.execute(f"SELECT step, label FROM {_STEPS} ORDER BY step DESC LIMIT 1").fetchone()
+        row = db.execute(f"SELECT step, label FROM {source} ORDER BY step DESC LIMIT 1").fetchone()
         if row is None:
-            raise LookupError("nothing to undo")
+            raise LookupError(f"nothing to {what}")
         step, label = int(row[0]), str(row[1])
+        into = self._new_id()
         db.execute("BEGIN IMMEDIATE")
         try:
-            self._set_state(False, 0)
+            self._set_state(True, into)
             db.execute("PRAGMA defer_foreign_keys = ON")  # reset by COMMIT / ROLLBACK
             statements = db.execute(f"SELECT sql FROM {_LOG} WHERE step = ? ORDER BY seq DESC", (step,)).fetchall()
             for (sql,) in statements:
                 db.execute(sql)
+            self._set_state(False, 0)
             db.execute(f"DELETE FROM {_LOG} WHERE step = ?", (step,))
-            db.execute(f"DELETE FROM {_STEPS} WHERE step = ?", (step,))
+            db.execute(f"DELETE FROM {source} WHERE step = ?", (step,))
+            if db.execute(f"SELECT 1 FROM {_LOG} WHERE step = ? LIMIT 1", (into,)).fetchone():
+                db.execute(f"INSERT INTO {target} (step, label) VALUES (?, ?)", (into, label))
+            self._trim()
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            self._set_state(False, 0)
             raise
         return label

@@ -74,7 +74,7 @@ class _Bridge(QObject):
 
 # Where the platform has no key for a standard action (Linux desktops have none for
 # Preferences), the key other applications use there.
-FALLBACK_KEYS = {QKeySequence.StandardKey.Preferences: "Ctrl+,"}
+FALLBACK_KEYS = {QKeySequence.StandardKey.Preferences: "Ctrl+,", QKeySequence.StandardKey.Redo: "Ctrl+Shift+Z"}
 
 
 def undo_icon() -> QIcon:
@@ -235,6 +235,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.undo_action.setIcon(QIcon.fromTheme("edit-undo", undo_icon()))
         # Ctrl+Z also works while a person's page has the focus (a text field keeps its own).
         self.undo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.redo_action = a("Redo", self.redo, QKeySequence.StandardKey.Redo, tip="Make the last undone change again")
+        self.redo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.enroll_action = a("Enrol photos…", self.enroll_dialog, "Ctrl+E")
         self.messages_action = a("Messages…", self.show_messages, "Ctrl+M", tip="Every message, with its time")
         self.backup_action = a("Back up people…", self.backup_dialog, tip="The whole gallery into one file")
@@ -295,7 +297,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
                        self.record_action, self.analysis.action, None, self.backup_action, self.import_action,
                        self.prune_action, None, self.settings_action, None, self.quit_action]),
             ("&Playback", [self.play_action, self.stop_action, self.fast_action, None, *self.nav_actions]),
-            ("P&eople", [self.undo_action, None, self.people.open_action, self.people.rename_action,
+            ("P&eople", [self.undo_action, self.redo_action, None, self.people.open_action, self.people.rename_action,
                          self.people.merge_action, self.people.delete_key, None, self.enroll_action]),
             ("&View", [self.fullscreen_action, self.messages_action]),
             ("&Help", [self.shortcuts_action]),

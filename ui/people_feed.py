@@ -30,6 +30,7 @@ class PeopleFeed:
         self._people: tuple[int, list[PersonView]] = (0, [])
         self._suggestions: list[Suggestion] = []
         self._undo_label: str | None = None
+        self._redo_label: str | None = None
         # Engine-thread state
         self._synced = 0.0
         self._people_version = -1
@@ -52,10 +53,15 @@ class PeopleFeed:
         with self._lock:
             return self._undo_label
 
-    def set_undo_label(self, label: str | None) -> None:
-        """What Undo would revert, as the tracker says (it keeps steps of its own, see FaceTracker.undo)."""
+    def set_undo_label(self, label: str | None, redo: str | None = None) -> None:
+        """What Undo would revert, as the tracker says (it keeps steps of its own, see
+        FaceTracker.undo), and what Redo would make again."""
         with self._lock:
-            self._undo_label = label
+            self._undo_label, self._redo_label = label, redo
+
+    def redo_label(self) -> str | None:
+        with self._lock:
+            return self._redo_label
 
     # ------------------------------------------------------------------ engine thread
     def forget(self) -> None:

@@ -413,4 +413,4 @@ class Session(PeopleCommands, PlaybackLoop):
             return
         self._feed.refresh(self.gallery, self.cfg, force, self._error)
         if self.engine is not None:
-            self._feed.set_undo_label(self.engine.tracker.can_undo())
+            self._feed.set_undo_label(self.engine.tracker.can_undo(), self.engine.tracker.can_redo())

@@ -125,6 +125,20 @@ class PeopleCommands:
             return label
         return self.submit(do)
 
+    def redo(self) -> Future[str | None]:
+        """Make the newest undone change again (Ctrl+Shift+Z); its label, or None."""
+        def do() -> str | None:
+            if self._engine().tracker.can_redo() is None:
+                return None
+            label = self._engine().tracker.redo()
+            self._redecide = True
+            return label
+        return self.submit(do)
+
+    def can_redo(self) -> str | None:
+        """The label of the change Redo would make again (from the snapshot, any thread)."""
+        return self._feed.redo_label()
+
     def can_undo(self) -> str | None:
         """The label of the change Undo would revert (read from the snapshot, any thread)."""
         return self._feed.undo_label()

@@ -45,6 +45,8 @@ def _rows(action: QAction) -> list[tuple[str, str]]:
     text = action.text().replace("&", "").rstrip("…").strip()
     if text.startswith("Undo"):  # it names the step it would undo now; the list says what the key does
         text = "Undo the last change to people"
+    elif text.startswith("Redo"):
+        text = "Redo the last undone change to people"
     return [(" or ".join(keys), text)]
 
 

@@ -114,6 +114,7 @@ class PeopleMixin(_Base):
     people: PeoplePanel
     messages: MessageBar
     undo_action: QAction
+    redo_action: QAction
     _face_menu: QMenu
 
     if TYPE_CHECKING:
@@ -224,6 +225,17 @@ class PeopleMixin(_Base):
                     page.reload()
         self.run_command(self.session.undo(), done)
 
+    def redo(self) -> None:
+        """Ctrl+Shift+Z: make the newest undone change again; the status bar says which."""
+        def done(fut: Future[Any]) -> None:
+            self.outcome(fut, lambda label: f"Redone: {label}" if label is not None else "Nothing to redo",
+                         "Could not redo")
+            if fut.exception() is None:
+                self._show_undo_label()
+                for page in self.findChildren(PersonPage):
+                    page.reload()
+        self.run_command(self.session.redo(), done)
+
     def _show_undo_label(self) -> None:
         """The Undo action names the step it would revert. It stays enabled, so that Ctrl+Z pressed
         just after a change is never lost to a label not yet pulled; with nothing to undo it says so."""
@@ -231,6 +243,10 @@ class PeopleMixin(_Base):
         short = label if label is None or len(label) <= UNDO_LABEL_CHARS else label[:UNDO_LABEL_CHARS - 1] + "…"
         self.undo_action.setText(f"Undo {short}" if short else "Undo")
         self.undo_action.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo (Ctrl+Z)")
+        again = self.session.can_redo()
+        short = again if again is None or len(again) <= UNDO_LABEL_CHARS else again[:UNDO_LABEL_CHARS - 1] + "…"
+        self.redo_action.setText(f"Redo {short}" if short else "Redo")
+        self.redo_action.setToolTip(f"Redo {again} (Ctrl+Shift+Z)" if again else "Nothing to redo (Ctrl+Shift+Z)")
 
     # ------------------------------------------------------------------ enrolment
     def enroll_dialog(self) -> None:
