@@ -430,3 +430,40 @@ def test_redo_makes_an_undone_change_again(qtbot, make_window, gallery_path: Pat
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: w.people.names() == ["Robert"], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "Redone: rename Bob to Robert" in w.statusBar().currentMessage(), timeout=WAIT_MS)
+
+
+def test_name_the_unnamed_in_one_go(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: the automatic identities, most seen first, named in bulk as one undo step (an
+    existing name merges)."""
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QLineEdit
+
+    emb = FakeEmbedder()
+    with Gallery(gallery_path) as g:
+        g.enroll("Cara", emb.descriptor("green")[None], [b""])
+        small = g.add_person(None, known=False)
+        g.add_descriptors(small.id, np.stack([emb.descriptor("blue") for _ in range(2)]))
+        big = g.add_person(None, known=False)
+        g.add_descriptors(big.id, np.stack([emb.descriptor("red") for _ in range(5)]))
+        other = g.add_person(None, known=False)
+        g.add_descriptors(other.id, np.stack([emb.descriptor("green") for _ in range(3)]))
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: len(w.people.names()) == 4, timeout=WAIT_MS)
+
+    def fill() -> None:
+        dialog = getattr(w, "_unnamed_dialog", None)
+        if dialog is None or not dialog.isVisible():  # not up yet: look again soon
+            QTimer.singleShot(50, fill)
+            return
+        fields = {f.objectName(): f for f in dialog.findChildren(QLineEdit)}
+        assert list(fields) == ["name-for:Person 2", "name-for:Person 3", "name-for:Person 1"]  # most seen first
+        fields["name-for:Person 2"].setText("Dan")
+        fields["name-for:Person 3"].setText("Cara")  # her, seen by a camera: merged into her
+        dialog.accept()
+
+    QTimer.singleShot(0, fill)
+    w.name_unnamed_dialog()
+    qtbot.waitUntil(lambda: set(w.people.names()) == {"Cara", "Dan", "Person 1"}, timeout=WAIT_MS)
+    assert "Named 2" in w.statusBar().currentMessage()
+    w.undo()
+    qtbot.waitUntil(lambda: set(w.people.names()) == {"Cara", "Person 1", "Person 2", "Person 3"}, timeout=WAIT_MS)

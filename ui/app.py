@@ -239,6 +239,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.redo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.enroll_action = a("Enrol photos…", self.enroll_dialog, "Ctrl+E")
         self.messages_action = a("Messages…", self.show_messages, "Ctrl+M", tip="Every message, with its time")
+        self.unnamed_action = a("Name the unnamed…", self.name_unnamed_dialog,
+                                tip="Every automatic identity, most seen first, to name in one go")
         self.backup_action = a("Back up people…", self.backup_dialog, tip="The whole gallery into one file")
         self.import_action = a("Import people…", self.import_dialog,
                                tip="Add the people of a backup (or another gallery file)")
@@ -298,7 +300,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
                        self.prune_action, None, self.settings_action, None, self.quit_action]),
             ("&Playback", [self.play_action, self.stop_action, self.fast_action, None, *self.nav_actions]),
             ("P&eople", [self.undo_action, self.redo_action, None, self.people.open_action, self.people.rename_action,
-                         self.people.merge_action, self.people.delete_key, None, self.enroll_action]),
+                         self.people.merge_action, self.people.delete_key, None, self.unnamed_action,
+                         self.enroll_action]),
             ("&View", [self.fullscreen_action, self.messages_action]),
             ("&Help", [self.shortcuts_action]),
         ]

@@ -56,6 +56,31 @@ class PeopleCommands:
         (one undo step)."""
         return self.submit(lambda: self._engine().tracker.reject_track(track_id))
 
+    def unnamed(self, faces: int = 3) -> Future[list[tuple[str, int, list[Any]]]]:
+        """The automatic identities, most seen first: (name, stored faces, up to `faces` thumbnails)."""
+        def do() -> list[tuple[str, int, list[Any]]]:
+            gallery = self._gallery()
+            autos = sorted((p for p in gallery.people() if not p.known), key=lambda p: -p.descriptors)
+            return [(p.name, p.descriptors, gallery.thumbnails(p.id, faces)) for p in autos]
+        return self.submit(do)
+
+    def name_many(self, names: list[tuple[str, str]]) -> Future[list[str]]:
+        """Several automatic identities named at once, one undo step: each renamed, or merged into
+        the person of that name when there is one (the user says it is them). What was done, per one."""
+        def do() -> list[str]:
+            tracker = self._engine().tracker
+            gallery = self._gallery()
+            done: list[str] = []
+            with gallery.action(f"name {len(names)} people"):
+                for old, new in names:
+                    if gallery.find(new) is not None and gallery.find(new) != gallery.find(old):
+                        person = tracker.merge_people(old, new)
+                        done.append(f"{old} merged into {person.name}")
+                    else:
+                        done.append(f"{old} is now {tracker.rename_person(old, new).name}")
+            return done
+        return self.submit(do)
+
     def keep_apart(self, a: str, b: str) -> Future[None]:
         """"Not the same person": a cannot-link between the two, so they are never suggested or
         merged again; one undo step."""

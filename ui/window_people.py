@@ -25,9 +25,11 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QMenu,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -85,6 +87,7 @@ def face_picture(image: np.ndarray, box: Sequence[float], size: int = FACE_PX) -
 
 PICK_FACE_PX = 32  # the faces beside the names of "Who is this?"
 PICK_CHOICE_PX = 96  # the faces to choose from when a photo to enrol shows several
+UNNAMED_FACE_PX = 48  # the faces beside each automatic identity in "Name the unnamed"
 
 
 def natural_key(name: str) -> list[object]:
@@ -304,6 +307,62 @@ class PeopleMixin(_Base):
             return text
 
         self.run_command(self.session.enroll(name, paths, chosen, force), done)
+
+    # ------------------------------------------------------------------ naming in bulk
+    def name_unnamed_dialog(self) -> None:
+        """People > Name the unnamed…: every automatic identity, most seen first, with a few of its
+        faces and a field for its name; the names given are applied as one undo step."""
+        self.run_command(self.session.unnamed(), self._show_unnamed)
+
+    def _show_unnamed(self, fut: Future[Any]) -> None:
+        if fut.exception() is not None:
+            self.say(f"Could not list the unnamed people: {fut.exception()}", FAILED_MS)
+            return
+        rows = fut.result()
+        if not rows:
+            self.say("Everyone is named: there are no automatic identities")
+            return
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Name the unnamed")
+        dialog.resize(560, 520)
+        col = QVBoxLayout(dialog)
+        col.addWidget(QLabel(f"{len(rows)} automatic identities, most seen first. Type a name for those you "
+                             "know (an existing name merges them into that person); leave the others empty."))
+        inner = QWidget()
+        grid = QVBoxLayout(inner)
+        fields: list[tuple[str, QLineEdit]] = []
+        for name, count, thumbs in rows:
+            row = QHBoxLayout()
+            for img in thumbs:
+                face = QLabel()
+                smooth = Qt.TransformationMode.SmoothTransformation
+                face.setPixmap(rgb_pixmap(img).scaledToHeight(UNNAMED_FACE_PX, smooth))
+                row.addWidget(face)
+            row.addWidget(QLabel(f"{name}\n{count} face(s)"), 1)
+            field = QLineEdit()
+            field.setPlaceholderText("name…")
+            field.setObjectName(f"name-for:{name}")
+            row.addWidget(field, 1)
+            grid.addLayout(row)
+            fields.append((name, field))
+        grid.addStretch(1)
+        area = QScrollArea()
+        area.setWidget(inner)
+        area.setWidgetResizable(True)
+        col.addWidget(area, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        col.addWidget(buttons)
+        self._unnamed_dialog = dialog  # tests fill it in
+        with self.dialog_pause():
+            accepted = dialog.exec()
+        given = [(name, f.text().strip()) for name, f in fields if f.text().strip()]
+        if not accepted or not given:
+            return
+        self.run_command(self.session.name_many(given), lambda fut: self.outcome(
+            fut, lambda done: f"Named {len(done)}: " + "; ".join(done) + " (Ctrl+Z undoes it)",
+            "Could not name them"))
 
     # ------------------------------------------------------------------ the gallery as a whole
     def backup_dialog(self) -> None:
