@@ -207,7 +207,7 @@ def test_the_analysis_progress_text_is_cut_never_wrapped(qtbot) -> None:  # type
     qtbot.addWidget(label)
     label.resize(120, 20)
     label.show()
-    assert "…" in label.text() and label.toolTip().startswith("Analyzing a_rather_long")
+    assert "…" in label.shown_text() and label.toolTip().startswith("Analyzing a_rather_long")
     assert label.full_text().endswith("grouping faces…") and not label.wordWrap()
 
 

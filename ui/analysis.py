@@ -48,9 +48,10 @@ class ElidedLabel(QLabel):
     """A one-line label that cuts its text with "…" where it has no room, never wrapping or
     clipping it mid-letter; the whole text is its tooltip."""
 
-    def __init__(self, text: str = "") -> None:
+    def __init__(self, text: str = "", mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
         super().__init__()
         self._full = ""
+        self._mode = mode
         self.setWordWrap(False)
         self.setMinimumWidth(60)
         self.setText(text)
@@ -63,6 +64,13 @@ class ElidedLabel(QLabel):
     def full_text(self) -> str:
         return self._full
 
+    def text(self) -> str:
+        """The whole text (what is painted may be cut: `shown_text`)."""
+        return self._full
+
+    def shown_text(self) -> str:
+        return super().text()
+
     def resizeEvent(self, event: QResizeEvent | None) -> None:
         super().resizeEvent(event)
         self._fit()
@@ -72,7 +80,7 @@ class ElidedLabel(QLabel):
         return QSize(self.fontMetrics().horizontalAdvance(self._full) + 8, hint.height())
 
     def _fit(self) -> None:
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(10, self.width() - 4))
+        shown = self.fontMetrics().elidedText(self._full, self._mode, max(10, self.width() - 4))
         super().setText(shown)
 
 

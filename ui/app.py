@@ -45,7 +45,7 @@ from PyQt6.QtWidgets import (
 
 from tracker.config import Config
 
-from .analysis import AnalysisController
+from .analysis import AnalysisController, ElidedLabel
 from .messages import MessageBar, MessageHistory
 from .people_panel import PeoplePanel
 from .person_page import PersonPage
@@ -322,8 +322,9 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
         assert sb is not None
-        self.state_label = QLabel("idle")
-        # Never widens the window: a long file name is cut at the right (the tooltip has it all).
+        # Never widens the window: where it has no room its end (the file name first) gives way to
+        # "…", never a number cut in half (the tooltip has it all).
+        self.state_label = ElidedLabel("idle", Qt.TextElideMode.ElideRight)
         self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.behind_label = QLabel("")
         self.behind_label.setStyleSheet("color: #d35400; font-weight: bold")
