@@ -21,6 +21,7 @@ from tracker.errors import FacetrackError
 from tracker.gallery import LEARNED, Gallery, Provenance
 from tracker.pipeline import Engine
 from ui.app import MainWindow
+from ui.people_rows import PERSON_ID
 from ui.person_page import PersonPage
 from ui.session import ENDED, PLAYING, Session
 
@@ -467,3 +468,26 @@ def test_name_the_unnamed_in_one_go(qtbot, make_window, gallery_path: Path) -> N
     assert "Named 2" in w.statusBar().currentMessage()
     w.undo()
     qtbot.waitUntil(lambda: set(w.people.names()) == {"Cara", "Person 1", "Person 2", "Person 3"}, timeout=WAIT_MS)
+
+
+def test_hide_a_person_from_the_list_and_across_a_restart(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: hide a person (a passer-by); "Show hidden (N)" brings them back into view; kept
+    at the next start, for this gallery."""
+    with Gallery(gallery_path) as g:
+        g.enroll("Ann", FakeEmbedder().descriptor("blue")[None], [b""])
+        g.enroll("Bob", FakeEmbedder().descriptor("red")[None], [b""])
+    w = make_window(gallery_path)
+    qtbot.waitUntil(lambda: set(w.people.names()) == {"Ann", "Bob"}, timeout=WAIT_MS)
+
+    def shown() -> set[str]:
+        return {str(i.data(PERSON_ID)) for i in w.people.rows.items.values() if not i.isHidden()}
+
+    w.people.set_hidden([w.people._id_of("Bob")], True)
+    assert shown() == {"Ann"} and w.people.show_hidden_box.text() == "Show hidden (1)"
+    w.people.show_hidden_box.setChecked(True)
+    assert shown() == {"Ann", "Bob"}
+    w.people.show_hidden_box.setChecked(False)
+    w.close()
+    again = make_window(gallery_path)
+    qtbot.waitUntil(lambda: set(again.people.names()) == {"Ann", "Bob"}, timeout=WAIT_MS)
+    assert {str(i.data(PERSON_ID)) for i in again.people.rows.items.values() if not i.isHidden()} == {"Ann"}

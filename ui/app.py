@@ -9,6 +9,7 @@ in ui/window_playback.py, people commands in ui/window_people.py; starting the a
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from PyQt6.QtWidgets import (
 )
 
 from tracker.config import Config
+from tracker.paths import shown
 
 from .analysis import AnalysisController, ElidedLabel
 from .messages import MessageBar, MessageHistory
@@ -146,6 +148,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.people = PeoplePanel(self.session)
         self.people.enroll_requested.connect(self.enroll_dialog)
         self.people.person_requested.connect(self.open_person)
+        self._load_hidden()
+        self.people.hidden_changed.connect(self._save_hidden)
         self.people.undo_requested.connect(self.undo)
         self.people.dialog_pause = self.dialog_pause
         self.people.report = lambda fut, ok, failed: self.run_command(fut, lambda f: self.outcome(f, ok, failed))
@@ -396,7 +400,21 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         for key in TUNABLE:
             self.settings.setValue(f"engine/{key}", str(getattr(cfg, key)))
         self.session.configure(cfg)
+        self._load_hidden()  # another gallery: its own hidden people
         self.say("Settings applied")
+
+    def _hidden_key(self) -> str:
+        """Hidden people are ids of one gallery: kept per gallery location."""
+        where = hashlib.sha1(shown(str(self.cfg.gallery)).encode("utf-8")).hexdigest()[:12]
+        return f"people/hidden-{where}"
+
+    def _save_hidden(self) -> None:
+        self.settings.setValue(self._hidden_key(), ",".join(str(i) for i in sorted(self.people.rows.hidden)))
+
+    def _load_hidden(self) -> None:
+        text = str(self.settings.value(self._hidden_key(), "") or "")
+        self.people.rows.hidden = {int(x) for x in text.split(",") if x.strip().isdigit()}
+        self.people.rows.refilter()
 
     def show_messages(self) -> MessageHistory:
         dialog = MessageHistory(self.messages, self)

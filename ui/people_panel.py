@@ -19,6 +19,7 @@ from PyQt6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QIcon, QImage, QKeyEvent, QPixmap
 from PyQt6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QInputDialog,
@@ -86,6 +87,7 @@ class PeoplePanel(QWidget):
     enroll_requested = pyqtSignal()
     person_requested = pyqtSignal(str)  # open this person's page
     undo_requested = pyqtSignal()
+    hidden_changed = pyqtSignal()  # the hidden people changed: the window keeps them (QSettings)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -173,7 +175,12 @@ class PeoplePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
+        # People the user hid (a passer-by, a poster): out of the list until "Show hidden".
+        self.show_hidden_box = QCheckBox("Show hidden")
+        self.show_hidden_box.toggled.connect(self._show_hidden)
+        self.show_hidden_box.hide()
         layout.addWidget(self.search)
+        layout.addWidget(self.show_hidden_box)
         layout.addWidget(self.no_match)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
@@ -230,6 +237,7 @@ class PeoplePanel(QWidget):
         self.version, self.views = version, views
         self._show_suggestions()  # after the views: a suggestion shows both people's faces
         self.rows.sync(views, time.time())  # in place: the selection and the scroll position stay
+        self._update_hidden_box()
         self._say_no_match()
         known = sum(v.person.known for v in views)
         self.title.setText(f"People: {known} known, {len(views) - known} automatic")
@@ -321,8 +329,35 @@ class PeoplePanel(QWidget):
                     into.addAction(other, lambda other=other: self._merge(names[0], other))
         if len(names) == 2:
             menu.addAction("Merge…", lambda: self.merge_selected())
+        ids = [self._id_of(n) for n in names]
+        if all(i in self.rows.hidden for i in ids):
+            menu.addAction("Unhide", lambda: self.set_hidden(ids, False))
+        else:
+            menu.addAction("Hide from the list", lambda: self.set_hidden(ids, True))
         menu.addAction("Delete", lambda: self.delete_selected())
         menu.popup(self.list.mapToGlobal(pos))
+
+    def _id_of(self, name: str) -> int:
+        return next((v.person.id for v in self.views if v.person.name == name), -1)
+
+    def set_hidden(self, ids: list[int], hide: bool) -> None:
+        """Hide people from the list (or show them again); kept across restarts by the window."""
+        if hide:
+            self.rows.hidden |= set(ids)
+        else:
+            self.rows.hidden -= set(ids)
+        self.rows.refilter()
+        self._update_hidden_box()
+        self.hidden_changed.emit()
+
+    def _show_hidden(self, on: bool) -> None:
+        self.rows.show_hidden = on
+        self.rows.refilter()
+
+    def _update_hidden_box(self) -> None:
+        n = len(self.rows.hidden & {v.person.id for v in self.views})
+        self.show_hidden_box.setText(f"Show hidden ({n})")
+        self.show_hidden_box.setVisible(n > 0 or self.show_hidden_box.isChecked())
 
     def rename_selected(self, new: str | None = None) -> None:
         names = self.selected_names()

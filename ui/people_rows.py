@@ -54,6 +54,8 @@ class Rows:
         self.items: dict[int, PersonItem] = {}
         self._icons: dict[int, tuple[NDArray[np.uint8] | None, QIcon]] = {}  # pid -> (picture, its icon)
         self.filter = ""
+        self.hidden: set[int] = set()  # people the user hid from the list (ids), unless show_hidden
+        self.show_hidden = False
         self.rebuilt = 0  # rows made from scratch (tests: an update makes none)
 
     def _icon(self, v: PersonView) -> QIcon:
@@ -102,7 +104,7 @@ class Rows:
             icon = self._icon(v)
             if item.icon().cacheKey() != icon.cacheKey():
                 item.setIcon(icon)
-            item.setHidden(not self.matches(p.name))
+            item.setHidden(not self.visible(p.id, p.name))
             item.shown = v
         if reorder:
             w.sortItems(Qt.SortOrder.AscendingOrder)
@@ -119,7 +121,14 @@ class Rows:
     def matches(self, name: str) -> bool:
         return self.filter.casefold() in name.casefold()
 
+    def visible(self, person_id: int, name: str) -> bool:
+        """A row shows when its name matches the search and the user has not hidden that person."""
+        return (self.show_hidden or person_id not in self.hidden) and self.matches(name)
+
     def set_filter(self, text: str) -> None:
         self.filter = text.strip()
-        for item in self.items.values():
-            item.setHidden(not self.matches(str(item.data(PERSON_ID))))
+        self.refilter()
+
+    def refilter(self) -> None:
+        for pid, item in self.items.items():
+            item.setHidden(not self.visible(pid, str(item.data(PERSON_ID))))
