@@ -9,7 +9,10 @@ through the XTEST extension, as a keyboard and a mouse would send them), it:
 1. waits for a named box on screen (Lin-Manuel Miranda's label colour);
 2. presses Space: the picture stops, and the status bar reads "paused" with the playback time;
 3. clicks Lin-Manuel's face: "Who is this?" opens; Escape closes it;
+3b. right-clicks the face and picks "Not NAME": the name leaves the face; Ctrl+Z puts it back;
 4. presses Right: the time moves on by 5 s;
+4b. runs Analyze… (Ctrl+Shift+A): a timeline under the video; renames the performer in the
+   people panel (a click on his row, F2, a new name): his timeline row says the new name at once;
 5. presses Ctrl+U, types an address where no server listens, Return: an error message shows,
    and is still on screen 10 s later;
 6. sends SIGINT (Ctrl+C): the app exits 0.
@@ -79,6 +82,25 @@ class Screen:
         out = subprocess.run(["tesseract", str(path), "stdout", "--psm", "6"], capture_output=True, text=True,
                              timeout=60)
         return out.stdout
+
+    def find(self, img: np.ndarray, word: str, box: tuple[int, int, int, int] | None = None
+             ) -> tuple[int, int] | None:
+        """Where OCR reads `word` (case aside) on the screen, or in `box`: the centre of its first
+        occurrence, in screen pixels; None if it is not read."""
+        x0, y0 = (box[0], box[1]) if box is not None else (0, 0)
+        crop = img if box is None else img[box[1]:box[3], box[0]:box[2]]
+        pic = Image.fromarray(crop).convert("L")
+        pic = pic.resize((pic.width * 3, pic.height * 3), Image.Resampling.LANCZOS)
+        path = self.work / "ocr-find.png"
+        pic.save(path)
+        out = subprocess.run(["tesseract", str(path), "stdout", "--psm", "11", "tsv"], capture_output=True,
+                             text=True, timeout=60).stdout
+        for line in out.splitlines()[1:]:
+            cols = line.split("\t")
+            if len(cols) == 12 and word.lower() in cols[11].lower():
+                left, top, width, height = (int(c) for c in cols[6:10])
+                return x0 + (left + width // 2) // 3, y0 + (top + height // 2) // 3
+        return None
 
     def xdo(self, *args: str) -> str:
         out = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=30)
@@ -207,6 +229,39 @@ def scenario(screen: Screen, app: subprocess.Popen[str], log: list[str]) -> None
     if abs(t_right - (t_paused + 5.0)) > 0.6:
         raise Failed(f"Right moved from {t_paused:.2f} s to {t_right:.2f} s, not 5 s on")
     log.append(f"4. Right moved the time from {t_paused:.2f} s to {t_right:.2f} s")
+
+    # 4b. Analyze… (Ctrl+Shift+A): a timeline under the video, with a row for Lin-Manuel Miranda.
+    # Renaming him in the people panel (a click on his row, F2, a new name) renames his row at once.
+    screen.xdo("windowfocus", "--sync", wid)
+    screen.xdo("key", "ctrl+shift+a")
+
+    def timeline_top() -> int | None:
+        img = screen.grab("timeline")
+        at = screen.find(img, "appears", (0, img.shape[0] // 3, img.shape[1] * 3 // 4, img.shape[0] - 34))
+        return at[1] if at is not None else None
+
+    top = until("the analysis timeline under the video", timeline_top, timeout=120, every=1.0)
+    img = screen.grab("timeline-rows")
+    rows_box = (0, top + 8, img.shape[1] * 3 // 4, img.shape[0] - 34)
+    if "manuel" not in screen.read(img, rows_box).lower():
+        raise Failed("no row for Lin-Manuel Miranda in the timeline")
+    row = screen.find(img, "Manuel", (img.shape[1] * 3 // 4 - 40, 60, img.shape[1], top))
+    if row is None:
+        raise Failed("Lin-Manuel Miranda's row not found in the people panel")
+    screen.xdo("mousemove", "--sync", str(row[0]), str(row[1]))
+    screen.xdo("click", "1")
+    screen.xdo("key", "F2")
+    until("the rename dialog after F2", lambda: dialog_says("rename", "new name", "rename"), timeout=20)
+    screen.xdo("key", "ctrl+a")
+    screen.xdo("type", "--delay", "20", "Lin Miranda")
+    screen.xdo("key", "Return")
+
+    def renamed() -> bool:
+        text = screen.read(screen.grab("renamed"), rows_box).lower()
+        return "miranda" in text and "manuel" not in text
+
+    until("the new name in the timeline after the rename", renamed, timeout=20)
+    log.append("4b. Analyze showed a timeline; a rename in the people panel renamed its row at once")
 
     # 5. An address where no server listens: an error message that stays.
     screen.xdo("windowfocus", "--sync", wid)
