@@ -211,10 +211,17 @@ def test_missing_gallery_is_an_error_and_stays_missing(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-@pytest.mark.parametrize("target", ["0", "1", "-0.1", "nan", "inf", "1.5"])
+@pytest.mark.parametrize("target", ["0", "-0.1", "nan", "inf", "1.5"])
 def test_bad_target_far(line_gallery: Path, target: str) -> None:
-    with pytest.raises(FacetrackError, match="--target-far must be above 0 and below 1"):
+    """A usage error as the flag is read (exit 2, one line naming --help)."""
+    with pytest.raises(SystemExit) as stopped:
         run_cli("--gallery", str(line_gallery), f"--target-far={target}")
+    assert stopped.value.code == 2
+
+
+def test_a_target_far_of_one_is_refused(line_gallery: Path) -> None:
+    with pytest.raises(FacetrackError, match="--target-far must be above 0 and below 1"):
+        run_cli("--gallery", str(line_gallery), "--target-far=1")
 
 
 def test_plot_never_replaces_the_gallery_or_a_non_png(tmp_path: Path) -> None:

@@ -423,7 +423,10 @@ def test_log_lines_are_one_line_whatever_the_names(d: Path, capsys: pytest.Captu
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(people / "Bo\nb" / "black.png")
     assert main(["enroll", "--folders", str(people), "--gallery", str(d / "g.sqlite3")]) == 1
     err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and "Bo\\nb" in err, err  # said once, the newline escaped
+    lines = err.splitlines()
+    # Said once (the reason), then one error line naming it; the newline escaped in both.
+    assert len(lines) == 2 and all("Bo\\nb" in line for line in lines), err
+    one_error(err, "not enrolled")
 
 
 def test_relative_paths_in_a_config_file_are_beside_it(d: Path, tmp_path_factory: pytest.TempPathFactory,
@@ -456,3 +459,89 @@ def test_an_out_folder_that_cannot_be_made_is_said_before_any_work(d: Path, caps
     assert main(["analyze", str(CLIP), "--out", str(d / LONG / "rep"), "--gallery", str(d / "g.sqlite3")]) == 1
     one_error(capsys.readouterr().err, "too long")
     assert (d / "afile").read_text() == "mine"
+
+
+# ------------------------------------------------------------------ a third round (found by probing)
+@pytest.mark.parametrize("argv, pattern", [
+    (lambda d: ["run", str(LIN), "--headless", "--output-json", str(d / "g.sqlite3-wal"), "--gallery",
+                str(d / "g.sqlite3")], "is the gallery"),
+    (lambda d: ["run", str(LIN), "--headless", "--events", str(d / "g.sqlite3-shm"), "--gallery",
+                str(d / "g.sqlite3")], "is the gallery"),
+    (lambda d: ["run", str(LIN), "--headless", "--output-json", str(_link(d / "o.jsonl", d / "mine.jsonl")),
+                "--gallery", str(d / "g.sqlite3")], "symbolic link"),
+    (lambda d: ["run", str(LIN), "--headless", "--output-json", str(_link(d / "dangling.jsonl", d / "x" / "y.jsonl")),
+                "--gallery", str(d / "g.sqlite3")], "symbolic link"),
+    (lambda d: ["run", str(LIN), "--headless", "--output-video", str(_text(d / "notes.mp4")), "--gallery",
+                str(d / "g.sqlite3")], "not a facetrack video output"),
+    (lambda d: ["analyze", str(LIN), "--out", str(_report_with_linked_people(d)), "--no-progress", "--gallery",
+                str(d / "g.sqlite3")], "symbolic link"),
+    (lambda d: ["people", "list", "--gallery", "~nosuchuser-facetrack/g.sqlite3"], "no such user"),
+    (lambda d: ["people", "list", "--config", str(_text(d / "c.toml", "knn = " + "9" * 5000))], "config"),
+    (lambda d: ["people", "list", "--gallery", str(_damaged(d, "UPDATE people SET created = 'abc'"))], "damaged"),
+    (lambda d: ["calibrate", "--gallery", str(_damaged(d, "UPDATE descriptors SET vector = zeroblob(512)"
+                                                        " || x'0000c07f'"))], "gallery"),
+], ids=["json on the -wal", "events on the -shm", "json through a link", "json through a dangling link",
+        "video over a text file", "report people/ a link", "~nosuchuser", "a 5000-digit number", "created 'abc'",
+        "a NaN descriptor"])
+def test_third_round(d: Path, capsys: pytest.CaptureFixture[str], argv: Callable[[Path], list[str]],
+                     pattern: str) -> None:
+    (d / "mine.jsonl").write_text('{"frame": 0, "faces": []}\n')
+    args = argv(d)
+    before = _state(d)
+    assert main(args) == 1
+    one_error(capsys.readouterr().err, pattern)
+    assert _state(d) == before
+
+
+def _link(path: Path, target: Path) -> Path:
+    path.symlink_to(target)
+    return path
+
+
+def _text(path: Path, text: str = "my notes") -> Path:
+    path.write_text(text)
+    return path
+
+
+def _report_with_linked_people(d: Path) -> Path:
+    rep = d / "rep"
+    rep.mkdir()
+    (rep / ".facetrack-output").write_text("facetrack wrote this analysis report here\n")
+    (d / "victim").mkdir()
+    (d / "victim" / "Lin.jpg").write_bytes(b"my photo")
+    (rep / "people").symlink_to(d / "victim")
+    return rep
+
+
+def _damaged(d: Path, sql: str) -> Path:
+    path = d / "damaged.sqlite3"
+    shutil.copy(d / "g.sqlite3", path)
+    db = sqlite3.connect(path)
+    db.execute(sql)
+    db.commit()
+    db.close()
+    return path
+
+
+def test_no_password_of_a_stream_or_a_database_is_shown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from streams import free_port
+
+    from tracker.config import redact
+
+    assert "pa#ss9word" not in redact("postgresql://me:pa#ss9word@127.0.0.1:1/db")
+    assert "p?a/ss" not in redact("postgresql://me:p?a/ss@h/db")
+    assert main(["run", f"http://admin:camPW77secret@127.0.0.1:{free_port()}/x.mjpg", "--headless",
+                 "--gallery", str(tmp_path / "g.sqlite3")]) == 1
+    err = capsys.readouterr().err
+    assert "camPW77secret" not in err and "***" in err, err
+
+
+def test_a_name_with_a_newline_in_a_crafted_gallery_lists_on_one_line(d: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    db = sqlite3.connect(d / "g.sqlite3")
+    db.execute("UPDATE people SET name = 'Lin\nfacetrack: error: forged'")
+    db.commit()
+    db.close()
+    assert main(["people", "list", "--gallery", str(d / "g.sqlite3")]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1 and "Lin\\nfacetrack" in out, out

@@ -135,10 +135,7 @@ CASES: list[Case] = [
      "detect_every"),
     ("config huge upsample", lambda d: run(d, "--config", str(_config(d, "upsample = 1000000000"))), "upsample"),
     ("config log level", lambda d: run(d, "--config", str(_config(d, 'log-level = "LOUD"'))), "log_level"),
-    ("flag upsample 99", lambda d: run(d, "--upsample", "99"), "upsample"),
-    ("flag detect scale 100", lambda d: run(d, "--detect-scale", "100"), "detect_scale"),
-    ("flag threshold nan", lambda d: run(d, "--threshold", "nan"), "threshold"),
-    ("flag threshold -3", lambda d: run(d, "--threshold", "-3"), "threshold"),
+    ("env threshold nan", lambda d: run(d, "--config", str(_config(d, "threshold = nan"))), "threshold"),
     # Outputs
     ("output json is the gallery", lambda d: run(d, "--output-json", str(d / "g.sqlite3")), "gallery"),
     ("output video is the input", lambda d: run(d, "--output-video", str(CLIP)), "also an input"),
@@ -239,6 +236,13 @@ USAGE: list[Case] = [
     ("prune days -1", lambda d: ["people", "prune", "--days", "-1", *G(d)], "--days"),
     ("cluster threshold nan", lambda d: ["cluster", str(LIN), "--threshold", "nan"], "--threshold"),
     ("a flag of the wrong type", lambda d: run(d, "--threshold", "abc"), "--threshold"),
+    ("flag upsample 99", lambda d: run(d, "--upsample", "99"), "--upsample"),
+    ("flag detect scale 100", lambda d: run(d, "--detect-scale", "100"), "--detect-scale"),
+    ("flag threshold nan", lambda d: run(d, "--threshold", "nan"), "--threshold"),
+    ("flag threshold -3", lambda d: run(d, "--threshold", "-3"), "--threshold"),
+    ("cluster threshold of analyze nan", lambda d: ["analyze", str(CLIP), "--cluster-threshold", "nan", *G(d)],
+     "--cluster-threshold"),
+    ("calibrate target far 5", lambda d: ["calibrate", "--target-far", "5", *G(d)], "--target-far"),
 ]
 
 

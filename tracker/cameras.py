@@ -120,7 +120,7 @@ def cameras_from_toml(path: Path | None) -> list[Camera]:
         # Relative paths (a recording as the url, the outputs) are beside the config file, as
         # its gallery is: the file means the same wherever it is run from.
         if not is_live(url):
-            url = str(path.parent / Path(url).expanduser())
+            url = str(path.parent / os.path.expanduser(url))
         name = get.get("name") or short_name(get["url"])
         outs = [path.parent / get[k] if k in get else None for k in ("output-json", "events", "output-video")]
         cams.append(Camera(name, url, *outs))

@@ -56,13 +56,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_engine(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threshold", type=float, help="match distance (default 0.6; lower is stricter)")
+    p.add_argument("--threshold", type=number(0, 2, open_lo=True),
+                   help="match distance (default 0.6; lower is stricter)")
     p.add_argument("--detector", choices=detectors.DETECTORS, help=detectors.describe())
     p.add_argument("--detect-width", type=int,
                    help="centerface: full frames are searched at this size, longer side in px (default 640)")
-    p.add_argument("--upsample", type=int, help="hog/cnn upsampling: 1 finds faces down to ~40 px")
-    p.add_argument("--detect-scale", type=float, help="hog/cnn: detect on the frame resized by this factor")
-    p.add_argument("--detect-every", type=int, help="full-frame detection every N frames")
+    p.add_argument("--upsample", type=number(0, 4, whole=True), help="hog/cnn upsampling: 1 finds faces down to ~40 px")
+    p.add_argument("--detect-scale", type=number(0.05, 4.0), help="hog/cnn: detect on the frame resized by this factor")
+    p.add_argument("--detect-every", type=number(1, 10_000, whole=True), help="full-frame detection every N frames")
     p.add_argument("--reembed-every", type=int, help="frames between descriptors of a decided face")
     p.add_argument("--forget-unnamed-after", type=float, metavar="DAYS",
                    help="remove automatic identities not seen for DAYS (checked at start and hourly)")
@@ -179,7 +180,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         args.name = clean_name(args.name)  # a bad name fails before any photo is read
         with Gallery(cfg.gallery) as gallery:
             reports = [enroll(gallery, args.name, list(args.paths), **options)]
-    failed = False
+    failed: list[str] = []
     out = []
     for r in reports:
         for message in r.skip_messages():
@@ -187,7 +188,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         for message in r.weak_messages():
             log.warning("%s", message)
         if r.person is None:
-            failed = True
+            failed.append(r.skipped[0][0].name if r.skipped else "?")
             continue
         out.append({"person": r.person.name, "enrolled": [str(p) for p in r.enrolled],
                     "skipped": [str(p) for p, _ in r.skipped], "descriptors": r.person.descriptors,
@@ -202,7 +203,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                       f"`facetrack people merge {n!r} {r.person.name!r}` joins them")
     if args.json:
         _print_json(out)
-    return 1 if failed else 0
+    if failed:  # the reasons are the lines above; the error line says which
+        raise FacetrackError(f"{len(failed)} of {len(reports)} not enrolled: {', '.join(failed[:5])}"
+                             + (" ..." if len(failed) > 5 else ""))
+    return 0
 
 
 def cmd_people(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
     a.add_argument("--output-json", type=Path, help="the final labels, one JSON line per frame (as `run` writes)")
     a.add_argument("--save-to-gallery", action="store_true",
                    help="store the new people as automatic identities, so `people rename` can name them")
-    a.add_argument("--cluster-threshold", type=float, default=GROUP_THRESHOLD, metavar="D",
+    a.add_argument("--cluster-threshold", type=number(0, 2, open_lo=True), default=GROUP_THRESHOLD, metavar="D",
                    help=f"tracks closer than this are one person (default {GROUP_THRESHOLD})")
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
     a.add_argument("--allow-partial", action="store_true",
@@ -64,7 +64,7 @@ def add_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser], None],
                    help=f"faces closer than this are one group (default {PHOTO_GROUP_THRESHOLD}); names come from "
                         "the gallery at its own match threshold")
     c.add_argument("--json", action="store_true", help="machine-readable output")
-    c.add_argument("--upsample", type=int, help="detector upsampling (default: the setting, 1)")
+    c.add_argument("--upsample", type=number(0, 4, whole=True), help="detector upsampling (default: the setting, 1)")
     add_common(c)
 
 

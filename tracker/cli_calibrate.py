@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .calibrate import DLIB_THRESHOLD, Calibration, calibrate, load_descriptors
+from .cli_args import number
 from .config import gallery_files, shown
 from .errors import FacetrackError
 from .outputs import write_atomic
@@ -36,7 +37,7 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "calibrate", help="VAL/FAR over the gallery's own people and a recommended match threshold")
-    p.add_argument("--target-far", type=float, default=0.001, metavar="RATE",
+    p.add_argument("--target-far", type=number(0, 1, open_lo=True), default=0.001, metavar="RATE",
                    help="highest acceptable share of different-person pairs within the threshold (default 0.001)")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="draw VAL and FAR against the distance to a PNG")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -49,7 +50,7 @@ def _same_file(a: Path, b: Path) -> bool:
             return os.path.samefile(a, b)
     except OSError:
         pass
-    return a.expanduser().resolve() == b.expanduser().resolve()
+    return Path(os.path.expanduser(a)).resolve() == Path(os.path.expanduser(b)).resolve()
 
 
 def check_plot_path(path: Path, protected: list[Path]) -> None:

@@ -13,6 +13,7 @@ from .cli_args import number, sample_id
 from .config import gallery_location
 from .errors import FacetrackError
 from .outputs import claim_folder, mark_folder, write_atomic
+from .paths import shown
 
 
 def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace, cfg: Any) -> int:
                                  "database, `people import` this gallery there)")
         with Gallery(cfg.gallery) as gallery:
             gallery.export_to(Path(args.file))
-        print(f"wrote {args.file} ({len(gallery)} people)")
+        print(shown(f"wrote {args.file} ({len(gallery)} people)"))
         return 0
     if args.action == "prune":
         return _prune(args, cfg)
@@ -120,7 +121,7 @@ def _list(gallery: Any, as_json: bool, where: str) -> int:
     else:
         for p in people:
             kind = "known" if p.known else "automatic"
-            print(f"{p.name}\t{kind}\t{p.descriptors} descriptor(s)")
+            print(f"{shown(p.name)}\t{kind}\t{p.descriptors} descriptor(s)")  # one line, whatever a name holds
     return 0
 
 
@@ -144,7 +145,7 @@ def _show(gallery: Any, args: argparse.Namespace) -> int:
                                else {})} for s in samples]})
         return 0
     kind = "known" if person.known else "automatic"
-    print(f"{person.name} ({kind}), {len(samples)} sample(s)")
+    print(shown(f"{person.name} ({kind}), {len(samples)} sample(s)"))
     if others:
         print(f"not the same person as: {', '.join(others)}")
     for s in samples:
@@ -171,7 +172,7 @@ def _import(args: argparse.Namespace, cfg: Any) -> int:
         _print_json([{"from": a, "as": b} for a, b in report])
     else:
         for a, b in report:
-            print(f"{a}" + (f" -> {b}" if a != b else ""))
+            print(shown(f"{a}" + (f" -> {b}" if a != b else "")))
         print(f"imported {len(report)} people into {gallery.where}")
     return 0
 

@@ -72,7 +72,15 @@ def gallery_location(text: str) -> GalleryLocation:
     if _URL_LIKE.match(text):
         raise FacetrackError(f"gallery {redact(text)}: not a file path nor a postgresql://user@host/db URL "
                              "(check the scheme and its two slashes)")
-    return Path(text).expanduser()
+    return expand(Path(text))
+
+
+def expand(path: Path) -> Path:
+    """`~` and `~user` expanded; a user that does not exist is one clear line."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        raise FacetrackError(f"{path}: no such user as {str(path).split('/')[0]}") from None
 
 
 def _passwords(url: str) -> list[str]:
@@ -82,6 +90,10 @@ def _passwords(url: str) -> list[str]:
     from urllib.parse import unquote
 
     found = re.findall(r"[?&]password=([^&#]*)", url)
+    # libpq reads the user part up to the last @ before the host, whatever it holds (#, ?, /).
+    last = re.match(r"^\w+:/+([^@]*):([^@]*)@[^@]*$", url)
+    if last:
+        found.append(last.group(2))
     m = re.match(r"^\w+:/+([^/?#]*)@", url)  # one slash too: a mistyped URL is shown redacted as well
     if m and ":" in m.group(1):
         found.append(m.group(1).split(":", 1)[1])
@@ -104,8 +116,11 @@ def shown(location: GalleryLocation | str) -> str:
 
 
 def gallery_files(location: GalleryLocation) -> list[Path]:
-    """The files a gallery location names (none for a database): outputs must not replace them."""
-    return [location] if isinstance(location, Path) else []
+    """The files a gallery location names (none for a database): outputs must not replace them,
+    nor SQLite's files beside it (its write-ahead log holds the newest changes)."""
+    if not isinstance(location, Path):
+        return []
+    return [location, *(location.with_name(location.name + s) for s in ("-wal", "-shm", "-journal"))]
 
 
 def default_gallery_path() -> Path:
@@ -261,7 +276,7 @@ def _parse_text(name: str, kind: Any, text: str) -> Any:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
         raise FacetrackError(f"config file {path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise FacetrackError(f"cannot read config file {path}: {exc.strerror or exc}") from None

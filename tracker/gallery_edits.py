@@ -70,7 +70,12 @@ class GalleryEdits:
                 "SELECT id, person_id, origin, created, source, track, frame, at, thumbnail FROM descriptors "
                 "WHERE person_id = ? ORDER BY origin = 'enrolled' DESC, origin = 'named' DESC, id",
                 (person_id,))
-        return [Sample(r[0], r[1], r[2], r[3], Provenance(r[4], r[5], r[6], r[7]), r[8] or b"") for r in rows]
+        try:
+            return [Sample(int(r[0]), int(r[1]), str(r[2]), r[3], Provenance(
+                r[4], None if r[5] is None else int(r[5]), None if r[6] is None else int(r[6]),
+                None if r[7] is None else float(r[7])), r[8] or b"") for r in rows]
+        except (TypeError, ValueError) as exc:  # a value of the wrong type, written by something else
+            raise GalleryError(f"gallery {self.where} is damaged ({exc})") from None
 
     def sample_vector_map(self, person_id: int) -> dict[int, NDArray[np.float32]]:
         """A person's stored vectors by sample id."""

@@ -108,7 +108,10 @@ class Provenance:
 
     def __post_init__(self) -> None:
         if self.source is not None:  # a file name stored as text: printable, valid UTF-8
-            object.__setattr__(self, "source", shown(self.source))
+            source = self.source
+            if isinstance(source, bytes):  # a value of the wrong type in a damaged gallery
+                source = source.decode("utf-8", "surrogateescape")
+            object.__setattr__(self, "source", shown(str(source)))
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,12 @@ class GalleryFile:
         self._seen_seq = -1  # the newest entry of the store's change log the copy holds
         self.full_loads = 0  # times the whole gallery was read (a refresh reads only what changed)
         if self._store.exists():
-            self._open(create=False)
-            self._load()
+            try:
+                self._open(create=False)
+                self._load()
+            except BaseException:
+                self._store.close()  # a damaged gallery: nothing left open (SQLite tidies its files)
+                raise
         # An absent gallery reads as empty and is created by the first change, so a command
         # that fails (an enrolment without a face) leaves no empty file behind.
 
@@ -261,6 +265,8 @@ class GalleryFile:
         if any(not isinstance(r[2], bytes) or len(r[2]) != DESCRIPTOR_SIZE * 4 for r in rows):
             raise GalleryError(f"gallery {self.where} is damaged: it holds descriptors of the wrong size")
         vecs = [np.frombuffer(r[2], dtype=np.float32) for r in rows]
+        if any(not np.isfinite(v).all() for v in vecs):
+            raise GalleryError(f"gallery {self.where} is damaged: it holds a descriptor that is not a number")
         return (np.stack(vecs) if vecs else np.zeros((0, DESCRIPTOR_SIZE), np.float32),
                 np.asarray([r[1] for r in rows], np.int64), np.asarray([r[0] for r in rows], np.int64),
                 np.asarray([ORIGINS.index(r[3]) if r[3] in ORIGINS else 2 for r in rows], np.int8))
@@ -274,9 +280,13 @@ class GalleryFile:
 
     def _apply_small_tables(self, people: list[Any], links: list[Any], counter: Any) -> None:
         """People (their sample counts from the table, which is up to date), links, the counter."""
-        self._people = {pid: Person(pid, name, bool(known), self._table.count(pid), float(created), last_seen)
-                        for pid, name, known, created, last_seen in people}
-        self._links = {_pair(int(a), int(b)) for a, b in links}
+        try:
+            self._people = {int(pid): Person(int(pid), str(name), bool(known), self._table.count(int(pid)),
+                                             float(created), None if last_seen is None else float(last_seen))
+                            for pid, name, known, created, last_seen in people}
+            self._links = {_pair(int(a), int(b)) for a, b in links}
+        except (TypeError, ValueError) as exc:  # a value of the wrong type, written by something else
+            raise GalleryError(f"gallery {self.where} is damaged ({exc})") from None
         self._auto_counter = int(counter[0]) if counter and str(counter[0]).isdigit() else 0
 
     def _load(self) -> None:

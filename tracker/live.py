@@ -154,7 +154,7 @@ class LiveSource(Source):
         return self._fps
 
     def _describe(self) -> str:
-        return f"webcam {self.spec}" if self.spec.isdigit() else f"stream {self.spec}"
+        return f"webcam {self.spec}" if self.spec.isdigit() else f"stream {self.name}"  # name: no password
 
     def _start_reader(self, cap: cv2.VideoCapture | None = None) -> None:
         self._gen += 1

@@ -31,7 +31,7 @@ def _same(a: Path, b: Path) -> bool:
             return os.path.samefile(a, b)
     except OSError:
         pass
-    return a.expanduser().resolve() == b.expanduser().resolve()
+    return Path(os.path.expanduser(a)).resolve() == Path(os.path.expanduser(b)).resolve()
 
 
 def _first_line(path: Path) -> str | None:
@@ -44,6 +44,20 @@ def _first_line(path: Path) -> str | None:
         return head.decode("utf-8").strip()
     except UnicodeDecodeError:
         return None
+
+
+def _is_video(path: Path) -> bool:
+    """Whether OpenCV reads a frame count from the file (an MP4 facetrack wrote has one)."""
+    import cv2
+
+    from .paths import opencv_name
+
+    with opencv_name(path) as name:
+        cap = cv2.VideoCapture(name)
+    try:
+        return bool(cap.isOpened() and (cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) > 0)
+    finally:
+        cap.release()
 
 
 def _is_stream(path: Path) -> bool:
@@ -65,8 +79,8 @@ def _ours(kind: str, path: Path) -> bool:
                 return False
     except OSError:
         return False
-    if kind == "video":
-        return path.suffix.lower() in VIDEO_SUFFIXES
+    if kind == "video":  # a file of a video's name that is no video (notes.mp4) is not an earlier output
+        return path.suffix.lower() in VIDEO_SUFFIXES and _is_video(path)
     line = _first_line(path)
     if not line:
         return False
@@ -102,6 +116,11 @@ def check_outputs(outputs: Mapping[str, Path | None], inputs: Sequence[str], pro
             if kind == "video":
                 raise FacetrackError(f"{flag} {path} is not a regular file; a video is written to a file")
             continue  # a FIFO or a device (/dev/stdout): lines are streamed into it, nothing is replaced
+        if path.is_symlink() and kind != "video":
+            # Lines are written into the file itself: through a link they would land elsewhere.
+            raise FacetrackError(f"{flag} {path} is a symbolic link; facetrack does not write through links "
+                                 "(give the file itself)")
+        check_can_make(path.parent, flag)  # a folder that cannot be written: said now, not after the run
         if path.exists() and not _ours(kind, path):
             raise FacetrackError(f"{flag} {path} exists and is not a facetrack {kind} output; "
                                  f"not replacing it (remove it or choose another file)")

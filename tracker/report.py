@@ -156,13 +156,20 @@ FILES = ("report.json", "report.html", "people.png", "timeline.png", "people")  
 
 
 def claim(out: Path, force: bool = False) -> None:
-    """Before any work: refuse an --out folder holding report files that facetrack did not write."""
+    """Before any work: refuse an --out folder holding report files that facetrack did not write,
+    or whose people/ folder is a link (thumbnails would be written wherever it points)."""
     claim_folder(out, FILES, "--out", force)
+    if (out / "people").is_symlink():
+        raise FacetrackError(f"--out {out}: {out / 'people'} is a symbolic link; facetrack does not write "
+                             "through links (remove it, or choose another folder)")
 
 
 def write(analysis: Analysis, out: Path, durations: dict[str, float]) -> dict[str, Any]:
     """Everything into `out` (created), each file whole or not at all (outputs.write_atomic), links
     replaced rather than followed; returns the report's JSON."""
+    if (out / "people").is_symlink():  # thumbnails would be written wherever it points
+        raise FacetrackError(f"--out {out}: {out / 'people'} is a symbolic link; facetrack does not write "
+                             "through links (remove it, or choose another folder)")
     try:
         (out / "people").mkdir(parents=True, exist_ok=True)
         mark_folder(out, "this analysis report")

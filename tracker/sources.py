@@ -8,6 +8,7 @@ falls behind real time. A stream that drops is reopened with backoff.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from .config import Config
+from .config import Config, redact
 from .errors import FacetrackError, SourceError
 from .images import is_image_path, list_images, load_image, load_image_scaled
 from .paths import opencv_name, shown
@@ -49,7 +50,9 @@ class Source:
 
     def __init__(self, name: str, queue_size: int) -> None:
         self.spec = name  # what opens it again (a file name may hold any bytes)
-        self.name = shown(name)  # in messages and every output: printable, whatever bytes the file name has
+        # In messages and every output: printable whatever bytes a file name has, and a stream
+        # address without its password.
+        self.name = shown(redact(name))
         self._queue: queue.Queue[Frame | _End] = queue.Queue(maxsize=max(1, queue_size))
         self._stop = threading.Event()
         self._watched: threading.Event | None = None  # the caller's stop (Ctrl+C, the app's Stop)
@@ -295,7 +298,7 @@ def open_source(spec: str, file_queue: int = 16, live_queue: int = 2, reconnect_
         from .live import LiveSource  # live.py builds on this module's Source
 
         return LiveSource(spec, live_queue, reconnect_max_s, stall_s, rtsp_transport)
-    path = Path(spec).expanduser()
+    path = Path(os.path.expanduser(spec))  # ~nosuchuser stays as it is: "no such file"
     if not path.exists():
         raise SourceError(f"{spec}: no such file or folder")
     if path.is_dir() or is_image_path(path):

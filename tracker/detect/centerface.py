@@ -11,9 +11,11 @@ the input's resolution (weights/SOURCES.md).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -92,6 +94,9 @@ class _OnnxRuntimeBackend:
     `onnx` extra). One session serves every thread (its run() is thread-safe)."""
 
     def __init__(self, path: Path, ort: Any, gpu: bool) -> None:
+        # onnxruntime's own lines (a telemetry id it cannot persist where HOME is read-only, provider
+        # notes) are not the user's business: errors only, as OpenCV's and FFmpeg's.
+        ort.set_default_logger_severity(3)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu else ["CPUExecutionProvider"]
@@ -107,6 +112,28 @@ class _OnnxRuntimeBackend:
         return list(self.session.run(None, {self.input: blob}))
 
 
+@contextlib.contextmanager
+def _native_stderr_quiet() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the while (a native library's own lines), unless facetrack
+    logs at debug level (-v)."""
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        yield
+        return
+    try:
+        saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _backend(path: Path, choice: str) -> _Backend:
     """auto: onnxruntime where it is installed (its CUDA provider where a GPU is), else OpenCV."""
     if not path.is_file():
@@ -114,7 +141,8 @@ def _backend(path: Path, choice: str) -> _Backend:
                          "(or choose --detector hog)")
     if choice != "opencv":
         try:
-            import onnxruntime as ort
+            with _native_stderr_quiet():  # its import prints a telemetry warning where HOME is read-only
+                import onnxruntime as ort
         except ImportError:
             if choice == "onnxruntime":
                 raise ModelError("onnxruntime is not installed: pip install 'facetrack[onnx]'") from None
