@@ -172,9 +172,10 @@ def test_cli_bad_config_one_line_no_gallery(tmp_path: Path, monkeypatch: pytest.
 
 def test_cli_upsample_flag_is_refused_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     gallery = tmp_path / "g.sqlite3"
-    code = main(["run", str(PHOTO), "--headless", "--no-progress", "--config", str(_toml(tmp_path, "")),
-                 "--gallery", str(gallery), "--upsample", "99"])
-    assert code == 1 and "upsample" in capsys.readouterr().err and not gallery.exists()
+    with pytest.raises(SystemExit) as stopped:  # a usage error as the flag is read: nothing runs
+        main(["run", str(PHOTO), "--headless", "--no-progress", "--config", str(_toml(tmp_path, "")),
+              "--gallery", str(gallery), "--upsample", "99"])
+    assert stopped.value.code == 2 and "--upsample" in capsys.readouterr().err and not gallery.exists()
 
 
 # ---------------------------------------------------------------------- large and odd images
