@@ -110,7 +110,7 @@ def _once(sources: list[str]) -> list[str]:
 
 def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
     from . import report
-    from .cameras import STOP_SIGNALS
+    from .cli_run import with_signals
     from .outputs import check_outputs
     from .sources import source_for
 
@@ -134,26 +134,15 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
                                  f"record it first or use `facetrack run`")
         s.ensure_open()
 
-    stop = threading.Event()
-    caught: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        caught.append(signum)
-        stop.set()
-
     # Ctrl+C or SIGTERM: pass 1 stops and nothing is written; once writing has begun, it ends
     # first (a few seconds), so the outputs are never half old, half new.
-    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
-    try:
-        return _analyze(args, cfg, sources, out, threshold, stop, caught)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return with_signals(lambda stop, caught: _analyze(args, cfg, sources, out, threshold, stop, caught))
 
 
 def _analyze(args: argparse.Namespace, cfg: Config, sources: list[Any], out: Path, threshold: float,
              stop: threading.Event, caught: list[int]) -> int:
     from . import offline, report
+    from .cli_run import stopped_code
     from .gallery import Gallery
     from .outputs import lines_into
     from .sinks import JsonlSink
@@ -185,13 +174,13 @@ def _analyze(args: argparse.Namespace, cfg: Config, sources: list[Any], out: Pat
             bar.close()
     if stop.is_set():
         print("facetrack: interrupted; nothing written", file=sys.stderr)
-        return 128 + caught[0] if caught else 130
+        return stopped_code(caught)
 
     with Gallery(cfg.gallery, readonly=not args.save_to_gallery) as gallery:
         analysis = offline.identify(p1, gallery, cfg, threshold)
         if stop.is_set():
             print("facetrack: interrupted; nothing written", file=sys.stderr)
-            return 128 + caught[0] if caught else 130
+            return stopped_code(caught)
         if args.save_to_gallery:
             saved = offline.save_to_gallery(analysis, gallery, cfg)
             log.info("stored %d new people in %s: %s", len(saved), gallery.where, ", ".join(saved) or "none")
@@ -208,7 +197,7 @@ def _analyze(args: argparse.Namespace, cfg: Config, sources: list[Any], out: Pat
                 sink.write_result(result)
     if stop.is_set():
         print("facetrack: stopped once the report and labels were written whole", file=sys.stderr)
-        return 128 + caught[0] if caught else 130
+        return stopped_code(caught)
     if p1.incomplete and not args.allow_partial:
         raise FacetrackError(f"{p1.incomplete[0]}; the report holds what was read "
                              f"(--allow-partial accepts such a video)")

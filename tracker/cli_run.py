@@ -63,10 +63,10 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     if not args.sources:  # the window could not open after all: nothing to run headless
         raise FacetrackError("run needs a SOURCE: the desktop app cannot open here (see the line above)")
     # Signals first: Ctrl+C or SIGTERM while a stream is still connecting ends the wait too.
-    return _with_signals(lambda stop, caught: _run_sources(args, cfg, stop, caught))
+    return with_signals(lambda stop, caught: _run_sources(args, cfg, stop, caught))
 
 
-def _with_signals(body: Callable[[threading.Event, list[int]], int]) -> int:
+def with_signals(body: Callable[[threading.Event, list[int]], int]) -> int:
     """Run `body(stop, caught)` with SIGINT and SIGTERM setting `stop` (and noted in `caught`)."""
     stop = threading.Event()
     caught: list[int] = []
@@ -126,9 +126,9 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
 
                 code = run_cameras_ray(cameras, cfg, stop, None if args.ray == "local" else args.ray,
                                        args.ray_cpus, args.output_json, args.events, every, level, on_tick=tick)
-        return _stopped_code(caught) if stop.is_set() else code
+        return stopped_code(caught) if stop.is_set() else code
 
-    return _with_signals(body)
+    return with_signals(body)
 
 
 class _Retention:
@@ -153,7 +153,7 @@ class _Retention:
                      ", ".join(p.name for p in gone))
 
 
-def _stopped_code(caught: list[int]) -> int:
+def stopped_code(caught: list[int]) -> int:
     """128 + the signal, as a shell reports it: 130 after Ctrl+C, 143 after SIGTERM."""
     return 128 + int(caught[0]) if caught else 130
 
@@ -169,14 +169,14 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
         except FacetrackError:
             if stop.is_set():
                 print("facetrack: stopped while connecting", file=sys.stderr)
-                return _stopped_code(caught)
+                return stopped_code(caught)
             raise
     try:
         return _track_sources(args, cfg, sources, stop, caught)
     except FacetrackError:
         if stop.is_set():  # a signal ended a wait (a FIFO's reader): stopped, not failed
             print("facetrack: stopped", file=sys.stderr)
-            return _stopped_code(caught)
+            return stopped_code(caught)
         raise
 
 
@@ -239,7 +239,7 @@ def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], st
                 sink.close()
     print(summary.describe())
     if stop.is_set():
-        return _stopped_code(caught)
+        return stopped_code(caught)
     short = [s for s in sources if s.incomplete]
     if short and args.allow_partial:
         for s in short:

@@ -367,27 +367,22 @@ class GalleryFile:
         return self._undo.peek_redo()  # type: ignore[no-any-return]
 
     def redo(self) -> str:
-        with self._lock:
-            if self._undo is None or not self._store.is_open or not self._undo.can_redo():
-                raise GalleryError("nothing to redo")
-            try:
-                label: str = self._undo.redo()
-            except StoreError as exc:
-                raise GalleryError(f"cannot redo: {exc.reason}") from None
-            except sqlite3.Error as exc:
-                raise GalleryError(f"cannot redo: {exc}") from None
-            self._load()
-            return label
+        return self._replay("redo")
 
     def undo(self) -> str:
+        return self._replay("undo")
+
+    def _replay(self, what: str) -> str:
+        """`undo` or `redo` the newest step of the undo log, then read the copy again."""
         with self._lock:
-            if self._undo is None or not self._store.is_open or not self._undo.can_undo():
-                raise GalleryError("nothing to undo")
+            log = self._undo
+            if log is None or not self._store.is_open or not (log.can_undo() if what == "undo" else log.can_redo()):
+                raise GalleryError(f"nothing to {what}")
             try:
-                label: str = self._undo.undo()
+                label: str = log.undo() if what == "undo" else log.redo()
             except StoreError as exc:
-                raise GalleryError(f"cannot undo: {exc.reason}") from None
+                raise GalleryError(f"cannot {what}: {exc.reason}") from None
             except sqlite3.Error as exc:  # tracker/undo.py works on the SQLite connection itself
-                raise GalleryError(f"cannot undo: {exc}") from None
+                raise GalleryError(f"cannot {what}: {exc}") from None
             self._load()
             return label

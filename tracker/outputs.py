@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import FacetrackError
 from .gallery_schema import SQLITE_MAGIC
-from .paths import shown
+from .paths import shown, video_frames
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +46,6 @@ def _first_line(path: Path) -> str | None:
         return None
 
 
-def _is_video(path: Path) -> bool:
-    """Whether OpenCV reads a frame count from the file (an MP4 facetrack wrote has one)."""
-    import cv2
-
-    from .paths import opencv_name
-
-    with opencv_name(path) as name:
-        cap = cv2.VideoCapture(name)
-    try:
-        return bool(cap.isOpened() and (cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) > 0)
-    finally:
-        cap.release()
-
-
 def _is_stream(path: Path) -> bool:
     """A FIFO or a character device: written as a stream, never read (reading a FIFO would hang)."""
     try:
@@ -80,7 +66,7 @@ def _ours(kind: str, path: Path) -> bool:
     except OSError:
         return False
     if kind == "video":  # a file of a video's name that is no video (notes.mp4) is not an earlier output
-        return path.suffix.lower() in VIDEO_SUFFIXES and _is_video(path)
+        return path.suffix.lower() in VIDEO_SUFFIXES and video_frames(path) > 0
     line = _first_line(path)
     if not line:
         return False

@@ -70,3 +70,15 @@ def opencv_name(path: Path) -> Iterator[str]:
             os.unlink(alias)
         with contextlib.suppress(OSError):
             os.rmdir(folder)
+
+
+def video_frames(path: Path) -> int:
+    """How many frames a video file's container says it holds (0 where OpenCV does not open it)."""
+    import cv2
+
+    with opencv_name(path) as name:
+        cap = cv2.VideoCapture(name)
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+    finally:
+        cap.release()

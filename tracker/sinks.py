@@ -16,7 +16,7 @@ from . import geometry
 from .draw import annotate
 from .errors import FacetrackError
 from .outputs import LineFile, temp_beside
-from .paths import opencv_name, shown
+from .paths import opencv_name, shown, video_frames
 from .records import Frame, FrameResult
 
 
@@ -145,7 +145,7 @@ class VideoSink:
         if tmp is None:
             return
         # OpenCV's writer says nothing of a failed write (a full disk): the file is read back.
-        stored = _frames_in(tmp)
+        stored = video_frames(tmp)
         if stored < self._frames:
             tmp.unlink(missing_ok=True)
             raise FacetrackError(f"cannot write {shown(self.path)}: the video could not be completed "
@@ -155,16 +155,6 @@ class VideoSink:
         except OSError as exc:
             raise FacetrackError(f"cannot write {shown(self.path)}: {exc.strerror}; the recording is in "
                                  f"{shown(tmp)}") from None
-
-
-def _frames_in(path: Path) -> int:
-    """How many frames a finished video's container says it holds (0 where it does not open)."""
-    with opencv_name(path) as name:
-        cap = cv2.VideoCapture(name)
-    try:
-        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
-    finally:
-        cap.release()
 
 
 class EventSink:
