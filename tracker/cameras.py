@@ -288,9 +288,10 @@ def _own_outputs(camera: Camera, restarts: int) -> tuple[Any, Any, Path | None]:
 
 def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, merged: tuple[bool, bool],
                 status_every: float, restarts: int = 0) -> int:
+    from . import notify
     from .gallery import Gallery
     from .pipeline import Engine, Summary
-    from .sinks import EventSink, JsonlSink, Sink, VideoSink
+    from .sinks import EventLines, EventOutput, EventSink, JsonlSink, Sink, VideoSink
     from .sources import source_for
 
     tag = {"camera": camera.name}
@@ -304,15 +305,23 @@ def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, 
             own_json, own_events, own_video = _own_outputs(camera, restarts)
             if own_json is not None:
                 sinks.append(JsonlSink(own_json, extra=tag))
-            if own_events is not None:
-                sinks.append(EventSink(own_events, extra=tag))
             if own_video is not None:
                 sinks.append(VideoSink(own_video, source.fps or 30.0))
             pipe_lock = threading.Lock()
             if merged[0]:
                 sinks.append(JsonlSink(PipeLines(lines, "json", stop, pipe_lock), extra=tag))
+            files: list[EventOutput] = []
+            if own_events is not None:
+                files.append(EventLines(own_events, extra=tag))
             if merged[1]:
-                sinks.append(EventSink(PipeLines(lines, "events", stop, pipe_lock), extra=tag))
+                files.append(EventLines(PipeLines(lines, "events", stop, pipe_lock), extra=tag))
+            # The camera's own MQTT connection, whose last will marks this camera offline should
+            # its process die; not checked here (the parent did), so a broker that is down now
+            # only delays the messages.
+            link = notify.open_link(cfg, camera.name, notify.camera_will(cfg, camera.name), check=False)
+            events = notify.event_sink(cfg, camera.name, gallery, files, link, own_link=True)
+            if events is not None:
+                sinks.append(events)
             reporter = StatusReporter(camera.name, source, summary, status_every,
                                       [s for s in sinks if isinstance(s, EventSink)], stop)
             reporter.start()

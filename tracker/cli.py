@@ -83,7 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--headless", action="store_true", help="no window: for servers and batch jobs")
     run.add_argument("--output-json", type=Path, help="one JSON line per frame")
     run.add_argument("--output-video", type=Path, help="annotated video (MP4)")
-    run.add_argument("--events", type=Path, help="person appeared / left, as JSON lines")
+    run.add_argument("--events", type=Path,
+                     help="what happened (appeared, left, named, unknown, reidentified, stream lost...), as JSON lines")
+    run.add_argument("--mqtt", metavar="URL",
+                     help="publish events, presence and faces to an MQTT broker, with Home Assistant discovery: "
+                          "mqtt[s]://[user[:password]@]host[:port][/prefix] (password also from "
+                          "FACETRACK_MQTT_PASSWORD; needs the mqtt extra)")
+    run.add_argument("--webhook", metavar="URL", action="append",
+                     help="POST each event as JSON to URL, with retries (repeatable)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--parallel", action="store_true",
                      help="run every SOURCE (and the config's [[camera]] list) at once, a process each, "

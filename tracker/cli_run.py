@@ -24,7 +24,7 @@ log = logging.getLogger("facetrack")
 
 # Flags that are settings: given on the command line, they win over the app's saved settings.
 SETTING_FLAGS = ("threshold", "detector", "detect_width", "upsample", "detect_scale", "detect_every", "reembed_every",
-                 "gallery", "rtsp_transport", "forget_unnamed_after")
+                 "gallery", "rtsp_transport", "forget_unnamed_after", "mqtt", "webhook")
 
 
 def display_available() -> bool:
@@ -34,6 +34,7 @@ def display_available() -> bool:
 
 
 def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
+    from . import notify
     from .outputs import check_outputs
 
     if getattr(args, "ray_cpus", None) is not None and getattr(args, "ray", None) is None:
@@ -43,7 +44,8 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
     config_file = getattr(args, "config", None)
     check_outputs({"json": args.output_json, "events": args.events, "video": args.output_video}, args.sources,
                   [*gallery_files(cfg.gallery), *([config_file] if config_file else [])])
-    outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events"))
+    notify.check(cfg)
+    outputs = any(getattr(args, k, None) for k in ("output_json", "output_video", "events", "mqtt", "webhook"))
     app = not args.headless and not outputs and display_available()
     if not args.sources and not app:
         raise FacetrackError("run needs a SOURCE without a window (a webcam index, a video file, a URL, "
@@ -108,27 +110,39 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     cams.check_cameras(cameras, {"json": args.output_json, "events": args.events},
                        [*gallery_files(cfg.gallery), *([config_file] if config_file.exists() else [])])
     level = logging.getLogger().getEffectiveLevel()
+    from . import notify
     from .gallery import Gallery
 
+    notify.check(cfg)
     with Gallery(cfg.gallery):  # a gallery that cannot open: said now, not by every camera
         pass
+    # facetrack's own availability on the broker (its last will), and the broker checked once
+    # here: a wrong password is one line, not one per camera.
+    link = notify.open_link(cfg, "run")
+    try:
+        return with_signals(lambda stop, caught: _run_cameras(args, cfg, cameras, every, level, stop, caught))
+    finally:
+        if link is not None:
+            link.close()
 
-    def body(stop: threading.Event, caught: list[int]) -> int:
-        # Retention for all cameras runs here, on a gallery opened only when it is asked for.
-        retain = cfg.forget_unnamed_after > 0
-        with Gallery(cfg.gallery) if retain else contextlib.nullcontext() as gallery:
-            tick = _Retention(gallery, cfg.forget_unnamed_after).check if gallery is not None else None
-            if args.ray is None:
-                code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level,
-                                        on_tick=tick)
-            else:
-                from .ray_cameras import run_cameras_ray
 
-                code = run_cameras_ray(cameras, cfg, stop, None if args.ray == "local" else args.ray,
-                                       args.ray_cpus, args.output_json, args.events, every, level, on_tick=tick)
-        return stopped_code(caught) if stop.is_set() else code
+def _run_cameras(args: argparse.Namespace, cfg: Config, cameras: list[Any], every: float, level: int,
+                 stop: threading.Event, caught: list[int]) -> int:
+    from . import cameras as cams
+    from .gallery import Gallery
 
-    return with_signals(body)
+    # Retention for all cameras runs here, on a gallery opened only when it is asked for.
+    retain = cfg.forget_unnamed_after > 0
+    with Gallery(cfg.gallery) if retain else contextlib.nullcontext() as gallery:
+        tick = _Retention(gallery, cfg.forget_unnamed_after).check if gallery is not None else None
+        if args.ray is None:
+            code = cams.run_cameras(cameras, cfg, stop, args.output_json, args.events, every, level, on_tick=tick)
+        else:
+            from .ray_cameras import run_cameras_ray
+
+            code = run_cameras_ray(cameras, cfg, stop, None if args.ray == "local" else args.ray,
+                                   args.ray_cpus, args.output_json, args.events, every, level, on_tick=tick)
+    return stopped_code(caught) if stop.is_set() else code
 
 
 class _Retention:
@@ -182,22 +196,30 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
 
 def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], stop: threading.Event,
                    caught: list[int]) -> int:
+    from . import notify
+    from .cameras import short_name
     from .gallery import Gallery
     from .outputs import LineFile
     from .pipeline import Engine, Summary
     from .records import Frame, FrameResult
-    from .sinks import EventSink, JsonlSink, Sink, VideoSink
+    from .sinks import EventLines, EventSink, JsonlSink, Sink, VideoSink
 
     every = _status_every(args)
     summary = Summary()
     sinks: list[Sink] = []
+    link = None
     with Gallery(cfg.gallery) as gallery, Engine(cfg, gallery) as engine:
         retention = _Retention(gallery, cfg.forget_unnamed_after)
         try:
             if args.output_json:
                 sinks.append(JsonlSink(LineFile(args.output_json, stop=stop)))
-            if args.events:
-                sinks.append(EventSink(LineFile(args.events, stop=stop)))
+            # Events: to the file, the MQTT broker (checked now: a wrong password is one line) and
+            # webhooks, as one camera named after the (first) source.
+            link = notify.open_link(cfg, "run")
+            files = [EventLines(LineFile(args.events, stop=stop))] if args.events else []
+            events = notify.event_sink(cfg, short_name(args.sources[0]), gallery, files, link)
+            if events is not None:
+                sinks.append(events)
             if args.output_video:
                 # One video for all sources, at the first one's rate; later frames are fitted to its size.
                 sinks.append(VideoSink(args.output_video, sources[0].fps or 30.0))
@@ -235,8 +257,12 @@ def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], st
                 if stop.is_set():
                     break
         finally:
-            for sink in sinks:
-                sink.close()
+            try:
+                for sink in sinks:
+                    sink.close()
+            finally:
+                if link is not None:
+                    link.close()
     print(summary.describe())
     if stop.is_set():
         return stopped_code(caught)

@@ -42,6 +42,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "live_queue": (1, 256), "file_queue": (1, 256),
     "reconnect_max_s": (0.1, 3600.0), "stall_s": (0.5, 3600.0),
     "forget_unnamed_after": (0.0, 100_000.0),
+    "left_after": (0.0, 86_400.0), "visit_gap": (0.0, 10_000_000.0), "announce_after": (0.0, 86_400.0),
+    "event_queue": (1, 10_000_000),
 }
 # (low end open, high end open): a match distance of exactly 0 or 2 means nothing.
 _OPEN: dict[str, tuple[bool, bool]] = {
@@ -170,6 +172,14 @@ class Config:
     stall_s: float = 3.0  # a stream with no frame for this long is reopened
     rtsp_transport: str = "auto"  # tcp, udp, or auto: TCP first, then UDP
     log_level: str = "INFO"
+    # Events (tracker/notify): where they go besides --events, and when they are said
+    mqtt: str = dataclasses.field(default="", repr=False)  # mqtt[s]://[user[:password]@]host[:port][/prefix]
+    mqtt_password: str = dataclasses.field(default="", repr=False)  # used where the URL has none
+    webhook: tuple[str, ...] = ()  # URLs each event is POSTed to
+    left_after: float = 2.0  # seconds a person must be gone before `left` (and presence OFF)
+    visit_gap: float = 300.0  # seconds an unknown visitor must be gone before they are announced again
+    announce_after: float = 1.0  # seconds an unknown visitor's track must stand before they are announced
+    event_queue: int = 1000  # events held per output (MQTT, webhook) while it is unreachable; then oldest dropped
 
     def __post_init__(self) -> None:
         # Code builds Config directly too (the app's settings, tests): the same checks apply.
@@ -196,7 +206,7 @@ class Config:
 
 _KINDS: dict[str, Any] = get_type_hints(Config)
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", Path: "a path",
-               GalleryLocation: "a path or a postgresql:// URL"}
+               GalleryLocation: "a path or a postgresql:// URL", tuple[str, ...]: "a list of strings"}
 
 
 _URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]+:/+[^\s'\"\]}]+", re.IGNORECASE)
@@ -229,6 +239,11 @@ def _checked_type(name: str, kind: Any, value: Any) -> Any:
         return value
     if kind is str and isinstance(value, str):
         return value
+    if kind == tuple[str, ...]:
+        # A list (TOML, repeated flags), or one string of space-separated items (the environment).
+        items = value.split() if isinstance(value, str) else value
+        if isinstance(items, list | tuple) and all(isinstance(v, str) and v.strip() for v in items):
+            return tuple(v.strip() for v in items)
     if kind == GalleryLocation:
         if isinstance(value, DatabaseURL):
             return value
@@ -329,6 +344,7 @@ def load_config(
         if key not in names:
             raise FacetrackError(f"unknown setting {key!r}")
         # Flags arrive typed from argparse; scripts (benchmarks' --set) pass text.
-        values[key] = (_parse_text(key, _KINDS[key], value) if isinstance(value, str) and _KINDS[key] is not str
+        values[key] = (_parse_text(key, _KINDS[key], value)
+                       if isinstance(value, str) and _KINDS[key] not in (str, tuple[str, ...])
                        else _checked_type(key, _KINDS[key], value))
     return Config(**values)

@@ -171,11 +171,16 @@ class FrameResult:
     # frame (NaN where the detector gives none or the face was not detected); empty when unknown.
     scores: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     landmarks: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, LANDMARKS, 2)))
+    # Per face: 0-1 as quality.face_quality rates it in this frame (the detector's confidence and
+    # how frontal its landmarks are), NaN where it was not detected in this frame; empty when
+    # unknown. Event sinks pick a track's best face by it.
+    quality: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         n = len(self.names)
         optional = {"detected": np.asarray(self.detected, dtype=np.bool_).reshape(-1),
                     "scores": np.asarray(self.scores, dtype=np.float64).reshape(-1),
+                    "quality": np.asarray(self.quality, dtype=np.float64).reshape(-1),
                     "landmarks": np.asarray(self.landmarks, dtype=np.float64).reshape(-1, LANDMARKS, 2)}
         for name, arr in optional.items():
             if len(arr) not in (0, n):

@@ -1,4 +1,4 @@
-"""Where results go: JSON lines per frame, an annotated video, appeared/left events."""
+"""Where results go: JSON lines per frame, an annotated video, events (to a file, MQTT, webhooks)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import math
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -15,6 +16,7 @@ import numpy as np
 from . import geometry
 from .draw import annotate
 from .errors import FacetrackError
+from .notify.events import EVENTS, Event, Happenings
 from .outputs import LineFile, temp_beside
 from .paths import opencv_name, shown, video_frames
 from .records import Frame, FrameResult
@@ -157,45 +159,65 @@ class VideoSink:
                                  f"{shown(tmp)}") from None
 
 
-class EventSink:
-    """`appeared` when a person is first labelled, `left` once they have been gone `grace_s`;
-    `stream_lost` and `stream_resumed` from a live source."""
+class EventOutput(Protocol):
+    """Where events go: a JSONL file, an MQTT broker (notify/mqtt.py), a webhook (notify/webhook.py).
+    `send` is called for every frame (often with no events) and must not block."""
 
-    def __init__(self, dest: Path | LineWriter, grace_s: float = 1.0, extra: dict[str, Any] | None = None) -> None:
+    def send(self, events: Sequence[Event]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class EventLines:
+    """Events as JSON lines (`--events`); `extra` fields (the camera's name) go into every line."""
+
+    def __init__(self, dest: Path | LineWriter, extra: dict[str, Any] | None = None) -> None:
         self._fh = _target(dest)
         self._extra = dict(extra or {})
         self._lock = threading.Lock()
-        self.grace_s = grace_s
-        self._present: dict[int, dict[str, Any]] = {}  # person id -> last sighting
 
-    def _emit(self, event: str, info: dict[str, Any]) -> None:
-        with self._lock:  # status() writes from the capture thread
-            if not self._fh.closed:
-                self._fh.write(json.dumps({"event": event, **self._extra, **info}, separators=(",", ":")) + "\n")
-
-    def status(self, event: str, info: dict[str, Any]) -> None:
-        self._emit(event, info)
-
-    def write(self, frame: Frame, result: FrameResult) -> None:
-        now = {int(p): (n, bool(k), int(t)) for p, n, k, t in
-               zip(result.person_ids, result.names, result.known, result.track_ids) if p >= 0}
-        source_changed = any(v["source"] != result.source for v in self._present.values())
-        for pid, last in list(self._present.items()):
-            gone = pid not in now and (source_changed or result.time - last["time"] >= self.grace_s
-                                       or result.time < last["time"])
-            if gone:
-                self._emit("left", last)
-                del self._present[pid]
-        for pid, (name, known, track) in now.items():
-            info = {"person": name, "known": known, "track": track, "frame": result.index,
-                    "time": result.time, "source": result.source}
-            if pid not in self._present:
-                self._emit("appeared", info)
-            self._present[pid] = info
+    def send(self, events: Sequence[Event]) -> None:
+        lines = "".join(json.dumps({"event": e.kind, **self._extra, **e.body}, separators=(",", ":")) + "\n"
+                        for e in events if e.kind in EVENTS)
+        if lines:
+            with self._lock:
+                if not self._fh.closed:
+                    self._fh.write(lines)
 
     def close(self) -> None:
-        for info in self._present.values():
-            self._emit("left", info)
-        self._present.clear()
         with self._lock:
             self._fh.close()
+
+
+class EventSink:
+    """What happened (notify/events.py: appeared, left, named, unknown, reidentified; and from a
+    live source stream_lost, stream_resumed, status), told to every output in the same order."""
+
+    def __init__(self, outputs: Sequence[EventOutput], happenings: Happenings | None = None) -> None:
+        self.outputs = list(outputs)
+        self.happenings = happenings or Happenings()
+        self._lock = threading.Lock()  # status() comes from the capture thread: one order for all outputs
+
+    def _send(self, events: Sequence[Event]) -> None:
+        for out in self.outputs:
+            out.send(events)
+
+    def status(self, event: str, info: dict[str, Any]) -> None:
+        with self._lock:
+            self._send([self.happenings.status(event, info)])
+
+    def write(self, frame: Frame, result: FrameResult) -> None:
+        with self._lock:
+            self._send(self.happenings.update(frame, result))
+
+    def close(self) -> None:
+        with self._lock:
+            self._send(self.happenings.close())
+        failure: Exception | None = None
+        for out in self.outputs:
+            try:
+                out.close()
+            except Exception as exc:  # every output is closed; the first failure is raised after
+                failure = failure or exc
+        if failure is not None:
+            raise failure

@@ -564,6 +564,9 @@ class FaceTracker:
             known.append(bool(p.known) if p else False)
             dists.append(s.distance if p else math.nan)
         self._touch([pid for pid in pids if pid >= 0])
+        scores = self.detector.traits.score_quality(np.array([t.score for t in shown], np.float64))
+        rated = [quality.face_quality(float(sc), t.landmarks) if t.detected_now else math.nan
+                 for t, sc in zip(shown, scores)]
         return FrameResult(
             index=frame.index, time=frame.time, source=frame.source,
             track_ids=np.array([t.id for t in shown], np.int64),
@@ -576,6 +579,7 @@ class FaceTracker:
             # Landmarks are where the detector put them in this frame; a face followed by correlation has none.
             landmarks=np.array([t.landmarks if t.detected_now else np.full((5, 2), np.nan) for t in shown],
                                np.float64).reshape(-1, 5, 2),
+            quality=np.array(rated, np.float64),
         )
 
 

@@ -1,0 +1,122 @@
+"""Home Assistant MQTT discovery: the retained `config` messages that make a device per camera,
+a presence binary sensor per known person, a sensor and an image entity for the last unknown
+visitor, and a count of the people present.
+
+Pure functions of names and topics (no I/O), checked in tests against Home Assistant's
+documented discovery schema: https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery
+(topic `<discovery_prefix>/<component>/[<node_id>/]<object_id>/config`, node and object ids of
+[a-zA-Z0-9_-]; the binary_sensor, sensor and image platforms' options).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import Any
+
+from .. import __version__
+
+COMPONENTS = ("binary_sensor", "sensor", "image")
+ORIGIN = {"name": "facetrack", "sw": __version__}
+
+
+def slug(text: str, fallback: str) -> str:
+    """A topic level from a name: lower case letters, digits and `_` (accents dropped), else
+    `fallback` (a name of no Latin letters); never a level MQTT reserves (+, #, /)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    out = re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+    return out[:64] or fallback
+
+
+def node_id(camera: str) -> str:
+    """The camera's node id: [a-zA-Z0-9_-], unique per camera name (a hash where the name
+    has letters the id cannot hold)."""
+    s = slug(camera, "")
+    if not s or s != camera.lower():
+        s = f"{s}_{hashlib.sha1(camera.encode()).hexdigest()[:6]}".strip("_")
+    return f"facetrack_{s}"
+
+
+def device(camera: str) -> dict[str, Any]:
+    return {"identifiers": [node_id(camera)], "name": camera, "manufacturer": "facetrack",
+            "model": "face tracking camera", "sw_version": __version__}
+
+
+def availability(prefix: str, camera: str) -> dict[str, Any]:
+    """Available while facetrack runs and this camera's stream is up (both retained, with last wills)."""
+    topics = [f"{prefix}/availability", f"{prefix}/{camera_topic(camera)}/availability"]
+    return {"availability": [{"topic": t} for t in topics],
+            "availability_mode": "all", "payload_available": "online", "payload_not_available": "offline"}
+
+
+def camera_topic(camera: str) -> str:
+    """A camera's level in topics: its name, with the characters MQTT reserves replaced."""
+    out = re.sub(r"[+#/\x00]", "_", camera).strip()
+    return out or "camera"
+
+
+def config_topic(discovery: str, component: str, camera: str, object_id: str) -> str:
+    return f"{discovery}/{component}/{node_id(camera)}/{object_id}/config"
+
+
+def presence_config(prefix: str, camera: str, person_id: int, name: str, state_topic: str) -> dict[str, Any]:
+    """The binary sensor of one known person on one camera: ON while they are present."""
+    return {
+        "name": name,
+        "unique_id": f"{node_id(camera)}_person_{person_id}",
+        "state_topic": state_topic,
+        "value_template": "{{ value_json.state }}",
+        "json_attributes_topic": state_topic,
+        "payload_on": "ON",
+        "payload_off": "OFF",
+        "device_class": "occupancy",
+        "icon": "mdi:face-recognition",
+        "device": device(camera),
+        "origin": ORIGIN,
+        **availability(prefix, camera),
+    }
+
+
+def unknown_config(prefix: str, camera: str, state_topic: str) -> dict[str, Any]:
+    """A sensor holding the last unknown visitor's automatic name, with the event as attributes."""
+    return {
+        "name": "Last unknown visitor",
+        "unique_id": f"{node_id(camera)}_last_unknown",
+        "state_topic": state_topic,
+        "value_template": "{{ value_json.person }}",
+        "json_attributes_topic": state_topic,
+        "icon": "mdi:account-question",
+        "device": device(camera),
+        "origin": ORIGIN,
+        **availability(prefix, camera),
+    }
+
+
+def unknown_face_config(prefix: str, camera: str, image_topic: str) -> dict[str, Any]:
+    """An image entity: the last unknown visitor's best face (a JPEG)."""
+    return {
+        "name": "Last unknown visitor face",
+        "unique_id": f"{node_id(camera)}_last_unknown_face",
+        "image_topic": image_topic,
+        "content_type": "image/jpeg",
+        "device": device(camera),
+        "origin": ORIGIN,
+        **availability(prefix, camera),
+    }
+
+
+def people_config(prefix: str, camera: str, state_topic: str) -> dict[str, Any]:
+    """A sensor counting the faces labelled now, with who they are as attributes."""
+    return {
+        "name": "People present",
+        "unique_id": f"{node_id(camera)}_people",
+        "state_topic": state_topic,
+        "value_template": "{{ value_json.count }}",
+        "json_attributes_topic": state_topic,
+        "state_class": "measurement",
+        "icon": "mdi:account-group",
+        "device": device(camera),
+        "origin": ORIGIN,
+        **availability(prefix, camera),
+    }

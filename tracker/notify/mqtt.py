@@ -1,0 +1,461 @@
+"""MQTT: events, presence and faces where home and site automation listen (Home Assistant,
+Node-RED, anything that speaks MQTT).
+
+Topics, under a prefix (default `facetrack`), per camera (its name, MQTT's reserved characters
+replaced):
+
+    facetrack/availability                 online / offline (retained; the last will of `run`)
+    facetrack/CAMERA/availability          online / offline (retained; a camera's process's last will,
+                                           offline while its stream is lost)
+    facetrack/CAMERA/events                every event as JSON, in order, QoS 1 (as --events writes them)
+    facetrack/CAMERA/status                the latest status event (retained)
+    facetrack/CAMERA/people                who is labelled there now (retained)
+    facetrack/CAMERA/person/NAME           ON / OFF per known person, with last_seen (retained JSON)
+    facetrack/CAMERA/person/NAME/face      their latest best face, JPEG (retained)
+    facetrack/CAMERA/unknown               the last unknown visitor's event (retained)
+    facetrack/CAMERA/unknown/face          ... their best face, JPEG (retained)
+
+and Home Assistant's discovery messages (notify/hass.py) under `homeassistant/`.
+
+`MqttLink` is one connection and its sender thread; `MqttCamera` turns one camera's events into
+messages on it. Nothing here blocks the frame loop: events wait in a bounded queue
+(notify/outbox.py) while the broker is away and go out in order once it is back; retained
+state is kept as the latest message per topic and sent again after every reconnect (a
+restarted broker may have lost it) and whenever Home Assistant says it started.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..config import redact
+from ..errors import FacetrackError
+from . import hass
+from .events import EVENTS, FACE, Event, iso
+from .outbox import Outbox
+
+log = logging.getLogger("facetrack")
+
+DEFAULT_PREFIX = "facetrack"
+DEFAULT_DISCOVERY = "homeassistant"
+WINDOW = 20  # messages handed to paho and not yet acknowledged by the broker
+CONNECT_TIMEOUT_S = 10.0
+FLUSH_S = 5.0  # at the end, how long queued messages may take to go out
+PEOPLE_EVERY_S = 5.0  # how often the list of known people is looked at (discovery)
+INSTALL = "pip install 'facetrack[mqtt]'"
+
+
+def paho() -> Any:
+    try:
+        import paho.mqtt.client as mqtt
+    except ImportError:
+        raise FacetrackError(f"--mqtt needs the paho-mqtt library: {INSTALL}") from None
+    return mqtt
+
+
+@dataclass(frozen=True)
+class MqttTarget:
+    """Where to publish, from `mqtt[s]://[user[:password]@]host[:port][/prefix][?discovery=PREFIX|off&ca=FILE]`."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+    prefix: str
+    discovery: str | None  # Home Assistant's discovery prefix; None: no discovery messages
+    ca: str | None  # a CA file for mqtts:// (default: the system's)
+
+    @property
+    def shown(self) -> str:
+        """The broker as messages name it: never the password."""
+        who = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{who}{self.host}:{self.port}"
+
+    @classmethod
+    def parse(cls, url: str, password: str = "") -> MqttTarget:
+        """`password` (FACETRACK_MQTT_PASSWORD) is used where the URL has none."""
+        where = f"--mqtt {redact(url)}"
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError as exc:
+            raise FacetrackError(f"{where}: {exc}") from None
+        scheme = parts.scheme.lower()
+        if scheme not in ("mqtt", "mqtts"):
+            raise FacetrackError(f"{where}: the URL must start with mqtt:// or mqtts:// "
+                                 "(mqtt://[user[:password]@]host[:port][/prefix])")
+        if not parts.hostname:
+            raise FacetrackError(f"{where}: no broker host")
+        prefix = parts.path.strip("/") or DEFAULT_PREFIX
+        if any(c in prefix for c in "+#\x00") or "//" in prefix:
+            raise FacetrackError(f"{where}: the topic prefix {prefix!r} may not hold +, # or an empty level")
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        unknown = sorted(set(query) - {"discovery", "ca"})
+        if unknown:
+            raise FacetrackError(f"{where}: unknown option {unknown[0]!r} (known: discovery, ca)")
+        discovery: str | None = query.get("discovery", DEFAULT_DISCOVERY).strip("/")
+        if discovery in ("", "off", "false", "no", "0"):
+            discovery = None
+        ca = query.get("ca") or None
+        if ca is not None:
+            ca = os.path.expanduser(ca)
+            if not os.path.isfile(ca):
+                raise FacetrackError(f"{where}: no such CA file: {ca}")
+        return cls(parts.hostname, port or (8883 if scheme == "mqtts" else 1883), scheme == "mqtts",
+                   unquote(parts.username) if parts.username else None,
+                   unquote(parts.password) if parts.password is not None else (password or None),
+                   prefix, discovery, ca)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class MqttLink:
+    """One connection to the broker, with `will_topic` set `offline` by the broker if this
+    process dies, and the thread that sends: events in order (QoS 1), retained state (latest per
+    topic) after every (re)connect."""
+
+    def __init__(self, target: MqttTarget, will_topic: str, role: str, queue_size: int = 1000) -> None:
+        mqtt = paho()
+        self.target, self.will_topic = target, will_topic
+        self._ok = (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)  # handed over: paho sends it once connected
+        client_id = f"facetrack-{socket.gethostname()}-{os.getpid()}-{hass.slug(role, 'x')}"[:64]
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        if target.username:
+            self.client.username_pw_set(target.username, target.password)
+        if target.tls:
+            self.client.tls_set(ca_certs=target.ca)
+        self.client.will_set(will_topic, "offline", qos=1, retain=True)
+        self.client.reconnect_delay_set(1, 30)
+        self.client.max_inflight_messages_set(WINDOW)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.events: Outbox[tuple[str, bytes]] = Outbox(queue_size, f"MQTT broker {target.shown}")
+        self._lock = threading.Lock()
+        self._states: dict[str, bytes] = {}  # retained topic -> its latest payload (b"": to be cleared)
+        self._dirty: dict[str, None] = {}  # topics to (re)send, in the order they changed
+        self._inflight: deque[Any] = deque()  # MQTTMessageInfo handed to paho, oldest first
+        self._connected = threading.Event()
+        self._resync = False  # reconnected: paho first resends what it held, then new messages follow
+        self._refused: str | None = None
+        self._was_connected = False
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._send_loop, name="mqtt", daemon=True)
+        self.sent = 0  # events the broker acknowledged... handed over, in all
+
+    # ------------------------------------------------------------------ connection
+    def start(self, check: bool = True) -> MqttLink:
+        """Connect. With `check`, wait for the broker's answer: one clear error if it cannot be
+        reached or refuses (a wrong password), as a run starts. Without, keep trying in the
+        background (a camera process, the broker checked by its parent)."""
+        host, port = self.target.host, self.target.port
+        try:
+            if check:
+                self.client.connect(host, port, keepalive=30)
+            else:
+                self.client.connect_async(host, port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            raise FacetrackError(f"MQTT broker {self.target.shown}: cannot connect: {why}") from None
+        self.client.loop_start()
+        if check:
+            deadline = time.monotonic() + CONNECT_TIMEOUT_S
+            while not self._connected.is_set() and self._refused is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if not self._connected.is_set():
+                self.client.loop_stop()
+                self.client.disconnect()
+                why = self._refused or f"no answer within {CONNECT_TIMEOUT_S:.0f} s"
+                raise FacetrackError(f"MQTT broker {self.target.shown} refused the connection: {why}")
+        self._thread.start()
+        return self
+
+    def _on_connect(self, client: Any, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        if reason.is_failure:
+            self._refused = str(reason)
+            if self._was_connected or self._thread.is_alive():
+                log.warning("MQTT broker %s refused the connection: %s; trying again", self.target.shown, reason)
+            return
+        client.publish(self.will_topic, "online", qos=1, retain=True)
+        if self.target.discovery:
+            client.subscribe(f"{self.target.discovery}/status", qos=1)
+        with self._lock:
+            self._dirty = dict.fromkeys(self._states)  # a restarted broker may have lost them
+            self._resync = bool(self._inflight)
+        if self._was_connected:
+            log.info("MQTT broker %s: connected again; sending what waited", self.target.shown)
+        self._was_connected = True
+        self._connected.set()
+        self.events.notify()
+
+    def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was and not self._closing.is_set():
+            log.warning("MQTT broker %s: connection lost (%s); events wait in a queue of %d", self.target.shown,
+                        reason, self.events.size)
+
+    def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
+        # Home Assistant says it (re)started: it wants the discovery messages and states again.
+        if self.target.discovery and msg.topic == f"{self.target.discovery}/status" and msg.payload == b"online":
+            with self._lock:
+                self._dirty = dict.fromkeys(self._states)
+            self.events.notify()
+
+    # ------------------------------------------------------------------ what to send
+    def event(self, topic: str, payload: bytes) -> None:
+        self.events.put((topic, payload))
+
+    def state(self, topic: str, payload: bytes) -> None:
+        """A retained message: only the latest per topic is sent. b"" clears the topic (and
+        removes a discovery entity)."""
+        with self._lock:
+            if self._states.get(topic) == payload:
+                return
+            self._states[topic] = payload
+            self._dirty.pop(topic, None)
+            self._dirty[topic] = None
+        self.events.notify()
+
+    # ------------------------------------------------------------------ the sender
+    def _idle(self) -> bool:
+        with self._lock:
+            return not self._dirty and not self._inflight and not len(self.events)
+
+    def _send_loop(self) -> None:
+        while True:
+            if self._closing.is_set() and (self._idle() or not self._connected.is_set()):
+                return
+            if not self._connected.is_set():
+                self.events.wait(0.1)
+                continue
+            with self._lock:
+                while self._inflight and self._inflight[0].is_published():
+                    self._inflight.popleft()
+                if self._resync and self._inflight:
+                    pass  # paho resends these first; nothing new may overtake them
+                else:
+                    self._resync = False
+            if not self._resync and self._send_some():
+                continue
+            self.events.wait(0.05)
+
+    def _send_some(self) -> bool:
+        """Hand paho what the window allows: changed retained topics first, then events. True
+        if something was handed over."""
+        handed = False
+        while len(self._inflight) < WINDOW and self._connected.is_set():
+            with self._lock:
+                topic = next(iter(self._dirty), None)
+                payload = self._states.get(topic, b"") if topic is not None else b""
+            if topic is None:
+                break
+            info = self.client.publish(topic, payload, qos=1, retain=True)
+            if info.rc not in self._ok:
+                return handed
+            with self._lock:
+                if self._states.get(topic) == payload:  # else it changed meanwhile: send the newer too
+                    self._dirty.pop(topic, None)
+                    if not payload:
+                        del self._states[topic]  # cleared: nothing to send again after a reconnect
+                self._inflight.append(info)
+            handed = True
+        while len(self._inflight) < WINDOW and self._connected.is_set():
+            item = self.events.peek()
+            if item is None:
+                break
+            info = self.client.publish(item[0], item[1], qos=1)
+            if info.rc not in self._ok:
+                return handed
+            self.events.pop_if(item)
+            with self._lock:
+                self._inflight.append(info)
+            self.sent += 1
+            handed = True
+        return handed
+
+    def close(self, flush_s: float = FLUSH_S) -> None:
+        """Send what waits (up to `flush_s`), say `offline`, and disconnect."""
+        self._closing.set()
+        self.events.notify()
+        if self._thread.is_alive():
+            self._thread.join(flush_s)
+        deadline = time.monotonic() + 2.0
+        with self._lock:
+            pending = list(self._inflight)
+        for info in pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._connected.is_set():
+                break
+            info.wait_for_publish(left)
+        left = self.events.close()
+        if left:
+            log.warning("MQTT broker %s: %d event(s) could not be sent before the end", self.target.shown, left)
+        if self._connected.is_set():
+            info = self.client.publish(self.will_topic, "offline", qos=1, retain=True)
+            try:
+                info.wait_for_publish(2.0)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def topics(prefix: str, camera: str) -> dict[str, str]:
+    base = f"{prefix}/{hass.camera_topic(camera)}"
+    return {"availability": f"{base}/availability", "events": f"{base}/events", "status": f"{base}/status",
+            "people": f"{base}/people", "person": f"{base}/person", "unknown": f"{base}/unknown",
+            "unknown_face": f"{base}/unknown/face"}
+
+
+class MqttCamera:
+    """One camera's events as MQTT messages on a link (an EventOutput, sinks.EventSink)."""
+
+    def __init__(self, link: MqttLink, camera: str, people: Callable[[], Sequence[Any]],
+                 extra: dict[str, Any] | None = None, own_link: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.link, self.camera, self.people = link, camera, people
+        self.extra = dict(extra or {"camera": camera})
+        self.own_link = own_link
+        self.clock = clock
+        self.prefix, self.discovery = link.target.prefix, link.target.discovery
+        self.topics = topics(self.prefix, camera)
+        self._known: dict[int, tuple[str, str]] = {}  # person id -> (name, topic level) with discovery sent
+        self._people_at = -PEOPLE_EVERY_S
+        self._present: dict[int, tuple[str, bool]] = {}
+        self._last_seen: dict[int, str] = {}
+        self._last_unknown = -1
+        self._lock = threading.Lock()  # events come from the frame loop and the capture thread
+        link.state(self.topics["availability"], b"online")
+        if self.discovery:
+            self._discover_camera()
+        self._publish_people()
+        self._refresh_people()
+
+    # ------------------------------------------------------------------ discovery
+    def _discover_camera(self) -> None:
+        assert self.discovery is not None
+        d, t = self.discovery, self.topics
+        self.link.state(hass.config_topic(d, "sensor", self.camera, "last_unknown"),
+                        _dumps(hass.unknown_config(self.prefix, self.camera, t["unknown"])))
+        self.link.state(hass.config_topic(d, "image", self.camera, "last_unknown_face"),
+                        _dumps(hass.unknown_face_config(self.prefix, self.camera, t["unknown_face"])))
+        self.link.state(hass.config_topic(d, "sensor", self.camera, "people"),
+                        _dumps(hass.people_config(self.prefix, self.camera, t["people"])))
+
+    def _levels(self, known: Sequence[Any]) -> dict[int, tuple[str, str]]:
+        """Each known person's topic level: their name's slug, made unique (by id) where two
+        names give the same one."""
+        out: dict[int, tuple[str, str]] = {}
+        taken: set[str] = set()
+        for p in sorted(known, key=lambda p: p.id):
+            level = hass.slug(p.name, f"person_{p.id}")
+            if level in taken:
+                level = f"{level}_{p.id}"
+            taken.add(level)
+            out[p.id] = (p.name, level)
+        return out
+
+    def _refresh_people(self) -> None:
+        """Discovery and presence topics follow the gallery: a person named gets a sensor; one
+        renamed, its new name (and topic; the old topic is cleared); one removed, its sensor removed."""
+        now = self.clock()
+        if now - self._people_at < PEOPLE_EVERY_S:
+            return
+        self._people_at = now
+        current = self._levels([p for p in self.people() if p.known])
+        if current == self._known:
+            return
+        base = self.topics["person"]
+        for pid, (_name, level) in self._known.items():
+            if current.get(pid, (None, None))[1] != level:  # removed or moved: its old topics cleared
+                self.link.state(f"{base}/{level}", b"")
+                self.link.state(f"{base}/{level}/face", b"")
+            if pid not in current and self.discovery:
+                self.link.state(hass.config_topic(self.discovery, "binary_sensor", self.camera, f"person_{pid}"), b"")
+        for pid, (name, level) in current.items():
+            if self._known.get(pid) == (name, level):
+                continue
+            if self.discovery:
+                cfg = hass.presence_config(self.prefix, self.camera, pid, name, f"{base}/{level}")
+                self.link.state(hass.config_topic(self.discovery, "binary_sensor", self.camera, f"person_{pid}"),
+                                _dumps(cfg))
+            self._presence(pid, name, level, pid in self._present)
+        self._known = current
+
+    def _presence(self, pid: int, name: str, level: str, on: bool) -> None:
+        body = {"state": "ON" if on else "OFF", "person": name, "camera": self.camera,
+                "last_seen": self._last_seen.get(pid)}
+        self.link.state(f"{self.topics['person']}/{level}", _dumps(body))
+
+    def _publish_people(self) -> None:
+        names = sorted(n for n, _k in self._present.values())
+        known = sorted(n for n, k in self._present.values() if k)
+        self.link.state(self.topics["people"], _dumps({"count": len(names), "people": names, "known": known,
+                                                       "unknown": len(names) - len(known), "camera": self.camera,
+                                                       "at": iso(time.time())}))
+
+    # ------------------------------------------------------------------ events
+    def send(self, events: Sequence[Event]) -> None:
+        with self._lock:
+            self._send(events)
+
+    def _send(self, events: Sequence[Event]) -> None:
+        self._refresh_people()
+        changed = False
+        for e in events:
+            body = {"event": e.kind, **self.extra, **e.body} if e.kind in EVENTS else None
+            if body is not None:
+                self.link.event(self.topics["events"], _dumps(body))
+            if e.kind == "status":
+                self.link.state(self.topics["status"], _dumps(body or {}))
+            elif e.kind in ("stream_lost", "stream_resumed"):
+                self.link.state(self.topics["availability"], b"offline" if e.kind == "stream_lost" else b"online")
+            elif e.kind in ("appeared", "named", "left"):
+                changed = True
+                if e.kind == "left":
+                    self._present.pop(e.person_id, None)
+                    self._last_seen[e.person_id] = e.body.get("last_seen") or e.body["at"]
+                else:
+                    self._present[e.person_id] = (e.body["person"], e.known)
+                    self._last_seen[e.person_id] = e.body["at"]
+                self._refresh_presence(e.person_id)
+            elif e.kind in ("unknown", "reidentified") and body is not None:
+                self._last_unknown = e.person_id
+                self.link.state(self.topics["unknown"], _dumps(body))
+                if e.face is not None:
+                    self.link.state(self.topics["unknown_face"], e.face.jpeg())
+            if e.face is not None and e.kind == FACE:
+                level = self._known.get(e.person_id, (None, None))[1]
+                if e.known and level is not None:
+                    self.link.state(f"{self.topics['person']}/{level}/face", e.face.jpeg())
+                elif not e.known and e.person_id == self._last_unknown:  # a better face of the last visitor
+                    self.link.state(self.topics["unknown_face"], e.face.jpeg())
+        if changed:
+            self._publish_people()
+
+    def _refresh_presence(self, pid: int) -> None:
+        if pid not in self._known:
+            self._people_at = -PEOPLE_EVERY_S  # someone just named: look at the gallery now
+            self._refresh_people()
+        if pid in self._known:
+            name, level = self._known[pid]
+            self._presence(pid, name, level, pid in self._present)
+
+    def close(self) -> None:
+        self.link.state(self.topics["availability"], b"offline")
+        if self.own_link:
+            self.link.close()

@@ -1,0 +1,125 @@
+"""Webhooks: each event POSTed as JSON to a URL, in order, with retries.
+
+A refused delivery (the server down, a timeout, 5xx, 408 or 429) is tried again after a growing
+pause (0.5 s doubling to 30 s), and nothing behind it overtakes it; the server sees each event
+until it answers 2xx, and an `Idempotency-Key` header lets it drop a repeat of one it already
+took. Another 4xx is the receiver's refusal of that event: it is logged and dropped, as retrying
+cannot change the answer. Events wait in a bounded queue (notify/outbox.py) while the server is
+away; the frame loop never waits for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import __version__
+from ..config import redact
+from ..errors import FacetrackError
+from .events import EVENTS, Event
+from .outbox import Outbox
+
+log = logging.getLogger("facetrack")
+
+TIMEOUT_S = 5.0
+BACKOFF_S = (0.5, 30.0)  # first pause after a failure, longest pause
+FLUSH_S = 5.0
+RETRY_CODES = (408, 425, 429)
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FacetrackError(f"--webhook {redact(url)}: not an http:// or https:// URL")
+    try:
+        parts.port  # noqa: B018 - a bad port raises here, not in the sender
+    except ValueError as exc:
+        raise FacetrackError(f"--webhook {redact(url)}: {exc}") from None
+    return url
+
+
+class WebhookOutput:
+    """One URL's deliveries (an EventOutput, sinks.EventSink)."""
+
+    def __init__(self, url: str, extra: dict[str, Any] | None = None, queue_size: int = 1000) -> None:
+        self.url = check_url(url)
+        self.shown = redact(url)
+        self.extra = dict(extra or {})
+        self.outbox: Outbox[tuple[str, bytes]] = Outbox(queue_size, f"webhook {self.shown}")
+        self._run = uuid.uuid4().hex[:12]  # with each event's seq, its idempotency key
+        self._stop = threading.Event()
+        self._failing_since: float | None = None
+        self.delivered = 0
+        self._thread = threading.Thread(target=self._send_loop, name="webhook", daemon=True)
+        self._thread.start()
+
+    def send(self, events: Sequence[Event]) -> None:
+        for e in events:
+            if e.kind not in EVENTS:
+                continue
+            body = {"event": e.kind, **self.extra, **e.body}
+            if e.face is not None and e.kind in ("unknown", "reidentified"):
+                body["face_jpeg"] = base64.b64encode(e.face.jpeg()).decode()
+            key = f"{self._run}-{body.get('camera', '')}-{body['seq']}"
+            self.outbox.put((key, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()))
+
+    def _post(self, key: str, payload: bytes) -> int | str:
+        """The HTTP status, or why there was none."""
+        req = urllib.request.Request(self.url, data=payload, method="POST", headers={
+            "Content-Type": "application/json", "User-Agent": f"facetrack/{__version__}", "Idempotency-Key": key})
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            return str(getattr(reason, "strerror", None) or reason)
+
+    def _send_loop(self) -> None:
+        pause = BACKOFF_S[0]
+        while True:
+            item = self.outbox.peek()
+            if item is None:
+                if self._stop.is_set():
+                    return
+                self.outbox.wait(0.2)
+                continue
+            answer = self._post(*item)
+            if isinstance(answer, int) and (200 <= answer < 300 or (400 <= answer < 500 and answer not in RETRY_CODES)):
+                self.outbox.pop_if(item)
+                if answer >= 300:
+                    log.warning("webhook %s refused an event (HTTP %d); it is dropped", self.shown, answer)
+                else:
+                    self.delivered += 1
+                if self._failing_since is not None:
+                    log.info("webhook %s: delivering again", self.shown)
+                self._failing_since, pause = None, BACKOFF_S[0]
+                continue
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+                log.warning("webhook %s: %s; trying again (events wait in a queue of %d)", self.shown,
+                            f"HTTP {answer}" if isinstance(answer, int) else answer, self.outbox.size)
+            if self._stop.wait(pause):
+                return
+            pause = min(pause * 2, BACKOFF_S[1])
+
+    def close(self, flush_s: float = FLUSH_S) -> None:
+        deadline = time.monotonic() + flush_s
+        while len(self.outbox) and time.monotonic() < deadline:  # a failing server gets its retries too
+            time.sleep(0.05)
+        self._stop.set()
+        self.outbox.notify()
+        self._thread.join(TIMEOUT_S + 1)
+        left = self.outbox.close()
+        if left:
+            log.warning("webhook %s: %d event(s) could not be delivered before the end", self.shown, left)
