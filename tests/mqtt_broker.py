@@ -80,9 +80,10 @@ class Broker:
             time.sleep(0.05)
         raise RuntimeError("mosquitto did not start listening")
 
-    def kill(self) -> None:
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Stop the broker: SIGKILL loses what it had not saved; SIGTERM saves its sessions first."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            self.proc.send_signal(sig)
             self.proc.wait(10)
         self.proc = None
 
@@ -146,8 +147,9 @@ class Subscriber:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if test(list(self.messages)):
-                    return True
+                now = list(self.messages)
+            if test(now):  # outside the lock: a test may call on()
+                return True
             time.sleep(0.05)
         return False
 

@@ -44,7 +44,7 @@ FACE = "face"  # internal: a better picture of someone present
 
 FACE_MARGIN = 0.25  # a face's picture: its box widened by this share on each side
 FACE_MAX_PX = 240  # ... and made no larger than this on its longer side
-RETURNING_SLACK_S = 5.0  # an identity made this long before its visit began existed before it
+RETURNING_SLACK_S = 0.5  # an identity made this long before its visit's first face was read existed before it
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class _Visit:
     """A person's visit: from their first sighting until they are gone `visit_gap` seconds."""
 
     start: float
-    start_wall: float
+    start_wall: float  # when the first frame of the track that began it was read
     last: float
     returning: bool = False  # the person had an earlier visit in this run
     announced: bool = False
@@ -123,6 +123,7 @@ class Happenings:
     _present: dict[int, _Presence] = field(default_factory=dict)
     _visits: dict[int, _Visit] = field(default_factory=dict)
     _tracks: dict[int, tuple[int, str | None, bool, float]] = field(default_factory=dict)  # pid, name, known, since
+    _born: dict[int, float] = field(default_factory=dict)  # track -> wall clock when its first frame was read
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)  # status() comes from the capture thread
 
@@ -152,6 +153,11 @@ class Happenings:
         named, unknown / reidentified, face."""
         out: list[Event] = []
         t = result.time
+        # When this frame was read, on the wall clock: a file's results may be held back a few
+        # frames (backfill.py), and an identity is made while its first faces wait there.
+        read = self.clock() - (time.monotonic() - frame.captured_at if frame.captured_at else 0.0)
+        for track in result.track_ids:
+            self._born.setdefault(int(track), read)
         faces = self._sightings(result)
         source_changed = any(p.last["source"] != result.source for p in self._present.values())
         for pid, p in list(self._present.items()):
@@ -165,6 +171,8 @@ class Happenings:
         live_tracks = {int(x) for x in result.track_ids}
         for track in [k for k in self._tracks if k not in live_tracks]:
             del self._tracks[track]
+        for track in [k for k in self._born if k not in live_tracks]:
+            del self._born[track]
         return out
 
     def close(self) -> list[Event]:
@@ -202,7 +210,7 @@ class Happenings:
         t, name, known, track = result.time, info["person"], info["known"], info["track"]
         visit = self._visits.get(pid)
         if visit is None or t - visit.last >= self.visit_gap:
-            visit = self._visits[pid] = _Visit(t, self.clock(), t, returning=visit is not None)
+            visit = self._visits[pid] = _Visit(t, self._born.get(track, self.clock()), t, returning=visit is not None)
         visit.last = t
         p = self._present.get(pid)
         if p is None:

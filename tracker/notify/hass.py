@@ -33,7 +33,7 @@ def node_id(camera: str) -> str:
     """The camera's node id: [a-zA-Z0-9_-], unique per camera name (a hash where the name
     has letters the id cannot hold)."""
     s = slug(camera, "")
-    if not s or s != camera.lower():
+    if not s or s != camera:
         s = f"{s}_{hashlib.sha1(camera.encode()).hexdigest()[:6]}".strip("_")
     return f"facetrack_{s}"
 

@@ -97,6 +97,9 @@ class MqttTarget:
                                  "(mqtt://[user[:password]@]host[:port][/prefix])")
         if not parts.hostname:
             raise FacetrackError(f"{where}: no broker host")
+        if parts.fragment or url.rstrip().endswith("#"):
+            raise FacetrackError(f"{where}: a # in the URL: a topic prefix may not hold +, # or an empty level "
+                                 "(a password holding # is written %23)")
         prefix = parts.path.strip("/") or DEFAULT_PREFIX
         if any(c in prefix for c in "+#\x00") or "//" in prefix:
             raise FacetrackError(f"{where}: the topic prefix {prefix!r} may not hold +, # or an empty level")
@@ -138,7 +141,7 @@ class MqttLink:
         if target.tls:
             self.client.tls_set(ca_certs=target.ca)
         self.client.will_set(will_topic, "offline", qos=1, retain=True)
-        self.client.reconnect_delay_set(1, 30)
+        self.client.reconnect_delay_set(1, 10)  # a broker back is used within 10 s
         self.client.max_inflight_messages_set(WINDOW)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -157,6 +160,10 @@ class MqttLink:
         self.sent = 0  # events the broker acknowledged... handed over, in all
 
     # ------------------------------------------------------------------ connection
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
     def start(self, check: bool = True) -> MqttLink:
         """Connect. With `check`, wait for the broker's answer: one clear error if it cannot be
         reached or refuses (a wrong password), as a run starts. Without, keep trying in the
@@ -178,8 +185,10 @@ class MqttLink:
             if not self._connected.is_set():
                 self.client.loop_stop()
                 self.client.disconnect()
-                why = self._refused or f"no answer within {CONNECT_TIMEOUT_S:.0f} s"
-                raise FacetrackError(f"MQTT broker {self.target.shown} refused the connection: {why}")
+                if self._refused:
+                    raise FacetrackError(f"MQTT broker {self.target.shown} refused the connection: {self._refused}")
+                raise FacetrackError(f"MQTT broker {self.target.shown} did not answer within {CONNECT_TIMEOUT_S:.0f} s "
+                                     "(is it an MQTT broker, on that port?)")
         self._thread.start()
         return self
 
