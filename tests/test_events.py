@@ -106,7 +106,7 @@ def test_an_identity_older_than_its_visit_is_reidentified() -> None:
     ev = feed(h, [(2.0, [(1, 9, "Person 9", False, 0.9), (2, 10, "Person 10", False, 0.9)])])
     found = {b["person"]: k for k, b in ev if k in ("unknown", "reidentified")}
     assert found == {"Person 9": "reidentified", "Person 10": "unknown"}
-    assert [b for k, b in ev if k == "reidentified"][0]["first_seen"].startswith("1970-01-12")
+    assert next(b for k, b in ev if k == "reidentified")["first_seen"].startswith("1970-01-12")
 
 
 def test_a_known_person_is_never_announced_as_unknown_and_an_undecided_face_is_nobody() -> None:

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -219,7 +219,7 @@ def test_a_run_goes_on_through_a_broker_restart_and_loses_no_event(tmp_path: Pat
         assert p.poll() is None, "the run goes on while the broker is down"
         assert len(_lines(events)) > during, "... and keeps producing events"
         broker.start()
-        out, err = p.communicate(timeout=300)
+        _, err = p.communicate(timeout=300)
     finally:
         if p.poll() is None:
             p.kill()
@@ -266,10 +266,10 @@ def test_without_paho_the_flag_says_how_to_install_it(tmp_path: Path) -> None:
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
-    answers: list[int] = []
-    got: list[tuple[int, dict[str, Any], str]] = []  # (status answered, body, idempotency key)
+    answers: ClassVar[list[int]] = []
+    got: ClassVar[list[tuple[int, dict[str, Any], str]]] = []  # (status answered, body, idempotency key)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         status = self.answers.pop(0) if self.answers else 200
         self.got.append((status, body, self.headers.get("Idempotency-Key", "")))

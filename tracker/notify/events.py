@@ -6,7 +6,8 @@ MQTT, webhooks) feeds it the same results and gets the same events, numbered in 
 
 Times: `time` is the source's (seconds into a file, or since a live stream opened), and every
 rule below is measured in it, so a file gives the same events however fast it is processed;
-`at` is the wall clock (ISO 8601), for consumers that act on the event.
+`at` is the wall clock (ISO 8601) when the event was said, and `captured` when the frame it
+tells of was read (the difference is facetrack's latency), for consumers that act on the event.
 
 - `appeared`: a person is first labelled; `left`: they have been gone `left_after` seconds.
 - `named`: someone present got a name (the user named them, or their track turned out to be a
@@ -158,7 +159,7 @@ class Happenings:
         read = self.clock() - (time.monotonic() - frame.captured_at if frame.captured_at else 0.0)
         for track in result.track_ids:
             self._born.setdefault(int(track), read)
-        faces = self._sightings(result)
+        faces = self._sightings(result, iso(read))
         source_changed = any(p.last["source"] != result.source for p in self._present.values())
         for pid, p in list(self._present.items()):
             if pid not in faces and (source_changed or t - p.last["time"] >= self.left_after or t < p.last["time"]):
@@ -184,7 +185,7 @@ class Happenings:
 
     # ------------------------------------------------------------------ rules
     @staticmethod
-    def _sightings(result: FrameResult) -> dict[int, tuple[int, dict[str, Any]]]:
+    def _sightings(result: FrameResult, captured: str) -> dict[int, tuple[int, dict[str, Any]]]:
         out: dict[int, tuple[int, dict[str, Any]]] = {}
         for i, (pid, name) in enumerate(zip(result.person_ids, result.names)):
             if pid < 0 or name is None:
@@ -192,7 +193,7 @@ class Happenings:
             d = float(result.distances[i])
             out[int(pid)] = (i, {"person": name, "known": bool(result.known[i]), "track": int(result.track_ids[i]),
                                  "distance": None if math.isnan(d) else round(d, 4), "frame": result.index,
-                                 "time": result.time, "source": result.source})
+                                 "time": result.time, "source": result.source, "captured": captured})
         return out
 
     def _leave(self, pid: int) -> list[Event]:
