@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import mqtt_broker
 import pytest
 from conftest import CLIP, FACES, LIN
 
@@ -116,8 +117,24 @@ def test_run_on_ray_is_an_actor_per_camera_sharing_a_postgresql_gallery(postgres
     url = postgres_server.database()
     assert main(["enroll", "Lin-Manuel Miranda", str(LIN), "--gallery", url, "-q"]) == 0
     merged, events = tmp_path / "all.jsonl", tmp_path / "events.jsonl"
-    assert main(["run", "--ray", str(CLIP), str(CLIP), "--ray-cpus", "2", "--headless", "--gallery", url,
-                 "--output-json", str(merged), "--events", str(events), "--status-every", "2", "-q"]) == 0
+    # Each actor publishes its camera's events on the broker too, where one can be started.
+    broker = mqtt_broker.Broker().start() if mqtt_broker.available() is None else None
+    sub = mqtt_broker.Subscriber(broker, ("facetrack/+/events",)) if broker is not None else None
+    try:
+        assert main(["run", "--ray", str(CLIP), str(CLIP), "--ray-cpus", "2", "--headless", "--gallery", url,
+                     "--output-json", str(merged), "--events", str(events), "--status-every", "2", "-q",
+                     *(["--mqtt", broker.url()] if broker is not None else [])]) == 0
+        if sub is not None:
+            written = [json.loads(line) for line in events.read_text().splitlines()]
+            assert sub.wait_for(lambda ms: len(ms) >= len(written))
+            for cam in {e["camera"] for e in written}:
+                on_broker = [json.loads(m.payload) for m in sub.on(f"facetrack/{cam}/events")]
+                assert on_broker == [e for e in written if e["camera"] == cam]
+    finally:
+        if sub is not None:
+            sub.close()
+        if broker is not None:
+            broker.close()
     frames = [json.loads(line) for line in merged.read_text().splitlines()]
     by_camera: dict[str, list[dict[str, Any]]] = {}
     for f in frames:

@@ -163,6 +163,19 @@ def test_people_named_renamed_and_removed_update_their_entities(broker: Broker) 
         kept = settled(lambda k: config not in k)
         assert config not in kept and "facetrack/door/person/alicia" not in kept
         assert "homeassistant/binary_sensor/facetrack_door/person_2/config" in kept
+        # Home Assistant started again (its birth message): every discovery message is sent again.
+        sub = Subscriber(broker, ("homeassistant/#",))
+        try:
+            assert sub.wait_for(lambda ms: len([m for m in ms if m.retain]) == len(kept) - len(
+                [t for t in kept if not t.startswith("homeassistant/")]))  # the retained ones, on subscribing
+            import paho.mqtt.publish as publish
+
+            publish.single("homeassistant/status", "online", hostname="127.0.0.1", port=broker.port)
+            assert sub.wait_for(lambda ms: any(not m.retain and m.topic.endswith("person_2/config") for m in ms))
+            again = {m.topic for m in sub.messages if not m.retain and m.topic != "homeassistant/status"}
+            assert again == {t for t in kept if t.startswith("homeassistant/")}
+        finally:
+            sub.close()
     finally:
         cam.close()
         link.close()

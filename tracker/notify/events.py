@@ -167,6 +167,9 @@ class Happenings:
         if source_changed or any(v.last > t for v in self._visits.values()):
             self._visits.clear()  # another file, or time went back: no visit goes on across it
             self._tracks.clear()
+        elif result.index % 256 == 0:  # visits long over are forgotten: a camera runs for months
+            for pid in [p for p, v in self._visits.items() if t - v.last >= self.visit_gap and p not in faces]:
+                del self._visits[pid]
         for pid, (i, info) in faces.items():
             out += self._seen(frame, result, pid, i, info)
         live_tracks = {int(x) for x in result.track_ids}
@@ -202,6 +205,8 @@ class Happenings:
         visit = self._visits.get(pid)
         if visit is not None and visit.best is not None and visit.best.rank > visit.face_given:
             out.append(self._face_event(pid, p.known, p.name, visit))  # the visit's best, for the record
+        if visit is not None and (p.known or visit.announced):
+            visit.best = None  # handed out: no picture is held for someone gone
         out.append(self._event("left", {**p.last, "seen_s": round(p.last["time"] - p.since, 3),
                                         "last_seen": iso(p.last_wall)}, pid, p.known))
         return out
