@@ -372,8 +372,10 @@ def test_fuzz_load_config(doc: dict[str, Any], table: bool, env: dict[str, str])
     # Whatever was accepted has exactly the declared type: nothing was coerced.
     for f in fields(Config):
         value = getattr(cfg, f.name)
-        wanted = {"float": float, "int": int, "str": str, "Path": Path,
+        wanted = {"float": float, "int": int, "str": str, "Path": Path, "tuple[str, ...]": tuple,
                   "GalleryLocation": (Path, DatabaseURL)}[str(f.type)]
         assert isinstance(value, wanted) and not isinstance(value, bool), (f.name, value)
+        if wanted is tuple:
+            assert all(isinstance(v, str) and v and v == v.strip() for v in value), (f.name, value)
         if wanted is float:
             assert math.isfinite(value)
