@@ -129,7 +129,7 @@ def test_the_best_face_of_a_visit_is_kept_and_handed_out_sparingly() -> None:
     last = faces[-1]
     assert last.face is not None and last.face.quality == pytest.approx(0.95)
     assert int(last.face.image[0, 0, 0]) == 60  # cut from the frame where it was best
-    assert last.face.jpeg()[:2] == b"\xff\xd8"
+    assert last.face.jpeg[:2] == b"\xff\xd8"
 
 
 def test_another_source_ends_every_presence() -> None:
@@ -157,6 +157,17 @@ def test_status_events_share_the_numbering_and_every_output_gets_the_same_lines(
     assert list(b[0])[:2] == ["event", "camera"]
 
 
+def test_a_lost_stream_ends_every_presence_at_once(tmp_path: Any) -> None:
+    path = tmp_path / "e.jsonl"
+    sink = EventSink([EventLines(path)], Happenings(left_after=60.0))
+    sink.write(frame(0, 0.0), result(0, 0.0, [(1, 7, "Alice", True, 0.9)]))
+    sink.status("stream_lost", {"source": "rtsp://cam", "reason": "stalled"})
+    sink.close()
+    said = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(e["event"], e.get("person")) for e in said] == [("appeared", "Alice"), ("stream_lost", None),
+                                                          ("left", "Alice")]
+
+
 # ---------------------------------------------------------------------- settings and URLs
 def test_event_settings_from_toml_environment_and_flags(tmp_path: Any) -> None:
     toml = tmp_path / "c.toml"
@@ -179,14 +190,17 @@ def test_mqtt_urls() -> None:
     assert "p@ss" not in t.shown and "p%40ss" not in t.shown
     t = MqttTarget.parse("mqtt://bob@h", password="from-env")
     assert (t.port, t.password, t.prefix, t.discovery) == (1883, "from-env", "facetrack", "homeassistant")
-    for bad, why in [("http://h", "mqtt:// or mqtts://"), ("mqtt://", "no broker host"), ("mqtt://h:0x", "Port"),
+    for bad, why in [("http://h", "mqtt:// or mqtts://"), ("mqtt://", "no broker host"),
+                     ("mqtt://h:0x", "port must be a number"), ("mqtt://u:p/w@h", "percent-encoded"),
                      ("mqtt://h/a/#", "may not hold"), ("mqtt://h?qos=2", "unknown option"),
                      ("mqtts://h?ca=/no/such.pem", "no such CA file")]:
         with pytest.raises(FacetrackError, match=re.escape(why)):
             MqttTarget.parse(bad)
-    with pytest.raises(FacetrackError) as err:
-        MqttTarget.parse("ftp://u:hunter22@h")
-    assert "hunter22" not in str(err.value)
+    for url in ("ftp://u:hunter22@h", "mqtt://u:hunter22@h:x", "mqtt://u:hun/ter22@h", "mqtt://u:hunter22@h/#"):
+        with pytest.raises(FacetrackError) as err:
+            MqttTarget.parse(url)
+        assert not any(part in str(err.value) for part in ("hunter22", "hun/", "ter22")), err.value
+    assert "hunter22" not in repr(MqttTarget.parse("mqtt://u:hunter22@h"))
 
 
 # ---------------------------------------------------------------------- Home Assistant

@@ -215,9 +215,10 @@ def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], st
                 sinks.append(JsonlSink(LineFile(args.output_json, stop=stop)))
             # Events: to the file, the MQTT broker (checked now: a wrong password is one line) and
             # webhooks, as one camera named after the (first) source.
-            link = notify.open_link(cfg, "run")
+            camera = short_name(args.sources[0])
+            link = notify.open_link(cfg, camera, notify.camera_will(cfg, camera))
             files = [EventLines(LineFile(args.events, stop=stop))] if args.events else []
-            events = notify.event_sink(cfg, short_name(args.sources[0]), gallery, files, link)
+            events = notify.event_sink(cfg, camera, gallery, files, link)
             if events is not None:
                 sinks.append(events)
             if args.output_video:

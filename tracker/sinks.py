@@ -204,7 +204,10 @@ class EventSink:
 
     def status(self, event: str, info: dict[str, Any]) -> None:
         with self._lock:
-            self._send([self.happenings.status(event, info)])
+            said = [self.happenings.status(event, info)]
+            if event == "stream_lost":  # no frames come to say who left: everyone has (presence OFF)
+                said += self.happenings.close()
+            self._send(said)
 
     def write(self, frame: Frame, result: FrameResult) -> None:
         with self._lock:
@@ -213,11 +216,20 @@ class EventSink:
     def close(self) -> None:
         with self._lock:
             self._send(self.happenings.close())
-        failure: Exception | None = None
-        for out in self.outputs:
+        # Closed side by side: each may take a few seconds to send what waits (a broker, a web
+        # server), and a camera must stop within its grace (cameras.STOP_GRACE_S).
+        failures: list[Exception] = []
+
+        def close(out: EventOutput) -> None:
             try:
                 out.close()
             except Exception as exc:  # every output is closed; the first failure is raised after
-                failure = failure or exc
-        if failure is not None:
-            raise failure
+                failures.append(exc)
+
+        closers = [threading.Thread(target=close, args=(out,), name="close-output") for out in self.outputs]
+        for t in closers:
+            t.start()
+        for t in closers:
+            t.join()
+        if failures:
+            raise failures[0]

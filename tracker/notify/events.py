@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import cv2
@@ -59,12 +60,17 @@ class Face:
 
     @property
     def rank(self) -> float:
-        # Quality first; among faces alike, the larger (more pixels of the face) wins.
-        return self.quality + min(self.width, 200.0) / 2000.0
+        return self.rank_of(self.quality, self.width)
 
-    def jpeg(self, quality: int = 90) -> bytes:
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(self.image, cv2.COLOR_RGB2BGR),
-                               [cv2.IMWRITE_JPEG_QUALITY, quality])
+    @staticmethod
+    def rank_of(quality: float, width: float) -> float:
+        # Quality first; among faces alike, the larger (more pixels of the face) wins.
+        return quality + min(width, 200.0) / 2000.0
+
+    @cached_property
+    def jpeg(self) -> bytes:
+        """The picture as a JPEG (encoded once, for every output that sends it)."""
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(self.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
         return bytes(buf) if ok else b""
 
 
@@ -126,6 +132,7 @@ class Happenings:
     _tracks: dict[int, tuple[int, str | None, bool, float]] = field(default_factory=dict)  # pid, name, known, since
     _born: dict[int, float] = field(default_factory=dict)  # track -> wall clock when its first frame was read
     _seq: int = 0
+    _pruned: float = 0.0  # source time of the last look for visits long over
     _lock: threading.Lock = field(default_factory=threading.Lock)  # status() comes from the capture thread
 
     # ------------------------------------------------------------------ events
@@ -167,7 +174,8 @@ class Happenings:
         if source_changed or any(v.last > t for v in self._visits.values()):
             self._visits.clear()  # another file, or time went back: no visit goes on across it
             self._tracks.clear()
-        elif result.index % 256 == 0:  # visits long over are forgotten: a camera runs for months
+        elif t - self._pruned >= 60.0:  # visits long over are forgotten: a camera runs for months
+            self._pruned = t
             for pid in [p for p, v in self._visits.items() if t - v.last >= self.visit_gap and p not in faces]:
                 del self._visits[pid]
         for pid, (i, info) in faces.items():
@@ -233,9 +241,9 @@ class Happenings:
         p.name, p.known, p.track, p.last, p.last_wall = name, known, track, info, self.clock()
         q = float(result.quality[i]) if len(result.quality) else math.nan
         if not math.isnan(q) and q >= self.min_quality and self.faces:
-            face = self._crop(frame, result, i, q)
-            if visit.best is None or face.rank > visit.best.rank:
-                visit.best = face
+            width = float(result.boxes[i][2] - result.boxes[i][0]) * result.scale
+            if visit.best is None or Face.rank_of(q, width) > visit.best.rank:  # cut out only when it wins
+                visit.best = self._crop(frame, result, i, q)
         gated = visit.best is not None or (not self.faces and not math.isnan(q) and q >= self.min_quality)
         if not known and not visit.announced and gated and t - since >= self.announce_after:
             visit.announced = True
@@ -273,4 +281,4 @@ class Happenings:
             f = FACE_MAX_PX / longer
             crop = cv2.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
                               interpolation=cv2.INTER_AREA)
-        return Face(np.ascontiguousarray(crop), q, float(w) * frame.scale)
+        return Face(np.ascontiguousarray(crop), q, float(result.boxes[i][2] - result.boxes[i][0]) * result.scale)

@@ -44,10 +44,10 @@ def device(camera: str) -> dict[str, Any]:
 
 
 def availability(prefix: str, camera: str) -> dict[str, Any]:
-    """Available while facetrack runs and this camera's stream is up (both retained, with last wills)."""
-    topics = [f"{prefix}/availability", f"{prefix}/{camera_topic(camera)}/availability"]
-    return {"availability": [{"topic": t} for t in topics],
-            "availability_mode": "all", "payload_available": "online", "payload_not_available": "offline"}
+    """Available while this camera runs and its stream is up: its availability topic is the last
+    will of the process that runs it (retained), so it says `offline` however facetrack ends."""
+    return {"availability": [{"topic": f"{prefix}/{camera_topic(camera)}/availability"}],
+            "availability_mode": "latest", "payload_available": "online", "payload_not_available": "offline"}
 
 
 def camera_topic(camera: str) -> str:

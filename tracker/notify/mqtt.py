@@ -34,7 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -50,7 +50,7 @@ DEFAULT_PREFIX = "facetrack"
 DEFAULT_DISCOVERY = "homeassistant"
 WINDOW = 20  # messages handed to paho and not yet acknowledged by the broker
 CONNECT_TIMEOUT_S = 10.0
-FLUSH_S = 5.0  # at the end, how long queued messages may take to go out
+FLUSH_S = 4.0  # at the end, how long queued messages may take to go out
 PEOPLE_EVERY_S = 5.0  # how often the list of known people is looked at (discovery)
 INSTALL = "pip install 'facetrack[mqtt]'"
 
@@ -71,7 +71,7 @@ class MqttTarget:
     port: int
     tls: bool
     username: str | None
-    password: str | None
+    password: str | None = field(repr=False)
     prefix: str
     discovery: str | None  # Home Assistant's discovery prefix; None: no discovery messages
     ca: str | None  # a CA file for mqtts:// (default: the system's)
@@ -86,11 +86,17 @@ class MqttTarget:
     def parse(cls, url: str, password: str = "") -> MqttTarget:
         """`password` (FACETRACK_MQTT_PASSWORD) is used where the URL has none."""
         where = f"--mqtt {redact(url)}"
+        # A password holding / ? # or @ unencoded would be read as part of the host, port or
+        # prefix, and shown in messages: refused, asking for percent-encoding.
+        rest = url.strip().split("://", 1)[-1]
+        if "@" in rest and any(c in rest.rsplit("@", 1)[0] for c in "/?#"):
+            raise FacetrackError("--mqtt: the URL's user or password holds / ? # or @: write them percent-encoded "
+                                 "(%2F %3F %23 %40), or give the password in FACETRACK_MQTT_PASSWORD")
         try:
             parts = urlsplit(url.strip())
             port = parts.port
-        except ValueError as exc:
-            raise FacetrackError(f"{where}: {exc}") from None
+        except ValueError:
+            raise FacetrackError(f"{where}: the port must be a number from 1 to 65535") from None
         scheme = parts.scheme.lower()
         if scheme not in ("mqtt", "mqtts"):
             raise FacetrackError(f"{where}: the URL must start with mqtt:// or mqtts:// "
@@ -146,11 +152,14 @@ class MqttLink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self._acked: set[int] = set()  # message ids the broker acknowledged, not yet taken off _inflight
+        self._listeners: dict[str, Callable[[str, bytes, bool], None]] = {}  # topic filter -> callback
         self.events: Outbox[tuple[str, bytes]] = Outbox(queue_size, f"MQTT broker {target.shown}")
         self._lock = threading.Lock()
         self._states: dict[str, bytes] = {}  # retained topic -> its latest payload (b"": to be cleared)
         self._dirty: dict[str, None] = {}  # topics to (re)send, in the order they changed
-        self._inflight: deque[Any] = deque()  # MQTTMessageInfo handed to paho, oldest first
+        self._inflight: deque[int] = deque()  # ids of messages handed to paho, oldest first
         self._connected = threading.Event()
         self._resync = False  # reconnected: paho first resends what it held, then new messages follow
         self._refused: str | None = None
@@ -194,13 +203,20 @@ class MqttLink:
 
     def _on_connect(self, client: Any, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
         if reason.is_failure:
+            first = self._refused is None
             self._refused = str(reason)
-            if self._was_connected or self._thread.is_alive():
+            if first and (self._was_connected or self._thread.is_alive()):
                 log.warning("MQTT broker %s refused the connection: %s; trying again", self.target.shown, reason)
             return
-        client.publish(self.will_topic, "online", qos=1, retain=True)
+        self._refused = None
+        with self._lock:
+            own = self.will_topic not in self._states  # else a camera's state says it (a lost stream: offline)
+        if own:
+            client.publish(self.will_topic, "online", qos=1, retain=True)
         if self.target.discovery:
             client.subscribe(f"{self.target.discovery}/status", qos=1)
+        for topic in list(self._listeners):
+            client.subscribe(topic, qos=1)
         with self._lock:
             self._dirty = dict.fromkeys(self._states)  # a restarted broker may have lost them
             self._resync = bool(self._inflight)
@@ -217,12 +233,32 @@ class MqttLink:
             log.warning("MQTT broker %s: connection lost (%s); events wait in a queue of %d", self.target.shown,
                         reason, self.events.size)
 
+    def _on_publish(self, _client: Any, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
+        with self._lock:
+            if mid in self._inflight:  # (the `online` said on connecting is not waited for)
+                self._acked.add(mid)
+        self.events.notify()
+
     def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
         # Home Assistant says it (re)started: it wants the discovery messages and states again.
         if self.target.discovery and msg.topic == f"{self.target.discovery}/status" and msg.payload == b"online":
             with self._lock:
                 self._dirty = dict.fromkeys(self._states)
             self.events.notify()
+            return
+        for pattern, callback in list(self._listeners.items()):
+            if _matches(pattern, msg.topic):
+                try:
+                    callback(msg.topic, bytes(msg.payload), bool(msg.retain))
+                except Exception as exc:  # a listener's fault must not end paho's thread
+                    log.warning("MQTT: could not use a message on %s: %s", msg.topic, exc)
+
+    def listen(self, pattern: str, callback: Callable[[str, bytes, bool], None]) -> None:
+        """Call `callback(topic, payload, retained)` for messages on `pattern` (subscribed now
+        and after every reconnect): what the broker kept from an earlier run, for one."""
+        self._listeners[pattern] = callback
+        if self._connected.is_set():
+            self.client.subscribe(pattern, qos=1)
 
     # ------------------------------------------------------------------ what to send
     def event(self, topic: str, payload: bytes) -> None:
@@ -242,25 +278,31 @@ class MqttLink:
     # ------------------------------------------------------------------ the sender
     def _idle(self) -> bool:
         with self._lock:
+            self._take_acked()
             return not self._dirty and not self._inflight and not len(self.events)
+
+    def _take_acked(self) -> None:
+        while self._inflight and self._inflight[0] in self._acked:
+            self._acked.discard(self._inflight.popleft())
 
     def _send_loop(self) -> None:
         while True:
-            if self._closing.is_set() and (self._idle() or not self._connected.is_set()):
-                return
-            if not self._connected.is_set():
-                self.events.wait(0.1)
-                continue
-            with self._lock:
-                while self._inflight and self._inflight[0].is_published():
-                    self._inflight.popleft()
-                if self._resync and self._inflight:
-                    pass  # paho resends these first; nothing new may overtake them
-                else:
-                    self._resync = False
-            if not self._resync and self._send_some():
-                continue
-            self.events.wait(0.05)
+            try:
+                if self._closing.is_set() and (self._idle() or not self._connected.is_set()):
+                    return
+                if not self._connected.is_set():
+                    self.events.wait(0.1)
+                    continue
+                with self._lock:
+                    self._take_acked()
+                    # After a reconnect paho first resends what it held; nothing new may overtake it.
+                    self._resync = self._resync and bool(self._inflight)
+                if not self._resync and self._send_some():
+                    continue
+                self.events.wait(0.05)
+            except Exception as exc:  # never end quietly: say it and go on
+                log.warning("MQTT broker %s: %s: %s", self.target.shown, type(exc).__name__, exc)
+                time.sleep(0.5)
 
     def _send_some(self) -> bool:
         """Hand paho what the window allows: changed retained topics first, then events. True
@@ -280,7 +322,7 @@ class MqttLink:
                     self._dirty.pop(topic, None)
                     if not payload:
                         del self._states[topic]  # cleared: nothing to send again after a reconnect
-                self._inflight.append(info)
+                self._inflight.append(info.mid)
             handed = True
         while len(self._inflight) < WINDOW and self._connected.is_set():
             item = self.events.peek()
@@ -291,36 +333,42 @@ class MqttLink:
                 return handed
             self.events.pop_if(item)
             with self._lock:
-                self._inflight.append(info)
+                self._inflight.append(info.mid)
             self.sent += 1
             handed = True
         return handed
 
     def close(self, flush_s: float = FLUSH_S) -> None:
-        """Send what waits (up to `flush_s`), say `offline`, and disconnect."""
+        """Send what waits (within `flush_s` in all), say `offline`, and disconnect."""
+        deadline = time.monotonic() + flush_s
         self._closing.set()
         self.events.notify()
         if self._thread.is_alive():
-            self._thread.join(flush_s)
-        deadline = time.monotonic() + 2.0
-        with self._lock:
-            pending = list(self._inflight)
-        for info in pending:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._connected.is_set():
-                break
-            info.wait_for_publish(left)
+            self._thread.join(max(0.0, deadline - time.monotonic() - 1.0))
         left = self.events.close()
         if left:
             log.warning("MQTT broker %s: %d event(s) could not be sent before the end", self.target.shown, left)
-        if self._connected.is_set():
-            info = self.client.publish(self.will_topic, "offline", qos=1, retain=True)
-            try:
-                info.wait_for_publish(2.0)
-            except (RuntimeError, ValueError):
-                pass
+        with self._lock:
+            said = self._states.get(self.will_topic) == b"offline" and self.will_topic not in self._dirty
+        if self._connected.is_set() and not said:
+            mid = self.client.publish(self.will_topic, "offline", qos=1, retain=True).mid
+            with self._lock:
+                self._inflight.append(mid)
+            while time.monotonic() < deadline and self._connected.is_set() and not self._idle():
+                time.sleep(0.02)  # the broker's acknowledgements of what was sent, `offline` last
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def _matches(pattern: str, topic: str) -> bool:
+    """MQTT's topic filter rules: + one level, # the rest."""
+    p, t = pattern.split("/"), topic.split("/")
+    for i, level in enumerate(p):
+        if level == "#":
+            return True
+        if i >= len(t) or (level != "+" and level != t[i]):
+            return False
+    return len(p) == len(t)
 
 
 def topics(prefix: str, camera: str) -> dict[str, str]:
@@ -345,14 +393,60 @@ class MqttCamera:
         self._known: dict[int, tuple[str, str]] = {}  # person id -> (name, topic level) with discovery sent
         self._people_at = -PEOPLE_EVERY_S
         self._present: dict[int, tuple[str, bool]] = {}
-        self._last_seen: dict[int, str] = {}
+        self._last_seen: dict[int, str] = {}  # known people only
+        self._faces: dict[int, bytes] = {}  # known people's latest face (JPEG), to follow a rename
         self._last_unknown = -1
-        self._lock = threading.Lock()  # events come from the frame loop and the capture thread
+        self._lock = threading.Lock()  # events come from the frame loop, the capture thread and paho's
         link.state(self.topics["availability"], b"online")
+        with self._lock:
+            if self.discovery:
+                self._discover_camera()
+            self._publish_people()
+            self._refresh_people()
+        # What an earlier run left on the broker: when known people were last seen here (kept,
+        # not overwritten), and sensors of people removed or renamed meanwhile (removed).
+        link.listen(f"{self.topics['person']}/+", self._earlier_presence)
+        link.listen(f"{self.topics['person']}/+/face", self._earlier_face)
         if self.discovery:
-            self._discover_camera()
-        self._publish_people()
-        self._refresh_people()
+            link.listen(hass.config_topic(self.discovery, "binary_sensor", camera, "+"), self._earlier_sensor)
+
+    # ------------------------------------------------------------------ what an earlier run left
+    def _earlier_presence(self, topic: str, payload: bytes, retained: bool) -> None:
+        if not retained or not payload:
+            return
+        level = topic.rsplit("/", 1)[1]
+        with self._lock:
+            pid = next((p for p, (_n, lv) in self._known.items() if lv == level), None)
+            if pid is None:
+                if level not in {lv for _n, lv in self._known.values()}:
+                    self.link.state(topic, b"")  # nobody's now (removed or renamed while stopped)
+                return
+            if pid in self._last_seen:
+                return  # seen in this run: that is newer
+            try:
+                seen = json.loads(payload).get("last_seen")
+            except (ValueError, AttributeError):
+                return
+            if isinstance(seen, str) and seen:
+                self._last_seen[pid] = seen
+                name, level = self._known[pid]
+                self._presence(pid, name, level, pid in self._present)
+
+    def _earlier_face(self, topic: str, payload: bytes, retained: bool) -> None:
+        if retained and payload:
+            level = topic.split("/")[-2]
+            with self._lock:
+                if level not in {lv for _n, lv in self._known.values()}:
+                    self.link.state(topic, b"")
+
+    def _earlier_sensor(self, topic: str, payload: bytes, retained: bool) -> None:
+        if not retained or not payload:
+            return
+        object_id = topic.split("/")[-2]
+        with self._lock:
+            ids = {f"person_{pid}" for pid in self._known}
+            if object_id not in ids:
+                self.link.state(topic, b"")  # a person removed (or no longer known) while facetrack was stopped
 
     # ------------------------------------------------------------------ discovery
     def _discover_camera(self) -> None:
@@ -365,7 +459,8 @@ class MqttCamera:
         self.link.state(hass.config_topic(d, "sensor", self.camera, "people"),
                         _dumps(hass.people_config(self.prefix, self.camera, t["people"])))
 
-    def _levels(self, known: Sequence[Any]) -> dict[int, tuple[str, str]]:
+    @staticmethod
+    def _levels(known: Sequence[Any]) -> dict[int, tuple[str, str]]:
         """Each known person's topic level: their name's slug, made unique (by id) where two
         names give the same one."""
         out: dict[int, tuple[str, str]] = {}
@@ -378,23 +473,26 @@ class MqttCamera:
             out[p.id] = (p.name, level)
         return out
 
-    def _refresh_people(self) -> None:
+    def _refresh_people(self, now: bool = False) -> None:
         """Discovery and presence topics follow the gallery: a person named gets a sensor; one
         renamed, its new name (and topic; the old topic is cleared); one removed, its sensor removed."""
-        now = self.clock()
-        if now - self._people_at < PEOPLE_EVERY_S:
+        t = self.clock()
+        if not now and t - self._people_at < PEOPLE_EVERY_S:
             return
-        self._people_at = now
+        self._people_at = t
         current = self._levels([p for p in self.people() if p.known])
         if current == self._known:
             return
         base = self.topics["person"]
         for pid, (_name, level) in self._known.items():
+            if pid not in current and self.discovery:  # the entity first, so it never reads a cleared state
+                self.link.state(hass.config_topic(self.discovery, "binary_sensor", self.camera, f"person_{pid}"), b"")
             if current.get(pid, (None, None))[1] != level:  # removed or moved: its old topics cleared
                 self.link.state(f"{base}/{level}", b"")
                 self.link.state(f"{base}/{level}/face", b"")
-            if pid not in current and self.discovery:
-                self.link.state(hass.config_topic(self.discovery, "binary_sensor", self.camera, f"person_{pid}"), b"")
+            if pid not in current:
+                self._last_seen.pop(pid, None)
+                self._faces.pop(pid, None)
         for pid, (name, level) in current.items():
             if self._known.get(pid) == (name, level):
                 continue
@@ -403,11 +501,14 @@ class MqttCamera:
                 self.link.state(hass.config_topic(self.discovery, "binary_sensor", self.camera, f"person_{pid}"),
                                 _dumps(cfg))
             self._presence(pid, name, level, pid in self._present)
+            if pid in self._faces:
+                self.link.state(f"{base}/{level}/face", self._faces[pid])
         self._known = current
 
     def _presence(self, pid: int, name: str, level: str, on: bool) -> None:
-        body = {"state": "ON" if on else "OFF", "person": name, "camera": self.camera,
-                "last_seen": self._last_seen.get(pid)}
+        body: dict[str, Any] = {"state": "ON" if on else "OFF", "person": name, "camera": self.camera}
+        if pid in self._last_seen:
+            body["last_seen"] = self._last_seen[pid]
         self.link.state(f"{self.topics['person']}/{level}", _dumps(body))
 
     def _publish_people(self) -> None:
@@ -437,32 +538,30 @@ class MqttCamera:
                 changed = True
                 if e.kind == "left":
                     self._present.pop(e.person_id, None)
-                    self._last_seen[e.person_id] = e.body.get("last_seen") or e.body["at"]
                 else:
                     self._present[e.person_id] = (e.body["person"], e.known)
-                    self._last_seen[e.person_id] = e.body["at"]
-                self._refresh_presence(e.person_id)
+                if e.known:
+                    self._last_seen[e.person_id] = e.body.get("last_seen") or e.body["at"]
+                    if e.person_id not in self._known:
+                        self._refresh_people(now=True)  # someone just named: look at the gallery now
+                    if e.person_id in self._known:
+                        name, level = self._known[e.person_id]
+                        self._presence(e.person_id, name, level, e.person_id in self._present)
             elif e.kind in ("unknown", "reidentified") and body is not None:
                 self._last_unknown = e.person_id
                 self.link.state(self.topics["unknown"], _dumps(body))
                 if e.face is not None:
-                    self.link.state(self.topics["unknown_face"], e.face.jpeg())
+                    self.link.state(self.topics["unknown_face"], e.face.jpeg)
             if e.face is not None and e.kind == FACE:
-                level = self._known.get(e.person_id, (None, None))[1]
-                if e.known and level is not None:
-                    self.link.state(f"{self.topics['person']}/{level}/face", e.face.jpeg())
+                topic = f"{self.topics['person']}/{self._known[e.person_id][1]}/face" if e.person_id in self._known \
+                    else None
+                if e.known and topic is not None:
+                    self._faces[e.person_id] = e.face.jpeg
+                    self.link.state(topic, e.face.jpeg)
                 elif not e.known and e.person_id == self._last_unknown:  # a better face of the last visitor
-                    self.link.state(self.topics["unknown_face"], e.face.jpeg())
+                    self.link.state(self.topics["unknown_face"], e.face.jpeg)
         if changed:
             self._publish_people()
-
-    def _refresh_presence(self, pid: int) -> None:
-        if pid not in self._known:
-            self._people_at = -PEOPLE_EVERY_S  # someone just named: look at the gallery now
-            self._refresh_people()
-        if pid in self._known:
-            name, level = self._known[pid]
-            self._presence(pid, name, level, pid in self._present)
 
     def close(self) -> None:
         self.link.state(self.topics["availability"], b"offline")

@@ -32,7 +32,7 @@ log = logging.getLogger("facetrack")
 
 TIMEOUT_S = 5.0
 BACKOFF_S = (0.5, 30.0)  # first pause after a failure, longest pause
-FLUSH_S = 5.0
+FLUSH_S = 4.0
 RETRY_CODES = (408, 425, 429)
 
 
@@ -68,7 +68,7 @@ class WebhookOutput:
                 continue
             body = {"event": e.kind, **self.extra, **e.body}
             if e.face is not None and e.kind in ("unknown", "reidentified"):
-                body["face_jpeg"] = base64.b64encode(e.face.jpeg()).decode()
+                body["face_jpeg"] = base64.b64encode(e.face.jpeg).decode()
             key = f"{self._run}-{body.get('camera', '')}-{body['seq']}"
             self.outbox.put((key, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()))
 
@@ -81,9 +81,9 @@ class WebhookOutput:
                 return int(resp.status)
         except urllib.error.HTTPError as exc:
             return int(exc.code)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except Exception as exc:  # no answer, or no HTTP one (http.client's errors too): tried again
             reason = getattr(exc, "reason", None) or exc
-            return str(getattr(reason, "strerror", None) or reason)
+            return str(getattr(reason, "strerror", None) or reason) or type(exc).__name__
 
     def _send_loop(self) -> None:
         pause = BACKOFF_S[0]
@@ -119,7 +119,7 @@ class WebhookOutput:
             time.sleep(0.05)
         self._stop.set()
         self.outbox.notify()
-        self._thread.join(TIMEOUT_S + 1)
+        self._thread.join(1.0)  # a delivery under way may finish after: the thread ends with the process
         left = self.outbox.close()
         if left:
             log.warning("webhook %s: %d event(s) could not be delivered before the end", self.shown, left)
