@@ -126,7 +126,8 @@ class _People:
 
 def test_people_named_renamed_and_removed_update_their_entities(broker: Broker) -> None:
     from tracker.gallery_schema import Person
-    from tracker.notify.mqtt import PEOPLE_EVERY_S, MqttCamera, MqttLink, MqttTarget
+    from tracker.notify.mqtt import MqttLink, MqttTarget
+    from tracker.notify.mqtt_camera import PEOPLE_EVERY_S, MqttCamera
 
     people = _People()
     people.people = [Person(1, "Alice", True, 3, 0.0, None), Person(2, "Person 1", False, 3, 0.0, None)]
@@ -188,7 +189,8 @@ def test_what_an_earlier_run_left_is_kept_or_removed(broker: Broker) -> None:
     import paho.mqtt.publish as publish
 
     from tracker.gallery_schema import Person
-    from tracker.notify.mqtt import MqttCamera, MqttLink, MqttTarget
+    from tracker.notify.mqtt import MqttLink, MqttTarget
+    from tracker.notify.mqtt_camera import MqttCamera
 
     stale = "homeassistant/binary_sensor/facetrack_door/person_9/config"
     msgs = [(stale, json.dumps({"name": "Gone", "state_topic": "facetrack/door/person/gone"}), 1, True),

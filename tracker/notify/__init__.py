@@ -1,6 +1,7 @@
 """Events told to the world: what happened (events.py) to a JSONL file (sinks.EventLines), an MQTT
-broker with Home Assistant discovery (mqtt.py, hass.py) and webhooks (webhook.py), each through a
-bounded queue (outbox.py) so that none of them can hold up the frame loop.
+broker with Home Assistant discovery (mqtt.py: the connection; mqtt_camera.py: the topics;
+hass.py) and webhooks (webhook.py), each through a bounded queue (outbox.py) so that none of
+them can hold up the frame loop.
 
 The functions here build them from the configuration, for `run` and for each camera of
 `run --parallel` / `run --ray`.
@@ -57,7 +58,7 @@ def camera_will(cfg: Config, camera: str) -> str | None:
     target = mqtt_target(cfg)
     if target is None:
         return None
-    from .mqtt import topics
+    from .mqtt_camera import topics
 
     return topics(target.prefix, camera)["availability"]
 
@@ -70,7 +71,7 @@ def event_sink(cfg: Config, camera: str, gallery: Any, files: Sequence[EventOutp
 
     outputs: list[EventOutput] = list(files)
     if link is not None:
-        from .mqtt import MqttCamera
+        from .mqtt_camera import MqttCamera
 
         outputs.append(MqttCamera(link, camera, gallery.people, own_link=own_link))
     if cfg.webhook:
