@@ -177,7 +177,7 @@ def test_event_settings_from_toml_environment_and_flags(tmp_path: Any) -> None:
     assert "pw" not in repr(cfg) and "mqtt://h" not in repr(cfg)
     assert load_config(toml, env={"FACETRACK_WEBHOOK": "http://c http://d"}).webhook == ("http://c", "http://d")
     assert load_config(toml, env={}, overrides={"webhook": ["http://e"]}).webhook == ("http://e",)
-    with pytest.raises(FacetrackError, match="webhook: expected a list of strings"):
+    with pytest.raises(FacetrackError, match="webhook: expected a list of non-empty strings"):
         Config(webhook=(1,))  # type: ignore[arg-type]
     with pytest.raises(FacetrackError, match="event_queue must be at least 1"):
         Config(event_queue=0)
@@ -188,12 +188,14 @@ def test_mqtt_urls() -> None:
     assert (t.host, t.port, t.tls, t.username, t.password, t.prefix, t.discovery) == \
         ("broker.lan", 8883, True, "bob", "p@ss", "site/a", None)
     assert "p@ss" not in t.shown and "p%40ss" not in t.shown
+    assert MqttTarget.parse("mqtt://h?discovery=OFF").discovery is None
+    assert MqttTarget.parse("mqtt://h?discovery=ha/site_1").discovery == "ha/site_1"
     t = MqttTarget.parse("mqtt://bob@h", password="from-env")
     assert (t.port, t.password, t.prefix, t.discovery) == (1883, "from-env", "facetrack", "homeassistant")
     for bad, why in [("http://h", "mqtt:// or mqtts://"), ("mqtt://", "no broker host"),
                      ("mqtt://h:0x", "port must be a number"), ("mqtt://u:p/w@h", "percent-encoded"),
                      ("mqtt://h/a/#", "may not hold"), ("mqtt://h?qos=2", "unknown option"),
-                     ("mqtts://h?ca=/no/such.pem", "no such CA file")]:
+                     ("mqtts://h?ca=/no/such.pem", "no such CA file"), ("mqtt://h?discovery=my+ha", "topic prefix")]:
         with pytest.raises(FacetrackError, match=re.escape(why)):
             MqttTarget.parse(bad)
     for url in ("ftp://u:hunter22@h", "mqtt://u:hunter22@h:x", "mqtt://u:hun/ter22@h", "mqtt://u:hunter22@h/#"):

@@ -4,6 +4,7 @@ webhooks. Real clips, real gallery, the real CLI."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import signal
@@ -23,6 +24,7 @@ from rtsp import RtspServer, facetrack, h264_clip, missing, stop_within
 from test_events import check_discovery
 
 from tracker.cli import main
+from tracker.errors import FacetrackError
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "ok")
 
@@ -165,6 +167,17 @@ def test_people_named_renamed_and_removed_update_their_entities(broker: Broker) 
         kept = settled(lambda k: config not in k)
         assert config not in kept and "facetrack/door/person/alicia" not in kept
         assert "homeassistant/binary_sensor/facetrack_door/person_2/config" in kept
+        # The last unknown visitor, named later: the sensor follows (by the gallery's id).
+        from tracker.notify.events import Event
+
+        cam.send([Event("unknown", {"event": "unknown", "seq": 1, "at": "x", "person": "Person 5", "person_id": 5,
+                                    "known": False}, 5, False),
+                  Event("status", {"event": "status", "seq": 2, "at": "x", "connected": True})])
+        people.people = [Person(2, "Bob", True, 3, 0.0, None), Person(5, "Eve", True, 3, 0.0, None)]
+        now[0] += PEOPLE_EVERY_S
+        cam.send([])
+        kept = settled(lambda k: json.loads(k.get("facetrack/door/unknown", b"{}")).get("person") == "Eve")
+        assert json.loads(kept["facetrack/door/unknown"])["known"] is True
         # Home Assistant started again (its birth message): every discovery message is sent again.
         sub = Subscriber(broker, ("homeassistant/#",))
         try:
@@ -181,6 +194,8 @@ def test_people_named_renamed_and_removed_update_their_entities(broker: Broker) 
     finally:
         cam.close()
         link.close()
+    # Closed: the retained status no longer says the camera is connected.
+    assert json.loads(retained(broker, "facetrack/door/status")["facetrack/door/status"])["connected"] is False
 
 
 def test_what_an_earlier_run_left_is_kept_or_removed(broker: Broker) -> None:
@@ -249,8 +264,12 @@ def test_queued_events_survive_a_broker_restart_in_order_and_the_oldest_go_past_
         assert first == [*range(1, 51), *range(151, 251)], first
         # Retained state (the last will's `online`) was sent again after the restart.
         assert [m.payload for m in sub.on("t/availability")][-1] == b"online"
+        # The loss is said at the end: one line, which the run turns into exit 1.
+        with pytest.raises(FacetrackError, match=r"100 event\(s\) not sent \(0 still waiting at the end, 100 dropped"):
+            link.close()
     finally:
-        link.close()
+        with contextlib.suppress(FacetrackError):
+            link.close()
         sub.close()
 
 
@@ -319,11 +338,13 @@ def test_without_paho_the_flag_says_how_to_install_it(tmp_path: Path) -> None:
 class _Receiver(http.server.BaseHTTPRequestHandler):
     answers: ClassVar[list[int]] = []
     got: ClassVar[list[tuple[int, dict[str, Any], str]]] = []  # (status answered, body, idempotency key)
+    auth: ClassVar[list[str]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         status = self.answers.pop(0) if self.answers else 200
         self.got.append((status, body, self.headers.get("Idempotency-Key", "")))
+        self.auth.append(self.headers.get("Authorization", ""))
         self.send_response(status)
         self.end_headers()
 
@@ -353,6 +374,34 @@ def test_a_webhook_that_fails_then_recovers_gets_every_event_once(tmp_path: Path
     assert len(keys) == 4 and len(set(keys)) == 1  # the retries of one event share its key
     face = next(b for b in accepted if b["event"] == "unknown")["face_jpeg"]
     assert face and cv2.imdecode(np.frombuffer(__import__("base64").b64decode(face), np.uint8), 1) is not None
+
+
+def test_a_webhook_with_credentials_an_unknown_host_and_a_refusing_receiver(tmp_path: Path) -> None:
+    _Receiver.answers = []
+    _Receiver.got = []
+    _Receiver.auth = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        r = _run(str(CLIP), "--gallery", str(tmp_path / "g.sqlite3"),
+                 "--webhook", f"http://hook:s%40cret@127.0.0.1:{port}/in")
+        assert r.returncode == 0, r.stderr
+        assert _Receiver.got and set(_Receiver.auth) == {"Basic aG9vazpzQGNyZXQ="}  # hook:s@cret
+        assert "s@cret" not in r.stderr and "s%40cret" not in r.stderr
+        # A receiver that refuses (400) every event: dropped, and the run says so at the end.
+        _Receiver.answers = [400] * 100
+        r = _run(str(CLIP), "--gallery", str(tmp_path / "g.sqlite3"), "--webhook", f"http://127.0.0.1:{port}/in")
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 1 and lines[-1].startswith("facetrack: error: webhook") and "refused by the receiver" \
+            in lines[-1], r.stderr
+        assert sum("refused" in line for line in lines) == 2  # one warning (not one per event), one error
+    finally:
+        server.shutdown()
+    r = _run(str(CLIP), "--gallery", str(tmp_path / "g.sqlite3"), "--webhook", "http://no-such-host.invalid/in")
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        "facetrack: error: --webhook http://no-such-host.invalid/in: cannot find the host no-such-host.invalid: "
+        + r.stderr.strip().split(": ")[-1]], r.stderr
 
 
 @pytest.mark.skipif(bool(missing()), reason=missing() or "ok")

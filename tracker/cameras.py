@@ -291,7 +291,7 @@ def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, 
     from . import notify
     from .gallery import Gallery
     from .pipeline import Engine, Summary
-    from .sinks import EventLines, EventOutput, EventSink, JsonlSink, Sink, VideoSink
+    from .sinks import EventLines, EventOutput, EventSink, JsonlSink, Sink, VideoSink, close_all
     from .sources import source_for
 
     tag = {"camera": camera.name}
@@ -334,8 +334,7 @@ def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, 
             reporter.report()  # the last figures, also for a short file
         finally:
             stop.set()
-            for sink in sinks:
-                sink.close()
+            close_all(sinks)
     print(f"{camera.name}: {summary.describe()}", flush=True)
     return 0
 

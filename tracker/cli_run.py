@@ -187,9 +187,9 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
             raise
     try:
         return _track_sources(args, cfg, sources, stop, caught)
-    except FacetrackError:
-        if stop.is_set():  # a signal ended a wait (a FIFO's reader): stopped, not failed
-            print("facetrack: stopped", file=sys.stderr)
+    except FacetrackError as exc:
+        if stop.is_set():  # a signal ended a wait (a FIFO's reader): stopped, not failed; what was lost is said
+            print(f"facetrack: stopped; {exc}", file=sys.stderr)
             return stopped_code(caught)
         raise
 
@@ -202,7 +202,7 @@ def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], st
     from .outputs import LineFile
     from .pipeline import Engine, Summary
     from .records import Frame, FrameResult
-    from .sinks import EventLines, EventSink, JsonlSink, Sink, VideoSink
+    from .sinks import EventLines, EventSink, JsonlSink, Sink, VideoSink, close_all
 
     every = _status_every(args)
     summary = Summary()
@@ -259,8 +259,7 @@ def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], st
                     break
         finally:
             try:
-                for sink in sinks:
-                    sink.close()
+                close_all(sinks)
             finally:
                 if link is not None:
                     link.close()

@@ -206,7 +206,7 @@ class Config:
 
 _KINDS: dict[str, Any] = get_type_hints(Config)
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", Path: "a path",
-               GalleryLocation: "a path or a postgresql:// URL", tuple[str, ...]: "a list of strings"}
+               GalleryLocation: "a path or a postgresql:// URL", tuple[str, ...]: "a list of non-empty strings"}
 
 
 _URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]+:/+[^\s'\"\]}]+", re.IGNORECASE)

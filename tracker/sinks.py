@@ -84,6 +84,19 @@ def _target(dest: Path | LineWriter) -> LineWriter:
     return _open_text(dest) if isinstance(dest, Path) else dest
 
 
+def close_all(sinks: Sequence[Sink]) -> None:
+    """Close every sink, also after one failed (a video is still finished when events could not
+    all be delivered); the first failure is raised once all are closed."""
+    failure: Exception | None = None
+    for sink in sinks:
+        try:
+            sink.close()
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+
+
 class JsonlSink:
     """One JSON line per frame; `extra` fields (e.g. the camera's name) go into every line."""
 

@@ -202,7 +202,8 @@ class Happenings:
             if pid < 0 or name is None:
                 continue
             d = float(result.distances[i])
-            out[int(pid)] = (i, {"person": name, "known": bool(result.known[i]), "track": int(result.track_ids[i]),
+            out[int(pid)] = (i, {"person": name, "person_id": int(pid), "known": bool(result.known[i]),
+                                 "track": int(result.track_ids[i]),
                                  "distance": None if math.isnan(d) else round(d, 4), "frame": result.index,
                                  "time": result.time, "source": result.source, "captured": captured})
         return out

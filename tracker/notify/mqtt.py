@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -94,8 +95,11 @@ class MqttTarget:
         if unknown:
             raise FacetrackError(f"{where}: unknown option {unknown[0]!r} (known: discovery, ca)")
         discovery: str | None = query.get("discovery", DEFAULT_DISCOVERY).strip("/")
-        if discovery in ("", "off", "false", "no", "0"):
+        if discovery is not None and discovery.lower() in ("", "off", "false", "no", "0"):
             discovery = None
+        elif discovery is not None and not re.fullmatch(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*", discovery):
+            raise FacetrackError(f"{where}: discovery={discovery!r}: a topic prefix of letters, digits, _ and - "
+                                 "(Home Assistant's is homeassistant), or off")
         ca = query.get("ca") or None
         if ca is not None:
             ca = os.path.expanduser(ca)
@@ -187,6 +191,8 @@ class MqttLink:
         self._refused = None
         with self._lock:
             own = self.will_topic not in self._states  # else a camera's state says it (a lost stream: offline)
+            if own:  # kept as state: said again after a reconnect, and not twice by a camera saying it too
+                self._states[self.will_topic] = b"online"
         if own:
             client.publish(self.will_topic, "online", qos=1, retain=True)
         if self.target.discovery:
@@ -322,8 +328,6 @@ class MqttLink:
         if self._thread.is_alive():
             self._thread.join(max(0.0, deadline - time.monotonic() - 1.0))
         left = self.events.close()
-        if left:
-            log.warning("MQTT broker %s: %d event(s) could not be sent before the end", self.target.shown, left)
         with self._lock:
             said = self._states.get(self.will_topic) == b"offline" and self.will_topic not in self._dirty
         if self._connected.is_set() and not said:
@@ -334,6 +338,10 @@ class MqttLink:
                 time.sleep(0.02)  # the broker's acknowledgements of what was sent, `offline` last
         self.client.disconnect()
         self.client.loop_stop()
+        lost = left + self.events.dropped
+        if lost:  # the run ends with one line and exit 1: events were lost
+            raise FacetrackError(f"MQTT broker {self.target.shown}: {lost} event(s) not sent ({left} still waiting "
+                                 f"at the end, {self.events.dropped} dropped from a full queue)")
 
 
 def _matches(pattern: str, topic: str) -> bool:

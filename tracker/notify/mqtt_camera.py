@@ -65,6 +65,8 @@ class MqttCamera:
         self._last_seen: dict[int, str] = {}  # known people only
         self._faces: dict[int, bytes] = {}  # known people's latest face (JPEG), to follow a rename
         self._last_unknown = -1
+        self._unknown_body: dict[str, Any] | None = None  # the last unknown visitor's event, as published
+        self._status: dict[str, Any] | None = None  # the latest status, as published
         self._lock = threading.Lock()  # events come from the frame loop, the capture thread and paho's
         link.state(self.topics["availability"], b"online")
         with self._lock:
@@ -78,6 +80,7 @@ class MqttCamera:
         link.listen(f"{self.topics['person']}/+/face", self._earlier_face)
         if self.discovery:
             link.listen(hass.config_topic(self.discovery, "binary_sensor", camera, "+"), self._earlier_sensor)
+        link.listen(self.topics["unknown"], self._earlier_unknown)
 
     # ------------------------------------------------------------------ what an earlier run left
     def _earlier_presence(self, topic: str, payload: bytes, retained: bool) -> None:
@@ -100,6 +103,32 @@ class MqttCamera:
                 self._last_seen[pid] = seen
                 name, level = self._known[pid]
                 self._presence(pid, name, level, pid in self._present)
+
+    def _earlier_unknown(self, _topic: str, payload: bytes, retained: bool) -> None:
+        """The last unknown visitor of an earlier run, named since: the sensor shows their name."""
+        if not retained or not payload:
+            return
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(body, dict):
+            return
+        with self._lock:
+            if self._unknown_body is None:  # nobody newer in this run
+                self._unknown_body = body
+                self._follow_unknown()
+
+    def _follow_unknown(self, everyone: Sequence[Any] | None = None) -> None:
+        """The last unknown visitor's event again, under the name (and known) the gallery gives them now."""
+        body = self._unknown_body
+        if body is None or not isinstance(body.get("person_id"), int):
+            return
+        person = next((p for p in (self.people() if everyone is None else everyone) if p.id == body["person_id"]),
+                      None)
+        if person is not None and (person.name, bool(person.known)) != (body.get("person"), body.get("known")):
+            self._unknown_body = body = {**body, "person": person.name, "known": bool(person.known)}
+            self.link.state(self.topics["unknown"], _dumps(body))
 
     def _earlier_face(self, topic: str, payload: bytes, retained: bool) -> None:
         if retained and payload:
@@ -149,7 +178,10 @@ class MqttCamera:
         if not now and t - self._people_at < PEOPLE_EVERY_S:
             return
         self._people_at = t
-        current = self._levels([p for p in self.people() if p.known])
+        everyone = list(self.people())
+        current = self._levels([p for p in everyone if p.known])
+        if self._unknown_body is not None:
+            self._follow_unknown(everyone)
         if current == self._known:
             return
         base = self.topics["person"]
@@ -200,6 +232,7 @@ class MqttCamera:
             if body is not None:
                 self.link.event(self.topics["events"], _dumps(body))
             if e.kind == "status":
+                self._status = body
                 self.link.state(self.topics["status"], _dumps(body or {}))
             elif e.kind in ("stream_lost", "stream_resumed"):
                 self.link.state(self.topics["availability"], b"offline" if e.kind == "stream_lost" else b"online")
@@ -217,7 +250,7 @@ class MqttCamera:
                         name, level = self._known[e.person_id]
                         self._presence(e.person_id, name, level, e.person_id in self._present)
             elif e.kind in ("unknown", "reidentified") and body is not None:
-                self._last_unknown = e.person_id
+                self._last_unknown, self._unknown_body = e.person_id, body
                 self.link.state(self.topics["unknown"], _dumps(body))
                 if e.face is not None:
                     self.link.state(self.topics["unknown_face"], e.face.jpeg)
@@ -233,6 +266,9 @@ class MqttCamera:
             self._publish_people()
 
     def close(self) -> None:
+        with self._lock:
+            if self._status is not None:  # the retained status says what is true now: not connected
+                self.link.state(self.topics["status"], _dumps({**self._status, "connected": False}))
         self.link.state(self.topics["availability"], b"offline")
         if self.own_link:
             self.link.close()

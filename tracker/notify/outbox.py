@@ -80,7 +80,7 @@ class Outbox(Generic[T]):
             return len(self._items)
 
     def close(self) -> int:
-        """What was left undelivered (counted as dropped), after the last warning is said."""
+        """How many were left undelivered (not counted in `dropped`), after the last warning is said."""
         with self._cond:
             left = len(self._items)
             self._items.clear()

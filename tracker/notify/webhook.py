@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import socket
 import threading
 import time
 import urllib.error
@@ -20,13 +21,13 @@ import urllib.request
 import uuid
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .. import __version__
 from ..config import redact
 from ..errors import FacetrackError
 from .events import EVENTS, Event
-from .outbox import Outbox
+from .outbox import WARN_EVERY_S, Outbox
 
 log = logging.getLogger("facetrack")
 
@@ -37,27 +38,51 @@ RETRY_CODES = (408, 425, 429)
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
+    """An http(s) URL whose host resolves: a mistake is one line at start, not events lost later
+    (a server that is down now is fine: it is tried again)."""
+    where = f"--webhook {redact(url)}"
+    parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise FacetrackError(f"--webhook {redact(url)}: not an http:// or https:// URL")
+        raise FacetrackError(f"{where}: not an http:// or https:// URL")
     try:
-        parts.port  # noqa: B018 - a bad port raises here, not in the sender
-    except ValueError as exc:
-        raise FacetrackError(f"--webhook {redact(url)}: {exc}") from None
+        port = parts.port
+    except ValueError:
+        raise FacetrackError(f"{where}: the port must be a number from 1 to 65535") from None
+    try:
+        socket.getaddrinfo(parts.hostname, port or (443 if parts.scheme.lower() == "https" else 80))
+    except (OSError, UnicodeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise FacetrackError(f"{where}: cannot find the host {parts.hostname}: {why}") from None
     return url
+
+
+def _without_credentials(url: str) -> tuple[str, str | None]:
+    """The URL without `user:password@`, and those as an HTTP Basic Authorization header."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    who = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return urlunsplit(parts._replace(netloc=netloc)), "Basic " + base64.b64encode(who.encode()).decode()
 
 
 class WebhookOutput:
     """One URL's deliveries (an EventOutput, sinks.EventSink)."""
 
     def __init__(self, url: str, extra: dict[str, Any] | None = None, queue_size: int = 1000) -> None:
-        self.url = check_url(url)
+        self.url, self._auth = _without_credentials(check_url(url))
         self.shown = redact(url)
+        self.refused = 0  # events the receiver refused (4xx): dropped
+        self._refused_said = 0
         self.extra = dict(extra or {})
         self.outbox: Outbox[tuple[str, bytes]] = Outbox(queue_size, f"webhook {self.shown}")
         self._run = uuid.uuid4().hex[:12]  # with each event's seq, its idempotency key
         self._stop = threading.Event()
         self._failing_since: float | None = None
+        self._refused_at = -WARN_EVERY_S
         self.delivered = 0
         self._thread = threading.Thread(target=self._send_loop, name="webhook", daemon=True)
         self._thread.start()
@@ -74,8 +99,11 @@ class WebhookOutput:
 
     def _post(self, key: str, payload: bytes) -> int | str:
         """The HTTP status, or why there was none."""
-        req = urllib.request.Request(self.url, data=payload, method="POST", headers={
-            "Content-Type": "application/json", "User-Agent": f"facetrack/{__version__}", "Idempotency-Key": key})
+        headers = {"Content-Type": "application/json", "User-Agent": f"facetrack/{__version__}",
+                   "Idempotency-Key": key}
+        if self._auth:
+            headers["Authorization"] = self._auth
+        req = urllib.request.Request(self.url, data=payload, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
                 return int(resp.status)
@@ -98,7 +126,12 @@ class WebhookOutput:
             if isinstance(answer, int) and (200 <= answer < 300 or (400 <= answer < 500 and answer not in RETRY_CODES)):
                 self.outbox.pop_if(item)
                 if answer >= 300:
-                    log.warning("webhook %s refused an event (HTTP %d); it is dropped", self.shown, answer)
+                    self.refused += 1
+                    if time.monotonic() - self._refused_at >= WARN_EVERY_S:  # a refusing receiver is one line per 10 s
+                        self._refused_at = time.monotonic()
+                        log.warning("webhook %s refused %d event(s) (HTTP %d); they are dropped", self.shown,
+                                    self.refused - self._refused_said, answer)
+                        self._refused_said = self.refused
                 else:
                     self.delivered += 1
                 if self._failing_since is not None:
@@ -121,5 +154,8 @@ class WebhookOutput:
         self.outbox.notify()
         self._thread.join(1.0)  # a delivery under way may finish after: the thread ends with the process
         left = self.outbox.close()
-        if left:
-            log.warning("webhook %s: %d event(s) could not be delivered before the end", self.shown, left)
+        lost = left + self.outbox.dropped + self.refused
+        if lost:  # the run ends with one line and exit 1: events were lost
+            raise FacetrackError(f"webhook {self.shown}: {lost} event(s) not delivered ({self.delivered} were; "
+                                 f"{left} still waiting at the end, {self.outbox.dropped} dropped from a full queue, "
+                                 f"{self.refused} refused by the receiver)")
