@@ -288,8 +288,8 @@ def _own_outputs(camera: Camera, restarts: int) -> tuple[Any, Any, Path | None]:
 
 def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, merged: tuple[bool, bool],
                 status_every: float, restarts: int = 0) -> int:
-    from . import notify
     from .gallery import Gallery
+    from .notify import wiring as notify
     from .pipeline import Engine, Summary
     from .sinks import EventLines, EventOutput, EventSink, JsonlSink, Sink, VideoSink, close_all
     from .sources import source_for

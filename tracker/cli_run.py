@@ -34,7 +34,7 @@ def display_available() -> bool:
 
 
 def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
-    from . import notify
+    from .notify import wiring as notify
     from .outputs import check_outputs
 
     if getattr(args, "ray_cpus", None) is not None and getattr(args, "ray", None) is None:
@@ -110,8 +110,8 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     cams.check_cameras(cameras, {"json": args.output_json, "events": args.events},
                        [*gallery_files(cfg.gallery), *([config_file] if config_file.exists() else [])])
     level = logging.getLogger().getEffectiveLevel()
-    from . import notify
     from .gallery import Gallery
+    from .notify import wiring as notify
 
     notify.check(cfg)
     with Gallery(cfg.gallery):  # a gallery that cannot open: said now, not by every camera
@@ -196,9 +196,9 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
 
 def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], stop: threading.Event,
                    caught: list[int]) -> int:
-    from . import notify
     from .cameras import short_name
     from .gallery import Gallery
+    from .notify import wiring as notify
     from .outputs import LineFile
     from .pipeline import Engine, Summary
     from .records import Frame, FrameResult
