@@ -16,7 +16,8 @@ from ui_helpers import key, make_window, settings  # noqa: F401
 from tracker.config import Config
 from tracker.enroll import enroll_folders
 from tracker.gallery import Gallery
-from ui.app import MainWindow, _apply_saved
+from ui.app import MainWindow
+from ui.launch import apply_saved
 from ui.session import ENDED, PAUSED, PLAYING
 
 WAIT_MS = 60_000
@@ -204,9 +205,9 @@ def test_settings_apply_persist_and_yield_to_flags(qtbot, make_window, enrolled:
     w.close()
     assert w.settings.value("window/geometry") is not None
     base = Config(gallery=enrolled)
-    restored = _apply_saved(base, settings, frozenset())
+    restored = apply_saved(base, settings, frozenset())
     assert (restored.threshold, restored.upsample, restored.gallery) == (0.5, 0, other)
-    flagged = _apply_saved(base, settings, frozenset({"threshold"}))
+    flagged = apply_saved(base, settings, frozenset({"threshold"}))
     assert flagged.threshold == base.threshold and flagged.upsample == 0
 
 
@@ -227,7 +228,7 @@ def test_the_app_opens_a_postgresql_gallery_typed_in_settings(qtbot, make_window
     w.apply_settings(cfg)
     qtbot.waitUntil(lambda: w.people.names() == ["Ada Shared"], timeout=10_000)
     w.close()
-    assert _apply_saved(Config(gallery=enrolled), settings, frozenset()).gallery == url  # the next start too
+    assert apply_saved(Config(gallery=enrolled), settings, frozenset()).gallery == url  # the next start too
 
 
 def test_view_letterboxes_and_hit_tests(qtbot) -> None:

@@ -275,10 +275,10 @@ def _own_outputs(camera: Camera, restarts: int) -> tuple[Any, Any, Path | None]:
     """A camera's own JSONL and events files, and its video path. A restarted camera goes on
     where it was: its text outputs are appended to, and its video continues in a numbered file
     (door.mp4, door-restart1.mp4, ...), so nothing it wrote before is lost."""
-    from .sinks import _open_text
+    from .outputs import LineFile
 
     def text(path: Path | None) -> Any:
-        return None if path is None else _open_text(path, append=restarts > 0)
+        return None if path is None else LineFile(path, append=restarts > 0)
 
     video = camera.output_video
     if video is not None and restarts:
@@ -358,13 +358,13 @@ def run_cameras(cameras: Sequence[Camera], cfg: Config, stop: threading.Event,
     unexpectedly (an internal error, killed) is started again after RESTART_AFTER_S; one that
     ends with a clear error (its line is logged) is not. Raises FacetrackError naming the failed
     cameras, if any, once all have ended."""
-    from .sinks import _open_text
+    from .outputs import LineFile
 
     ctx = mp.get_context("spawn")  # never fork a process that holds threads and dlib's state
     stop_all = ctx.RawValue("b", 0)  # set to 1: every camera stops (see camera_main)
     merged = (merged_json is not None, merged_events is not None)
-    outs = {"json": _open_text(merged_json, stop=stop) if merged_json else None,
-            "events": _open_text(merged_events, stop=stop) if merged_events else None}
+    outs = {"json": LineFile(merged_json, stop=stop) if merged_json else None,
+            "events": LineFile(merged_events, stop=stop) if merged_events else None}
 
     def start(cam: Camera, restarts: int = 0) -> _Running:
         reader, writer = ctx.Pipe(duplex=False) if any(merged) else (None, None)

@@ -30,9 +30,9 @@ from .gallery_schema import (
     Person,
     Provenance,
     Sample,
-    _pair,
     clean_name,
     encode_thumbnail,
+    link_pair,
 )
 from .gallery_sqlite import StoreError, new_file
 from .gallery_store import GalleryFile, transaction
@@ -264,7 +264,7 @@ class Gallery(GalleryFile, GalleryEdits):
             src, dst = self.require(source), self.require(into)
             if src.id == dst.id:
                 raise GalleryError("cannot merge a person into themselves")
-            moved = {_pair(dst.id, other) for other in self.cannot_linked(src.id) if other != dst.id}
+            moved = {link_pair(dst.id, other) for other in self.cannot_linked(src.id) if other != dst.id}
             now = time.time()
             self._write([("UPDATE descriptors SET person_id = ? WHERE person_id = ?", (dst.id, src.id)),
                          *[(INSERT_LINK, (a, b, now))

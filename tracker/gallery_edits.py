@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from .descriptor_table import DescriptorTable
 from .errors import GalleryError
-from .gallery_schema import INSERT_LINK, Person, Provenance, Sample, _pair, decode_thumbnail
+from .gallery_schema import INSERT_LINK, Person, Provenance, Sample, decode_thumbnail, link_pair
 from .gallery_store import Store, transaction
 
 
@@ -51,7 +51,7 @@ class GalleryEdits:
         return frozenset(b if a == person_id else a for a, b in self._links if person_id in (a, b))
 
     def are_cannot_linked(self, a: int, b: int) -> bool:
-        return _pair(a, b) in self._links
+        return link_pair(a, b) in self._links
 
     def links(self) -> frozenset[tuple[int, int]]:
         """Every cannot-link as (smaller id, larger id); read per frame, so cached per version."""
@@ -103,7 +103,7 @@ class GalleryEdits:
     def add_cannot_links(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Record that these people are different (seen in one frame, split apart, "not X")."""
         with self._lock:
-            new = {_pair(a, b) for a, b in pairs if a != b and a in self._people and b in self._people}
+            new = {link_pair(a, b) for a, b in pairs if a != b and a in self._people and b in self._people}
             new -= self._links
             if not new:
                 return

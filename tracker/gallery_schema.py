@@ -160,7 +160,7 @@ def decode_thumbnail(data: bytes) -> NDArray[np.uint8] | None:
 MAX_NAME = 100
 
 
-def _pair(a: int, b: int) -> tuple[int, int]:
+def link_pair(a: int, b: int) -> tuple[int, int]:
     """A cannot-link's key: (smaller id, larger id)."""
     return (a, b) if a < b else (b, a)
 

@@ -26,7 +26,7 @@ from .config import DatabaseURL
 from .descriptor_table import DescriptorTable
 from .errors import GalleryError
 from .gallery_postgres import PostgresStore
-from .gallery_schema import ORIGINS, Person, _pair
+from .gallery_schema import ORIGINS, Person, link_pair
 from .gallery_sqlite import SqliteStore, StoreError
 from .records import DESCRIPTOR_SIZE
 
@@ -284,7 +284,7 @@ class GalleryFile:
             self._people = {int(pid): Person(int(pid), str(name), bool(known), self._table.count(int(pid)),
                                              float(created), None if last_seen is None else float(last_seen))
                             for pid, name, known, created, last_seen in people}
-            self._links = {_pair(int(a), int(b)) for a, b in links}
+            self._links = {link_pair(int(a), int(b)) for a, b in links}
         except (TypeError, ValueError) as exc:  # a value of the wrong type, written by something else
             raise GalleryError(f"gallery {self.where} is damaged ({exc})") from None
         self._auto_counter = int(counter[0]) if counter and str(counter[0]).isdigit() else 0

@@ -139,12 +139,12 @@ def run_cameras_ray(cameras: Sequence[Camera], cfg: Config, stop: threading.Even
     """Every camera as a Ray actor until all have ended or `stop` is set, restarted as
     cameras.run_cameras restarts its processes (an actor lost with its machine too)."""
     from .distributed import connect
-    from .sinks import _open_text
+    from .outputs import LineFile
 
     ray, local = connect(address, num_cpus, log_to_driver=True)  # the cameras' status lines, here
     merged = (merged_json is not None, merged_events is not None)
-    outs = {"json": _open_text(merged_json, stop=stop) if merged_json else None,
-            "events": _open_text(merged_events, stop=stop) if merged_events else None}
+    outs = {"json": LineFile(merged_json, stop=stop) if merged_json else None,
+            "events": LineFile(merged_events, stop=stop) if merged_events else None}
     try:
         nodes = [n for n in ray.nodes() if n.get("Alive")]
         if len(nodes) > 1 and not isinstance(cfg.gallery, DatabaseURL):

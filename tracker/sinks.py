@@ -36,11 +36,6 @@ class StatusSink(Protocol):
     def status(self, event: str, info: dict[str, Any]) -> None: ...
 
 
-def _open_text(path: Path, append: bool = False, stop: threading.Event | None = None) -> LineFile:
-    """A JSONL output: whole lines only, a stream's reader waited for only until `stop` (outputs.LineFile)."""
-    return LineFile(path, append, stop)
-
-
 def _number(value: float, digits: int) -> float | None:
     return None if math.isnan(value) else round(float(value), digits)
 
@@ -81,7 +76,7 @@ class LineWriter(Protocol):
 
 
 def _target(dest: Path | LineWriter) -> LineWriter:
-    return _open_text(dest) if isinstance(dest, Path) else dest
+    return LineFile(dest) if isinstance(dest, Path) else dest
 
 
 def close_all(sinks: Sequence[Sink]) -> None:

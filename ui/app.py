@@ -552,6 +552,6 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
 
 
 # Kept importable from here: the CLI and the tests start the app through ui.app.
-from .launch import _apply_saved, platform_problem, run_app  # noqa: E402
+from .launch import platform_problem, run_app  # noqa: E402
 
-__all__ = ["MainWindow", "_apply_saved", "platform_problem", "run_app"]
+__all__ = ["MainWindow", "platform_problem", "run_app"]

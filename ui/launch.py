@@ -22,7 +22,7 @@ from .app import TUNABLE, MainWindow
 log = logging.getLogger(__name__)
 
 
-def _apply_saved(cfg: Config, settings: QSettings, explicit: frozenset[str]) -> Config:
+def apply_saved(cfg: Config, settings: QSettings, explicit: frozenset[str]) -> Config:
     """Settings saved from the dialog, except those given on the command line."""
     changes: dict[str, Any] = {}
     for key in TUNABLE:
@@ -85,7 +85,7 @@ def run_app(cfg: Config, sources: Sequence[str], explicit: frozenset[str] = froz
 def start_window(cfg: Config, sources: Sequence[str], explicit: frozenset[str], settings: QSettings) -> MainWindow:
     """The window as a start makes it: saved settings under the flags, the gallery in use
     remembered for the next start, and the sources given or the last one."""
-    cfg = _apply_saved(cfg, settings, explicit)
+    cfg = apply_saved(cfg, settings, explicit)
     if "gallery" in explicit:  # --gallery: the next start opens it too (as a gallery chosen in Settings)
         settings.setValue("engine/gallery", str(cfg.gallery))
     window = MainWindow(cfg, settings=settings)
