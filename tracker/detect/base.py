@@ -20,6 +20,9 @@ from numpy.typing import NDArray
 from .. import geometry, models
 from ..records import Detections
 
+# What runs CenterFace: auto (onnxruntime where installed, else OpenCV's DNN), or one of them.
+# Here, not in registry.py: the registry builds the detectors, which must not import it back.
+DETECT_BACKENDS = ("auto", "onnxruntime", "opencv")
 ROI_CONTEXT = 2.2  # a tracked region spans this many face widths, room for motion between frames
 NMS_IOU = 0.4
 MIN_BOX_PX = 4

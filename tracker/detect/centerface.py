@@ -26,8 +26,7 @@ from numpy.typing import NDArray
 
 from ..errors import ModelError
 from ..records import Detections
-from .base import DetectorTraits, as_rgb, finish, resize
-from .registry import DETECT_BACKENDS
+from .base import DETECT_BACKENDS, DetectorTraits, as_rgb, finish, resize
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .base import DETECT_BACKENDS
+
 if TYPE_CHECKING:
     from ..config import Config
     from .base import Detector
@@ -50,8 +52,7 @@ REGISTRY: dict[str, DetectorEntry] = {e.name: e for e in (
     DetectorEntry("cnn", "dlib's MMOD CNN: for a CUDA build of dlib (seconds a frame on a CPU)", _cnn),
 )}
 DETECTORS = tuple(REGISTRY)
-# What runs CenterFace: auto (onnxruntime where installed, else OpenCV's DNN), or one of them.
-DETECT_BACKENDS = ("auto", "onnxruntime", "opencv")
+__all__ = ["DEFAULT_DETECTOR", "DETECTORS", "DETECT_BACKENDS", "REGISTRY", "describe", "make_detector"]
 DEFAULT_DETECTOR = "centerface"
 
 
