@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streams import free_port
+
 
 def _mosquitto() -> str | None:
     return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
@@ -34,12 +36,6 @@ def available() -> str | None:
     if _mosquitto() is None:
         return "mosquitto (Debian's package) is not installed"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Broker:

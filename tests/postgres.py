@@ -11,10 +11,11 @@ import glob
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from streams import free_port
 
 
 def _bin_dir() -> Path | None:
@@ -48,16 +49,10 @@ def _user_exists(name: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PostgresServer:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="facetrack-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self._names = itertools.count(1)
         self._bin = _bin_dir()
         self._started = False

@@ -60,63 +60,38 @@ def config_topic(discovery: str, component: str, camera: str, object_id: str) ->
     return f"{discovery}/{component}/{node_id(camera)}/{object_id}/config"
 
 
+def _entity(prefix: str, camera: str, name: str, object_id: str, **options: Any) -> dict[str, Any]:
+    """One entity of the camera's device: its own `options` between its name and unique id and
+    what every entity shares (the device, the origin, the camera's availability)."""
+    return {"name": name, "unique_id": f"{node_id(camera)}_{object_id}", **options, "device": device(camera),
+            "origin": ORIGIN, **availability(prefix, camera)}
+
+
+def _json_state(state_topic: str, value: str) -> dict[str, Any]:
+    """A state read from a JSON payload (`value_json.<value>`), the payload also as attributes."""
+    return {"state_topic": state_topic, "value_template": f"{{{{ value_json.{value} }}}}",
+            "json_attributes_topic": state_topic}
+
+
 def presence_config(prefix: str, camera: str, person_id: int, name: str, state_topic: str) -> dict[str, Any]:
     """The binary sensor of one known person on one camera: ON while they are present."""
-    return {
-        "name": name,
-        "unique_id": f"{node_id(camera)}_person_{person_id}",
-        "state_topic": state_topic,
-        "value_template": "{{ value_json.state }}",
-        "json_attributes_topic": state_topic,
-        "payload_on": "ON",
-        "payload_off": "OFF",
-        "device_class": "occupancy",
-        "icon": "mdi:face-recognition",
-        "device": device(camera),
-        "origin": ORIGIN,
-        **availability(prefix, camera),
-    }
+    return _entity(prefix, camera, name, f"person_{person_id}", **_json_state(state_topic, "state"),
+                   payload_on="ON", payload_off="OFF", device_class="occupancy", icon="mdi:face-recognition")
 
 
 def unknown_config(prefix: str, camera: str, state_topic: str) -> dict[str, Any]:
     """A sensor holding the last unknown visitor's automatic name, with the event as attributes."""
-    return {
-        "name": "Last unknown visitor",
-        "unique_id": f"{node_id(camera)}_last_unknown",
-        "state_topic": state_topic,
-        "value_template": "{{ value_json.person }}",
-        "json_attributes_topic": state_topic,
-        "icon": "mdi:account-question",
-        "device": device(camera),
-        "origin": ORIGIN,
-        **availability(prefix, camera),
-    }
+    return _entity(prefix, camera, "Last unknown visitor", "last_unknown", **_json_state(state_topic, "person"),
+                   icon="mdi:account-question")
 
 
 def unknown_face_config(prefix: str, camera: str, image_topic: str) -> dict[str, Any]:
     """An image entity: the last unknown visitor's best face (a JPEG)."""
-    return {
-        "name": "Last unknown visitor face",
-        "unique_id": f"{node_id(camera)}_last_unknown_face",
-        "image_topic": image_topic,
-        "content_type": "image/jpeg",
-        "device": device(camera),
-        "origin": ORIGIN,
-        **availability(prefix, camera),
-    }
+    return _entity(prefix, camera, "Last unknown visitor face", "last_unknown_face", image_topic=image_topic,
+                   content_type="image/jpeg")
 
 
 def people_config(prefix: str, camera: str, state_topic: str) -> dict[str, Any]:
     """A sensor counting the faces labelled now, with who they are as attributes."""
-    return {
-        "name": "People present",
-        "unique_id": f"{node_id(camera)}_people",
-        "state_topic": state_topic,
-        "value_template": "{{ value_json.count }}",
-        "json_attributes_topic": state_topic,
-        "state_class": "measurement",
-        "icon": "mdi:account-group",
-        "device": device(camera),
-        "origin": ORIGIN,
-        **availability(prefix, camera),
-    }
+    return _entity(prefix, camera, "People present", "people", **_json_state(state_topic, "count"),
+                   state_class="measurement", icon="mdi:account-group")
