@@ -147,15 +147,6 @@ class Happenings:
         """A stream's own event (stream_lost, stream_resumed, status), numbered with the rest."""
         return self._event(kind, info)
 
-    @property
-    def present(self) -> dict[int, tuple[str, bool]]:
-        """Who is present now: person id -> (name, known)."""
-        return {pid: (p.name, p.known) for pid, p in self._present.items()}
-
-    def last_sighting(self, person_id: int) -> dict[str, Any] | None:
-        p = self._present.get(person_id)
-        return None if p is None else dict(p.last)
-
     def update(self, frame: Frame, result: FrameResult) -> list[Event]:
         """The events this frame's result brings, in order: who left, then per face appeared,
         named, unknown / reidentified, face."""
@@ -166,7 +157,7 @@ class Happenings:
         read = self.clock() - (time.monotonic() - frame.captured_at if frame.captured_at else 0.0)
         for track in result.track_ids:
             self._born.setdefault(int(track), read)
-        faces = self._sightings(result, iso(read))
+        faces = self._sightings(result, iso(read)) if (result.person_ids >= 0).any() else {}
         source_changed = any(p.last["source"] != result.source for p in self._present.values())
         for pid, p in list(self._present.items()):
             if pid not in faces and (source_changed or t - p.last["time"] >= self.left_after or t < p.last["time"]):

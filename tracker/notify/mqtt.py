@@ -146,7 +146,6 @@ class MqttLink:
         self._was_connected = False
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._send_loop, name="mqtt", daemon=True)
-        self.sent = 0  # events the broker acknowledged... handed over, in all
 
     # ------------------------------------------------------------------ connection
     @property
@@ -316,7 +315,6 @@ class MqttLink:
             self.events.pop_if(item)
             with self._lock:
                 self._inflight.append(info.mid)
-            self.sent += 1
             handed = True
         return handed
 

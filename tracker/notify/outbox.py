@@ -60,12 +60,6 @@ class Outbox(Generic[T]):
                 self._items.popleft()
             self._cond.notify_all()
 
-    def take(self) -> T | None:
-        with self._cond:
-            item = self._items.popleft() if self._items else None
-            self._cond.notify_all()
-            return item
-
     def wait(self, timeout: float) -> None:
         """Until something is put (or taken), or `timeout` passes."""
         with self._cond:
