@@ -155,21 +155,42 @@ class Subscriber:
 
 
 def retained(broker: Broker, topic_filter: str = "#", settle: float = 1.0) -> dict[str, bytes]:
-    """What the broker holds retained now under `topic_filter`, as a new client sees it."""
+    """What the broker holds retained now under `topic_filter`, as a new client sees it.
+
+    The broker sends its retained messages right after acknowledging the subscription; they are
+    read until none has come for `settle` seconds after that acknowledgement (not after
+    connecting: on a loaded machine connecting alone can take longer, and a partial read would
+    pass a test that something is gone)."""
     import paho.mqtt.client as mqtt
 
     got: dict[str, bytes] = {}
+    lock = threading.Lock()
+    subscribed = threading.Event()
+    last = [time.monotonic()]
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, clean_session=True)
 
     def on_message(_c: Any, _u: Any, msg: Any) -> None:
-        if msg.retain:
-            got[msg.topic] = bytes(msg.payload)
+        with lock:
+            if msg.retain:
+                got[msg.topic] = bytes(msg.payload)
+            last[0] = time.monotonic()
+
+    def on_subscribe(*_: Any) -> None:
+        last[0] = time.monotonic()
+        subscribed.set()
 
     client.on_message = on_message
+    client.on_subscribe = on_subscribe
     client.on_connect = lambda c, *_: c.subscribe(topic_filter, 1)
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
-    time.sleep(settle)
-    client.disconnect()
-    client.loop_stop()
-    return got
+    try:
+        if not subscribed.wait(20):
+            raise RuntimeError("the test client could not subscribe to read retained messages")
+        while time.monotonic() - last[0] < settle:
+            time.sleep(0.05)
+        with lock:
+            return dict(got)
+    finally:
+        client.disconnect()
+        client.loop_stop()
