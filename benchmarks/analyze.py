@@ -23,11 +23,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench import current_rss_mb, rss_mb  # noqa: E402
 
-from tracker import baseline, offline  # noqa: E402
 from tracker.config import Config  # noqa: E402
-from tracker.gallery import Gallery  # noqa: E402
+from tracker.engine import offline  # noqa: E402
+from tracker.eval import baseline  # noqa: E402
+from tracker.gallery.gallery import Gallery  # noqa: E402
 from tracker.records import Frame  # noqa: E402
-from tracker.sources import source_for  # noqa: E402
+from tracker.sources.files import source_for  # noqa: E402
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
 

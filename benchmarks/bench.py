@@ -25,13 +25,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import baseline, models  # noqa: E402
+from tracker import models  # noqa: E402
 from tracker.config import Config  # noqa: E402
-from tracker.enroll import enroll_folders  # noqa: E402
-from tracker.gallery import Gallery  # noqa: E402
-from tracker.pipeline import Engine  # noqa: E402
+from tracker.engine.pipeline import Engine  # noqa: E402
+from tracker.eval import baseline  # noqa: E402
+from tracker.gallery.enroll import enroll_folders  # noqa: E402
+from tracker.gallery.gallery import Gallery  # noqa: E402
 from tracker.records import Frame  # noqa: E402
-from tracker.sources import Source  # noqa: E402
+from tracker.sources.files import Source  # noqa: E402
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
 PEOPLE = ROOT / "assets" / "people"
@@ -93,7 +94,7 @@ def engine(gallery_dir: Path, **cfg: object) -> tuple[Engine, Gallery]:
 
 def mode_baseline(args: argparse.Namespace) -> dict[str, object]:
     from tracker.embed import DlibEmbedder
-    from tracker.enroll import face_from_photo
+    from tracker.gallery.enroll import face_from_photo
     emb = DlibEmbedder()
     names = sorted(p.name for p in PEOPLE.iterdir())
     known = np.stack([face_from_photo(next((PEOPLE / n).iterdir()), emb).descriptors[0] for n in names])
@@ -157,14 +158,14 @@ MODES = {"baseline": mode_baseline, "offline": mode_offline, "offline720": mode_
 
 def whole_processes(gallery_dir: Path) -> dict[str, float]:
     """Wall time of each pipeline as a user runs it, start-up included: the per-frame script
-    (`python -m tracker.baseline`, which enrols its two photos itself) and `facetrack run` on a
+    (`python -m tracker.eval.baseline`, which enrols its two photos itself) and `facetrack run` on a
     gallery enrolled beforehand (`facetrack enroll --folders`, not timed)."""
     gallery = gallery_dir / "whole.sqlite3"
     env_py = sys.executable
     subprocess.run([env_py, "-m", "tracker", "enroll", "--folders", str(PEOPLE), "--gallery", str(gallery), "-q"],
                    check=True, cwd=ROOT)
     out: dict[str, float] = {}
-    for name, cmd in (("baseline", [env_py, "-m", "tracker.baseline", str(CLIP), str(PEOPLE)]),
+    for name, cmd in (("baseline", [env_py, "-m", "tracker.eval.baseline", str(CLIP), str(PEOPLE)]),
                       ("facetrack", [env_py, "-m", "tracker", "run", str(CLIP), "--headless", "--gallery", str(gallery),
                                      "--output-json", str(gallery_dir / "out.jsonl"), "--no-progress", "-q"])):
         t = time.perf_counter()

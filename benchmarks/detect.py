@@ -27,9 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import baseline, metrics  # noqa: E402
 from tracker.config import Config  # noqa: E402
 from tracker.detect import Detector, make_detector  # noqa: E402
+from tracker.eval import baseline, metrics  # noqa: E402
 
 MONTAGE = ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 LABELS = ROOT / "tests" / "data" / "ccby" / "montage_labels.json"

@@ -5,7 +5,7 @@ over 16 ms).
     python benchmarks/gallery.py [--people 100 1000 2000] [--postgres]
 
 Identity: a track is scored over its 8 most recent faces against every stored descriptor
-(Gallery.person_distances: tracker/descriptor_table.py's index), timed per face, next to the plain
+(Gallery.person_distances: tracker/gallery/descriptor_table.py's index), timed per face, next to the plain
 definition (float64, one pass over the gallery per person) that it replaced. Panel: the real
 PeoplePanel (offscreen) fed by a stand-in session: a change of one person (a new "last seen"),
 a rename (the order changes) and one new person, each timed to the end of Qt's event processing,
@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from tracker import identity  # noqa: E402
-from tracker.gallery import Person  # noqa: E402
+from tracker.gallery.gallery import Person  # noqa: E402
+from tracker.identity import policy as identity  # noqa: E402
 
 PER_PERSON = 48
 WINDOW = 8
@@ -56,7 +56,7 @@ def time_identity(people: int) -> tuple[float, float]:
     centres, vectors, labels = gallery(people, rng)
     tracks = [(centres[rng.integers(0, people)] + rng.normal(size=(WINDOW, 128)) * (0.38 / np.sqrt(256))
                ).astype(np.float32) for _ in range(20)]
-    from tracker.descriptor_table import DescriptorTable
+    from tracker.gallery.descriptor_table import DescriptorTable
 
     table = DescriptorTable()  # what a Gallery queries: its index, kept in step with every change
     table.load(vectors, labels, np.arange(1, len(labels) + 1, dtype=np.int64), np.zeros(len(labels), np.int8))
@@ -79,7 +79,7 @@ def time_learning(people: int, tmp: Path, location: str | None = None) -> dict[s
     an enrolled photo, and the first identity query after a change; next to what the copying
     version cost in memory alone for one change (every stored array copied with the new row,
     and the k-NN index rebuilt at the next query)."""
-    from tracker.gallery import Gallery, Provenance
+    from tracker.gallery.gallery import Gallery, Provenance
 
     rng = np.random.default_rng(people)
     centres, vectors, labels = gallery(people, rng)
@@ -157,8 +157,8 @@ class StandIn:
 def time_panel(people: int) -> dict[str, float]:
     from PyQt6.QtWidgets import QApplication
 
-    from ui.people_panel import PeoplePanel
-    from ui.session import PersonView
+    from ui.session.session import PersonView
+    from ui.widgets.people_panel import PeoplePanel
 
     app = QApplication.instance() or QApplication([])
     rng = np.random.default_rng(people)

@@ -17,10 +17,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import baseline, models  # noqa: E402
+from tracker import models  # noqa: E402
 from tracker.config import Config  # noqa: E402
 from tracker.detect import CenterFaceDetector, CnnDetector, HogDetector  # noqa: E402
 from tracker.embed import DlibEmbedder  # noqa: E402
+from tracker.eval import baseline  # noqa: E402
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
 
@@ -53,9 +54,9 @@ def main() -> None:
     print(f"descriptors, {'batches of 64 (CUDA)' if info.cuda else 'one per call (CPU)'}: "
           f"{rate(lambda: emb.describe(chips), len(chips), 2):.1f} descriptors/s")
 
-    from tracker.gallery import Gallery
-    from tracker.pipeline import Engine
-    from tracker.sources import source_for
+    from tracker.engine.pipeline import Engine
+    from tracker.gallery.gallery import Gallery
+    from tracker.sources.files import source_for
 
     with tempfile.TemporaryDirectory() as d:
         cfg = Config(gallery=Path(d) / "g.sqlite3", detector="cnn" if info.cuda else "centerface",

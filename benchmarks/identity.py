@@ -9,7 +9,7 @@
 
 The engine runs over the whole clip with a gallery in a temporary file (so nothing of yours is
 read or changed). Each labelled face is matched to a face the engine reported in that frame
-(Hungarian, IoU >= 0.3); the figures come from tracker/metrics.py:
+(Hungarian, IoU >= 0.3); the figures come from tracker/eval/metrics.py:
 
   covered          labelled faces that got an identity (automatic or named)
   fragmentation    mean over labelled persons of the distinct identities their faces got (ideal 1)
@@ -34,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import metrics  # noqa: E402
 from tracker.config import Config, load_config  # noqa: E402
+from tracker.eval import metrics  # noqa: E402
 from tracker.records import Frame, FrameResult  # noqa: E402
 
 VIDEO = ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"
@@ -59,15 +59,15 @@ def enrol_labelled(gallery: Any, video: Path, labels: list[metrics.Label], cfg: 
     """Enrol one photo per labelled person, named by the label, as a user would: a tight crop
     (1.6 times the box) around the face the labels file names for enrolment (its "enrol": person ->
     frame, the clearest face of each person), else their largest labelled face; enrolled with the
-    configured detector (tracker.enroll.find_enrollment_face, with its fallbacks for tight
+    configured detector (tracker.gallery.enroll.find_enrollment_face, with its fallbacks for tight
     crops). A person whose crop gives no face is left out (said on stderr)."""
     import cv2
 
     from tracker.detect import make_detector
     from tracker.embed import DlibEmbedder, embed
-    from tracker.enroll import find_enrollment_face
     from tracker.errors import ImageError
-    from tracker.gallery import encode_thumbnail
+    from tracker.gallery.enroll import find_enrollment_face
+    from tracker.gallery.gallery import encode_thumbnail
 
     def area(lab: metrics.Label) -> float:
         return float((lab.box[2] - lab.box[0]) * (lab.box[3] - lab.box[1]))
@@ -115,9 +115,9 @@ def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool,
     `offline` (pass 1 and the clustering of pass 2, as `facetrack analyze`)."""
     if offline:
         return run_offline(video, labels, cfg, enrol, chosen)
-    from tracker.gallery import Gallery
-    from tracker.pipeline import Engine
-    from tracker.sources import source_for
+    from tracker.engine.pipeline import Engine
+    from tracker.gallery.gallery import Gallery
+    from tracker.sources.files import source_for
 
     results: dict[int, metrics.FrameFaces] = {}
     auto: set[int] = set()
@@ -157,10 +157,10 @@ def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool,
 def run_offline(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool,
                 chosen: dict[str, int] | None = None) -> dict[str, Any]:
     """As `facetrack analyze VIDEO`: pass 1 over the clip, then the tracks clustered and named."""
-    from tracker import offline
-    from tracker.cli_analyze import GROUP_THRESHOLD
-    from tracker.gallery import Gallery
-    from tracker.sources import source_for
+    from tracker.cli.analyze import GROUP_THRESHOLD
+    from tracker.engine import offline
+    from tracker.gallery.gallery import Gallery
+    from tracker.sources.files import source_for
 
     wanted = {lab.frame for lab in labels}
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from rtsp import RtspServer, h264_clip, missing  # noqa: E402
 
-from tracker.cli import quiet_native_logs  # noqa: E402
-from tracker.live import LiveSource  # noqa: E402
+from tracker.cli.main import quiet_native_logs  # noqa: E402
+from tracker.sources.live import LiveSource  # noqa: E402
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from screenshot import GRAB, start_xvfb  # noqa: E402
 
-from tracker.draw import person_colour  # noqa: E402
+from tracker.sinks.draw import person_colour  # noqa: E402
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
 LIN_ID = 2  # the second person the portraits folder enrols
@@ -304,8 +304,8 @@ def main() -> int:
         print(f"drive_app: error: needs {', '.join(missing)} (Debian: xvfb, xdotool, tesseract-ocr)",
               file=sys.stderr)
         return 1
-    from tracker.enroll import enroll_folders
-    from tracker.gallery import Gallery
+    from tracker.gallery.enroll import enroll_folders
+    from tracker.gallery.gallery import Gallery
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="facetrack-drive-"))
     work.mkdir(parents=True, exist_ok=True)

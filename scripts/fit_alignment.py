@@ -25,11 +25,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import baseline, metrics  # noqa: E402
 from tracker.detect import CenterFaceDetector, HogDetector  # noqa: E402
 from tracker.detect import centerface as cf  # noqa: E402
 from tracker.embed import DlibEmbedder  # noqa: E402
-from tracker.images import load_image  # noqa: E402
+from tracker.eval import baseline, metrics  # noqa: E402
+from tracker.sources.images import load_image  # noqa: E402
 
 CLIPS = [ROOT / "assets" / "demo" / "short_hamilton_clip.mp4",
          ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"]

@@ -41,8 +41,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import shots  # noqa: E402
 from tracker.detect import Detector  # noqa: E402
+from tracker.track import shots  # noqa: E402
 
 VIDEO = ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 LABELS = ROOT / "tests" / "data" / "ccby" / "montage_labels.json"
@@ -51,7 +51,7 @@ STEP = 6
 CROP = 96
 COLS = 10
 # The montage's cuts (SOURCES.md times x 29.92 fps). The walking -> walking-and-pause cut at 671
-# changes the colours too little for tracker.shots (Bhattacharyya 0.14 < 0.25), so it is listed.
+# changes the colours too little for tracker.track.shots (Bhattacharyya 0.14 < 0.25), so it is listed.
 MONTAGE_CUTS = [0, 89, 187, 365, 499, 588, 671]
 
 # Face number (from `detect`) -> person. Persons are named by shot group and appearance:

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.cli import main  # noqa: E402
+from tracker.cli.main import main  # noqa: E402
 
 OUT = ROOT / "assets" / "readme"
 

@@ -40,7 +40,7 @@ def labelled(png: Path) -> bool:
     import numpy as np
     from PIL import Image
 
-    from tracker.draw import person_colour
+    from tracker.sinks.draw import person_colour
 
     if not png.exists():
         return False
@@ -82,8 +82,8 @@ def main() -> int:
         print("screenshot: error: Xvfb is not installed (Debian: apt install xvfb)", file=sys.stderr)
         return 1
 
-    from tracker.enroll import enroll_folders
-    from tracker.gallery import Gallery
+    from tracker.gallery.enroll import enroll_folders
+    from tracker.gallery.gallery import Gallery
 
     work = Path(tempfile.mkdtemp(prefix="facetrack-shot-"))
     gallery = work / "gallery.sqlite3"

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from tracker import geometry
 from tracker.detect import HogDetector
-from tracker.images import load_image
+from tracker.sources.images import load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "tests" / "data" / "faces"
@@ -281,7 +281,7 @@ def _compose(bg: NDArray[np.uint8],
 
 
 # Per shot of lookalike_clip, a colour cast of the background: each cut changes the colours (as
-# real cuts do), which is what tracker.shots detects.
+# real cuts do), which is what tracker.track.shots detects.
 SHOT_TINTS = ((1.0, 1.0, 1.0), (0.45, 0.7, 1.3), (1.3, 0.8, 0.45), (0.6, 1.25, 0.6))
 
 

@@ -10,10 +10,10 @@ import pytest
 from conftest import ALEX, CLIP, FACES, LIN
 from synth import crossing_clip, score
 
-from tracker import baseline
-from tracker.cli import main
+from tracker.cli.main import main
 from tracker.embed import DlibEmbedder
-from tracker.enroll import face_from_photo
+from tracker.eval import baseline
+from tracker.gallery.enroll import face_from_photo
 
 
 @pytest.fixture(scope="module")

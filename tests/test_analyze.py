@@ -11,9 +11,9 @@ import pytest
 from conftest import ALEX, FACES, LIN
 from synth import MONTAGE, MONTAGE_LABELS, crossing_clip, score
 
-from tracker import metrics
-from tracker.cli import main
-from tracker.gallery import Gallery
+from tracker.cli.main import main
+from tracker.eval import metrics
+from tracker.gallery.gallery import Gallery
 
 PHOTOS = [FACES / f for f in ("obama_1.jpg", "obama_2.jpg", "biden_1.jpg", "biden_2.jpg", "obama_and_biden.jpg")]
 

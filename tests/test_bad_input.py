@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tracker.cli import main
+from tracker.cli.main import main
 from tracker.config import Config, DatabaseURL, load_config
 from tracker.errors import FacetrackError, ImageError
-from tracker.images import MAX_SIDE, load_image, load_image_scaled
+from tracker.sources.images import MAX_SIDE, load_image, load_image_scaled
 
 PHOTO = FACES / "obama_1.jpg"
 

@@ -17,8 +17,11 @@ import numpy as np
 import pytest
 from conftest import FACES, LIN, ROOT
 
-from tracker import cli, cli_calibrate
-from tracker.calibrate import (
+from tracker.cli import calibrate as cli_calibrate
+from tracker.cli import main as cli
+from tracker.config import load_config
+from tracker.errors import FacetrackError, GalleryError
+from tracker.eval.calibrate import (
     BIN,
     SAFETY,
     Calibration,
@@ -28,9 +31,7 @@ from tracker.calibrate import (
     load_descriptors,
     pair_counts,
 )
-from tracker.config import load_config
-from tracker.errors import FacetrackError, GalleryError
-from tracker.gallery import Gallery
+from tracker.gallery.gallery import Gallery
 
 # Points on one axis of 128-D space, around a common offset: the distance between x and y is
 # |x - y|, and with binary fractions it is exact in float32 too.
@@ -290,7 +291,7 @@ def _wired() -> bool:
     return True
 
 
-@pytest.mark.skipif(not _wired(), reason="`calibrate` is not wired into tracker/cli.py yet")
+@pytest.mark.skipif(not _wired(), reason="`calibrate` is not wired into tracker/cli/main.py yet")
 def test_through_main(line_gallery: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["calibrate", "--gallery", str(line_gallery), "--json", "--target-far", "0.2"]) == 0
     assert json.loads(capsys.readouterr().out)["threshold"] == 0.6245
@@ -301,7 +302,7 @@ def test_through_main(line_gallery: Path, tmp_path: Path, capsys: pytest.Capture
 
 # ---------------------------------------------------------------- real faces and the plot
 def enrolled(path: Path, people: dict[str, list[Path]]) -> Path:
-    from tracker.enroll import enroll
+    from tracker.gallery.enroll import enroll
 
     with Gallery(path) as g:
         for name, photos in people.items():

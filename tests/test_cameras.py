@@ -12,10 +12,10 @@ import pytest
 from conftest import CLIP
 from rtsp import RtspServer, facetrack, h264_clip, missing, stop_within
 
-from tracker import cameras
-from tracker.cli import main
+from tracker.cli.main import main
+from tracker.engine import cameras
 from tracker.errors import FacetrackError
-from tracker.gallery import Gallery
+from tracker.gallery.gallery import Gallery
 
 MONTAGE = Path(__file__).resolve().parent / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 

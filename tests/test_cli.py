@@ -13,7 +13,7 @@ from conftest import ALEX, CLIP, FACES, LIN
 from PIL import Image
 from streams import free_port
 
-from tracker.cli import main
+from tracker.cli.main import main
 
 
 def facetrack(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -52,7 +52,7 @@ def test_enroll_folders(tmp_path: Path, gallery_path: Path) -> None:
         (root / name / photo).write_bytes((FACES / photo).read_bytes())
     (root / "Joe Biden" / "landscape.png").write_bytes(_noface_png())
     assert main(["enroll", "--folders", str(root), "--gallery", str(gallery_path)]) == 0
-    from tracker.gallery import Gallery
+    from tracker.gallery.gallery import Gallery
     with Gallery(gallery_path) as g:
         assert sorted((p.name, p.descriptors) for p in g.people()) == [("Barack Obama", 1), ("Joe Biden", 1)]
 
@@ -154,7 +154,7 @@ class _NoQt:
         if name.split(".")[0] in ("PyQt6", "PySide6", "PyQt5"):
             raise ImportError(f"{name}: no Qt here (libEGL.so.1: cannot open shared object file)")
 sys.meta_path.insert(0, _NoQt())
-from tracker.cli import main
+from tracker.cli.main import main
 code = main(sys.argv[1:])
 assert not [m for m in sys.modules if m.startswith(("PyQt", "PySide"))], "Qt was imported"
 sys.exit(code)

@@ -13,7 +13,7 @@ from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker import clustering
+from tracker.identity import clustering
 
 MONTAGE = ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 LABELS = ROOT / "tests" / "data" / "ccby" / "montage_labels.json"
@@ -106,7 +106,7 @@ def _face_crops(people: list[str], per: int) -> list[list[np.ndarray]]:
 
 def _cluster_image(tmp_path, tiles: list[np.ndarray], cols: int) -> tuple[list[list[int]], int]:  # type: ignore[no-untyped-def]
     """`facetrack cluster` over one image of these tiles; the groups as lists of tile indices."""
-    from tracker.cli import main
+    from tracker.cli.main import main
 
     rows = [np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)]
     path = tmp_path / "sheet.png"

@@ -14,8 +14,8 @@ from fakes import FakeDetector, FakeEmbedder
 from streams import MjpegCamera
 
 from tracker.config import Config
-from tracker.pipeline import Engine
-from ui.session import Session
+from tracker.engine.pipeline import Engine
+from ui.session.session import Session
 
 FRAMES = [np.full((60, 80, 3), i * 12, np.uint8) for i in range(20)]
 

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 from conftest import CLIP, FACES, LIN
 
-from tracker import baseline, geometry, metrics
+from tracker import geometry
 from tracker.config import Config
 from tracker.detect import REGISTRY, CenterFaceDetector, HogDetector, detect_regions, make_detector
 from tracker.detect.centerface import to_alignment_boxes
 from tracker.embed import DlibEmbedder
 from tracker.errors import ModelError
-from tracker.images import load_image
+from tracker.eval import baseline, metrics
 from tracker.records import Detections
+from tracker.sources.images import load_image
 
 
 def _small(image: np.ndarray, side: int = 400) -> np.ndarray:
@@ -106,7 +107,7 @@ def test_every_detector_batch_and_regions_agree_with_full_passes(detector, full:
 
 
 def test_the_registry_is_the_one_list(capsys: pytest.CaptureFixture[str]) -> None:
-    from tracker.cli import main
+    from tracker.cli.main import main
 
     assert Config().detector == "centerface"
     with pytest.raises(SystemExit):
@@ -166,8 +167,8 @@ def test_mapped_centerface_boxes_give_the_hog_pipeline_descriptors() -> None:
 
 def test_enrolment_says_when_a_photo_is_a_poor_reference(tmp_path: Path) -> None:
     """A small face is enrolled (it may be all there is) but the report says why it is weak."""
-    from tracker.enroll import enroll
-    from tracker.gallery import Gallery
+    from tracker.gallery.enroll import enroll
+    from tracker.gallery.gallery import Gallery
 
     portrait = load_image(LIN)
     small = tmp_path / "small.png"

@@ -12,8 +12,8 @@ import mqtt_broker
 import pytest
 from conftest import CLIP, FACES, LIN
 
-from tracker.cli import main
-from tracker.distributed import looks_like_address
+from tracker.cli.main import main
+from tracker.engine.distributed import looks_like_address
 
 MONTAGE = Path(__file__).resolve().parent / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 
@@ -83,8 +83,8 @@ def test_a_long_recording_in_segments_gives_the_same_on_ray_and_whole_frames_in_
 
 def test_segment_plan() -> None:
     from tracker.config import Config
-    from tracker.offline import Piece, plan
-    from tracker.sources import source_for
+    from tracker.engine.offline import Piece, plan
+    from tracker.sources.files import source_for
 
     s = source_for(str(MONTAGE), Config())
     s.ensure_open()
@@ -94,7 +94,7 @@ def test_segment_plan() -> None:
 
 
 def test_ray_followed_by_sources_keeps_their_order() -> None:
-    from tracker.cli_analyze import ray_argv
+    from tracker.cli.analyze import ray_argv
 
     assert ray_argv(["analyze", "a.mp4", "--ray", "b.mp4", "--out", "r"]) == \
         ["analyze", "a.mp4", "--ray=local", "b.mp4", "--out", "r"]
@@ -151,7 +151,7 @@ def test_run_on_ray_is_an_actor_per_camera_sharing_a_postgresql_gallery(postgres
         assert mine.count("appeared") == mine.count("left") > 0, mine
     assert len({e["pid"] for e in status}) == 2  # two actors, two processes
     # Both cameras' automatic identities went to the one gallery, numbered without a clash.
-    from tracker.gallery import Gallery
+    from tracker.gallery.gallery import Gallery
 
     with Gallery(url) as g:
         names = [p.name for p in g.people()]

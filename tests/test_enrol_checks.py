@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from conftest import FACES, LIN
 
-from tracker.cli import main
-from tracker.enroll import enroll, odd_photos, subject
-from tracker.gallery import Gallery
+from tracker.cli.main import main
+from tracker.gallery.enroll import enroll, odd_photos, subject
+from tracker.gallery.gallery import Gallery
 
 
 def test_the_subject_of_a_photo() -> None:
@@ -74,9 +74,9 @@ def test_the_app_asks_which_face_then_enrols_the_one_chosen(tmp_path: Path) -> N
         obama = enroll(g, "Obama", [FACES / "obama_1.jpg"]).person
         assert obama is not None
         # Whichever face is further from Obama's photo is Biden's: choose it.
-        from tracker import identity
         from tracker.embed import DlibEmbedder, embed
-        from tracker.images import load_image
+        from tracker.identity import policy as identity
+        from tracker.sources.images import load_image
 
         desc = embed(DlibEmbedder(), load_image(photo), faces.boxes).descriptors
         far = int(np.argmax(identity.pairwise_distances(desc, g.inventory(obama.id)).min(1)))

@@ -1,5 +1,5 @@
-"""The event rules (tracker/notify/events.py) on hand-made frame results, and Home Assistant's
-discovery payloads (tracker/notify/hass.py) against its documented schema. No broker here:
+"""The event rules (tracker/sinks/notify/events.py) on hand-made frame results, and Home Assistant's
+discovery payloads (tracker/sinks/notify/hass.py) against its documented schema. No broker here:
 tests/test_mqtt.py has the real one."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import pytest
 
 from tracker.config import Config, load_config
 from tracker.errors import FacetrackError
-from tracker.notify import hass
-from tracker.notify.events import FACE, Happenings
-from tracker.notify.mqtt import MqttTarget
 from tracker.records import Frame, FrameResult
-from tracker.sinks import EventLines, EventSink
+from tracker.sinks.notify import hass
+from tracker.sinks.notify.events import FACE, Happenings
+from tracker.sinks.notify.mqtt import MqttTarget
+from tracker.sinks.results import EventLines, EventSink
 
 W, H = 320, 240
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tracker.errors import GalleryError
-from tracker.gallery import Gallery
+from tracker.gallery.gallery import Gallery
 
 
 def vec(seed: int) -> np.ndarray:
@@ -17,7 +17,7 @@ def vec(seed: int) -> np.ndarray:
 def test_people_persist_with_descriptors_and_thumbnails(gallery_at: Path | str) -> None:
     with Gallery(gallery_at) as g:
         chip = np.full((150, 150, 3), 120, np.uint8)
-        from tracker.gallery import encode_thumbnail
+        from tracker.gallery.gallery import encode_thumbnail
         p = g.enroll("Ada", np.stack([vec(1), vec(2)]), [encode_thumbnail(chip), b""])
         auto = g.add_person(None, known=False)
         g.add_descriptors(auto.id, vec(3)[None])

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracker.cli import main
-from tracker.gallery import Gallery
-from tracker.gallery_schema import NAMED, Provenance
+from tracker.cli.main import main
+from tracker.gallery.gallery import Gallery
+from tracker.gallery.schema import NAMED, Provenance
 
 
 def _filled(path: Path | str) -> Gallery:

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from conftest import CLIP, LIN, synced
 
-from tracker.cli import main
-from tracker.gallery import Gallery
+from tracker.cli.main import main
+from tracker.gallery.gallery import Gallery
 
 
 def _vec(seed: int) -> np.ndarray:

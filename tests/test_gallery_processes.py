@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from conftest import CLIP, FACES, LIN, synced
 
-from tracker.gallery import Gallery
-from tracker.gallery_schema import SCHEMA_VERSION
+from tracker.gallery.gallery import Gallery
+from tracker.gallery.schema import SCHEMA_VERSION
 
 DATA = Path(__file__).with_name("data")
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from postgres import execute
 
-from tracker.gallery import Gallery, Provenance
+from tracker.gallery.gallery import Gallery, Provenance
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from conftest import FACES
 
-from tracker.cli import main
+from tracker.cli.main import main
 from tracker.errors import GalleryError
-from tracker.gallery import ENROLLED, LEARNED, Gallery, Provenance
-from tracker.repair import suggest_merges
+from tracker.gallery.gallery import ENROLLED, LEARNED, Gallery, Provenance
+from tracker.identity.suggest import suggest_merges
 
 
 def vec(seed: int, around: np.ndarray | None = None, spread: float = 0.02) -> np.ndarray:
@@ -155,7 +155,7 @@ def test_people_show_split_forget_suggest_commands(gallery_at: Path | str, tmp_p
 def test_enrolling_someone_seen_as_an_automatic_identity_merges_it(gallery_at: Path | str,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     from tracker.embed import DlibEmbedder
-    from tracker.enroll import face_from_photo
+    from tracker.gallery.enroll import face_from_photo
 
     emb = DlibEmbedder()
     seen = face_from_photo(FACES / "obama_2.jpg", emb).descriptors

@@ -25,7 +25,7 @@ import pytest
 from conftest import CLIP, FACES, LIN
 from PIL import Image
 
-from tracker.cli import main
+from tracker.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_UTF8 = os.fsdecode(b"v\xfe")  # a name byte that is not UTF-8, as Python carries it
@@ -447,7 +447,7 @@ def test_relative_paths_in_a_config_file_are_beside_it(d: Path, tmp_path_factory
 
 def test_an_out_folder_that_cannot_be_made_is_said_before_any_work(d: Path, capsys: pytest.CaptureFixture[str],
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from tracker import offline
+    from tracker.engine import offline
 
     def pass_1(*_a: object, **_k: object) -> None:
         raise AssertionError("pass 1 ran before --out was checked")

@@ -16,7 +16,7 @@ from conftest import CLIP, FACES, LIN
 from PIL import Image
 from streams import free_port
 
-from tracker.cli import main
+from tracker.cli.main import main
 
 Case = tuple[str, Callable[[Path], list[str]], str]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker import identity
+from tracker.identity import policy as identity
 
 
 def test_distances_are_euclidean() -> None:

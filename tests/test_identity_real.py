@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker import metrics
 from tracker.config import Config
+from tracker.eval import metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "ccby"

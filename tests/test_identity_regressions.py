@@ -13,10 +13,10 @@ from fakes import BASES, FakeDetector, FakeEmbedder, draw
 from PIL import Image
 
 from tracker.config import Config
-from tracker.gallery import ENROLLED, LEARNED, NAMED, Gallery
+from tracker.gallery.gallery import ENROLLED, LEARNED, NAMED, Gallery
+from tracker.identity.resolver import TrackSample
 from tracker.records import Frame, FrameResult
-from tracker.resolve import TrackSample
-from tracker.track import FaceTracker, Track
+from tracker.track.tracker import FaceTracker, Track
 
 
 def step_all(tracker: FaceTracker, scenes: list[dict[str, tuple[int, int, int]]], start: int = 0,
@@ -52,8 +52,8 @@ def test_r1_merging_two_people_on_screen_does_not_crash(tmp_path: Path) -> None:
 
 
 def test_r1b_merge_in_the_app_session_keeps_the_engine_alive(tmp_path: Path) -> None:
-    from tracker.pipeline import Engine
-    from ui.session import ENDED, Session
+    from tracker.engine.pipeline import Engine
+    from ui.session.session import ENDED, Session
 
     emb = FakeEmbedder()
     with Gallery(tmp_path / "g.sqlite3") as g:
@@ -103,7 +103,7 @@ def test_r2_a_claim_that_loses_never_leaves_two_faces_one_person(tmp_path: Path)
 
 
 def test_r4_someone_enrolled_after_being_an_automatic_identity_is_named(tmp_path: Path) -> None:
-    from tracker import repair
+    from tracker.identity import suggest as repair
 
     path = tmp_path / "g.sqlite3"
 
@@ -125,7 +125,7 @@ def test_r4_someone_enrolled_after_being_an_automatic_identity_is_named(tmp_path
 
 
 def test_r4_enrol_merges_a_matching_automatic_identity(tmp_path: Path) -> None:
-    from tracker import repair
+    from tracker.identity import suggest as repair
 
     with Gallery(tmp_path / "g.sqlite3") as g:
         emb = FakeEmbedder(noise=0.01)
@@ -224,7 +224,7 @@ def test_co_occurring_tracks_never_share_an_automatic_identity(tmp_path: Path) -
 
 @pytest.mark.parametrize("kind", ["white", "noise"])
 def test_enrolment_refuses_an_image_without_a_face(tmp_path: Path, kind: str) -> None:
-    from tracker.cli import main
+    from tracker.cli.main import main
 
     rng = np.random.default_rng(0)
     img = np.full((300, 300, 3), 255, np.uint8) if kind == "white" else rng.integers(0, 255, (300, 300, 3), np.uint8)
@@ -239,8 +239,8 @@ def test_enrolment_still_takes_a_tight_face_crop(tmp_path: Path) -> None:
     from conftest import FACES
 
     from tracker.detect import HogDetector
-    from tracker.enroll import find_enrollment_face
-    from tracker.images import load_image
+    from tracker.gallery.enroll import find_enrollment_face
+    from tracker.sources.images import load_image
 
     img = load_image(FACES / "obama_1.jpg")
     l, t, r, b = HogDetector(upsample=1).detect(img).boxes[0].astype(int)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tracker.identity import Candidate, FaceChoice, Policy, admissible, assign_faces, choose
+from tracker.identity.policy import Candidate, FaceChoice, Policy, admissible, assign_faces, choose
 
 POLICY = Policy()
 
@@ -87,7 +87,7 @@ def test_six_enrolled_from_small_crops_are_named_in_a_group_photo(tmp_path) -> N
     import numpy as np
     from test_clustering import _face_crops
 
-    from tracker.cli import main
+    from tracker.cli.main import main
 
     people = ["intel_dark_hair", "intel_bald_man", "intel_glasses_woman", "headpose_man", "reception_white_dress",
               "hiker_sunglasses_man"]

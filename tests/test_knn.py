@@ -1,4 +1,4 @@
-"""The indexed k-NN (tracker/knn.py) gives what the plain definition gives: for each query and
+"""The indexed k-NN (tracker/identity/knn.py) gives what the plain definition gives: for each query and
 person, the mean of the k smallest distances to that person's stored samples, for the people
 with some sample within the limit. Checked against that definition written out naively."""
 
@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker import identity, knn
+from tracker.identity import knn
+from tracker.identity import policy as identity
 
 
 def naive(q: np.ndarray, vectors: np.ndarray, labels: np.ndarray, k: int, limit: float):  # type: ignore[no-untyped-def]
@@ -75,7 +76,7 @@ def test_the_gallery_table_changed_in_place_answers_as_if_built_afresh(seed: int
     """Appends, deletions (the last row moves into the gap), relabels (merge, split) and removals
     of whole people, in any order: the table's own index answers exactly what the array
     function answers over a fresh copy of its vectors and labels."""
-    from tracker.descriptor_table import DescriptorTable
+    from tracker.gallery.descriptor_table import DescriptorTable
 
     rng = np.random.default_rng(seed)
     table = DescriptorTable()

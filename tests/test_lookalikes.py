@@ -16,8 +16,8 @@ from scipy.optimize import linear_sum_assignment
 from synth import LOOKALIKE_A, LOOKALIKE_B, LOOKALIKE_ENROLL, Clip, lookalike_clip, montage_crop, score
 
 from tracker import geometry
-from tracker.cli import main
-from tracker.gallery import Gallery
+from tracker.cli.main import main
+from tracker.gallery.gallery import Gallery
 
 A, B = LOOKALIKE_A[0], LOOKALIKE_B[0]
 
@@ -156,7 +156,7 @@ def enroll_lookalikes(gallery: Path, folder: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("enrolled", [False, True], ids=["empty-gallery", "enrolled"])
 def test_lookalike_behind_an_unseen_cut_does_not_inherit_the_name(enrolled: bool, tmp_path: Path) -> None:
-    # The backgrounds of the shots have the same colours, so tracker.shots sees no cut, and B
+    # The backgrounds of the shots have the same colours, so tracker.track.shots sees no cut, and B
     # appears where A just was: only her face tells that the track is someone else now.
     clip = lookalike_clip(colour_cuts=False)
     path = clip.write(tmp_path / "unseen_cut.mp4")

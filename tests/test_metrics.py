@@ -1,4 +1,4 @@
-"""tracker.metrics on tiny hand-made inputs: matching, coverage, fragmentation, purity, names."""
+"""tracker.eval.metrics on tiny hand-made inputs: matching, coverage, fragmentation, purity, names."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from tracker import metrics
-from tracker.metrics import FrameFaces, Label, Match
+from tracker.eval import metrics
+from tracker.eval.metrics import FrameFaces, Label, Match
 
 
 def lab(frame: int, person: str, x: float = 0.0) -> Label:

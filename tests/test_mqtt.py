@@ -23,7 +23,7 @@ from mqtt_broker import Broker, Subscriber, available, free_port, retained
 from rtsp import RtspServer, facetrack, h264_clip, missing, stop_within
 from test_events import check_discovery
 
-from tracker.cli import main
+from tracker.cli.main import main
 from tracker.errors import FacetrackError
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "ok")
@@ -127,9 +127,9 @@ class _People:
 
 
 def test_people_named_renamed_and_removed_update_their_entities(broker: Broker) -> None:
-    from tracker.gallery_schema import Person
-    from tracker.notify.mqtt import MqttLink, MqttTarget
-    from tracker.notify.mqtt_camera import PEOPLE_EVERY_S, MqttCamera
+    from tracker.gallery.schema import Person
+    from tracker.sinks.notify.mqtt import MqttLink, MqttTarget
+    from tracker.sinks.notify.mqtt_camera import PEOPLE_EVERY_S, MqttCamera
 
     people = _People()
     people.people = [Person(1, "Alice", True, 3, 0.0, None), Person(2, "Person 1", False, 3, 0.0, None)]
@@ -170,7 +170,7 @@ def test_people_named_renamed_and_removed_update_their_entities(broker: Broker) 
         assert config not in kept and "facetrack/door/person/alicia" not in kept
         assert "homeassistant/binary_sensor/facetrack_door/person_2/config" in kept
         # The last unknown visitor, named later: the sensor follows (by the gallery's id).
-        from tracker.notify.events import Event
+        from tracker.sinks.notify.events import Event
 
         cam.send([Event("unknown", {"event": "unknown", "seq": 1, "at": "x", "person": "Person 5", "person_id": 5,
                                     "known": False}, 5, False),
@@ -205,9 +205,9 @@ def test_what_an_earlier_run_left_is_kept_or_removed(broker: Broker) -> None:
     person's retained last_seen is kept, not overwritten by the new run."""
     import paho.mqtt.publish as publish
 
-    from tracker.gallery_schema import Person
-    from tracker.notify.mqtt import MqttLink, MqttTarget
-    from tracker.notify.mqtt_camera import MqttCamera
+    from tracker.gallery.schema import Person
+    from tracker.sinks.notify.mqtt import MqttLink, MqttTarget
+    from tracker.sinks.notify.mqtt_camera import MqttCamera
 
     stale = "homeassistant/binary_sensor/facetrack_door/person_9/config"
     msgs = [(stale, json.dumps({"name": "Gone", "state_topic": "facetrack/door/person/gone"}), 1, True),
@@ -238,7 +238,7 @@ def test_what_an_earlier_run_left_is_kept_or_removed(broker: Broker) -> None:
 
 
 def test_queued_events_survive_a_broker_restart_in_order_and_the_oldest_go_past_the_bound(broker: Broker) -> None:
-    from tracker.notify.mqtt import MqttLink, MqttTarget
+    from tracker.sinks.notify.mqtt import MqttLink, MqttTarget
 
     sub = Subscriber(broker, ("t/#",))
     link = MqttLink(MqttTarget.parse(broker.url()), "t/availability", "test", queue_size=100).start()
@@ -330,7 +330,7 @@ def test_a_wrong_password_or_a_missing_broker_is_one_line(tmp_path: Path) -> Non
 
 
 def test_without_paho_the_flag_says_how_to_install_it(tmp_path: Path) -> None:
-    code = ("import sys; sys.modules['paho'] = None; from tracker.cli import main; "
+    code = ("import sys; sys.modules['paho'] = None; from tracker.cli.main import main; "
             f"sys.exit(main(['run', '--headless', {str(CLIP)!r}, '--mqtt', 'mqtt://localhost', "
             f"'--gallery', {str(tmp_path / 'g.sqlite3')!r}]))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -8,10 +8,10 @@ import time
 import numpy as np
 from PyQt6.QtCore import Qt
 
-from tracker.gallery import Person
-from ui.people_panel import PeoplePanel
-from ui.people_rows import PERSON_ID
-from ui.session import PersonView
+from tracker.gallery.gallery import Person
+from ui.session.session import PersonView
+from ui.widgets.people_panel import PeoplePanel
+from ui.widgets.people_rows import PERSON_ID
 
 
 class StandIn:

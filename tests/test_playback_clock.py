@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.playback_clock import BEHIND_HOLD_S, RESET_LATE_S, SKIP_LATE_S, SKIP_MAX_S, PlaybackClock
+from ui.session.clock import BEHIND_HOLD_S, RESET_LATE_S, SKIP_LATE_S, SKIP_MAX_S, PlaybackClock
 
 
 def test_frames_are_due_at_their_media_time_from_the_first_one() -> None:

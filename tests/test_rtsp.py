@@ -16,8 +16,8 @@ from conftest import CLIP
 from rtsp import RtspServer, facetrack, h264_clip, missing, stop_within
 
 from tracker.errors import SourceError
-from tracker.live import LiveSource
-from tracker.sources import open_source
+from tracker.sources.files import open_source
+from tracker.sources.live import LiveSource
 
 pytestmark = pytest.mark.skipif(bool(missing()), reason=missing() or "ok")
 

@@ -9,8 +9,8 @@ from conftest import CLIP
 from streams import MjpegCamera, free_port
 
 from tracker.errors import SourceError
-from tracker.live import LiveSource
-from tracker.sources import ImageSource, VideoFileSource, open_source
+from tracker.sources.files import ImageSource, VideoFileSource, open_source
+from tracker.sources.live import LiveSource
 
 
 def test_video_file_loses_no_frame_and_is_rgb() -> None:

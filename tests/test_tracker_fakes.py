@@ -9,9 +9,9 @@ import numpy as np
 from fakes import FakeDetector, FakeEmbedder, draw
 
 from tracker.config import Config
-from tracker.gallery import Gallery
+from tracker.gallery.gallery import Gallery
 from tracker.records import Frame, FrameResult
-from tracker.track import YOUNG_SAMPLES, FaceTracker
+from tracker.track.tracker import YOUNG_SAMPLES, FaceTracker
 
 
 def run(tracker: FaceTracker, scenes: list[dict[str, tuple[int, int, int]]], every: int = 5) -> list[FrameResult]:
@@ -141,9 +141,9 @@ def test_a_live_cut_boxes_the_new_shots_faces_on_its_first_frame(tmp_path: Path)
     whole at once (not when the next scheduled pass comes back), and the old shot's faces end."""
     from collections.abc import Iterator
 
-    from tracker.pipeline import Engine
+    from tracker.engine.pipeline import Engine
     from tracker.records import Frame
-    from tracker.sources import Source
+    from tracker.sources.files import Source
 
     class Live(Source):
         live = True

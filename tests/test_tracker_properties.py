@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from tracker.config import Config
 from tracker.errors import FacetrackError
-from tracker.gallery import Gallery
+from tracker.gallery.gallery import Gallery
 from tracker.records import Frame
-from tracker.track import FaceTracker
+from tracker.track.tracker import FaceTracker
 
 COLOURS = ["red", "green", "blue"]
 SLOTS = [10, 90, 170, 250]

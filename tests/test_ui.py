@@ -14,11 +14,11 @@ from PyQt6.QtWidgets import QApplication, QInputDialog, QMessageBox
 from ui_helpers import key, make_window, settings  # noqa: F401
 
 from tracker.config import Config
-from tracker.enroll import enroll_folders
-from tracker.gallery import Gallery
-from ui.app import MainWindow
+from tracker.gallery.enroll import enroll_folders
+from tracker.gallery.gallery import Gallery
 from ui.launch import apply_saved
-from ui.session import ENDED, PAUSED, PLAYING
+from ui.session.session import ENDED, PAUSED, PLAYING
+from ui.window import MainWindow
 
 WAIT_MS = 60_000
 
@@ -214,7 +214,7 @@ def test_settings_apply_persist_and_yield_to_flags(qtbot, make_window, enrolled:
 def test_the_app_opens_a_postgresql_gallery_typed_in_settings(qtbot, make_window, enrolled: Path,  # type: ignore[no-untyped-def]
                                                               settings: QSettings, postgres_server) -> None:
     from tracker.config import DatabaseURL
-    from ui.settings_dialog import SettingsDialog
+    from ui.widgets.settings_dialog import SettingsDialog
 
     url = postgres_server.database()
     with Gallery(url) as g:
@@ -233,8 +233,8 @@ def test_the_app_opens_a_postgresql_gallery_typed_in_settings(qtbot, make_window
 
 def test_view_letterboxes_and_hit_tests(qtbot) -> None:
     from tracker.records import Frame, FrameResult
-    from ui.session import Snapshot
-    from ui.video_view import VideoView
+    from ui.session.session import Snapshot
+    from ui.widgets.video_view import VideoView
 
     view = VideoView()
     qtbot.addWidget(view)

@@ -20,11 +20,11 @@ from conftest import CLIP, LIN
 from PyQt6.QtCore import Qt, QTimer
 from ui_helpers import make_window, settings  # noqa: F401
 
-from tracker.enroll import enroll
-from tracker.gallery import Gallery
+from tracker.gallery.enroll import enroll
+from tracker.gallery.gallery import Gallery
 from ui.analysis import THREAD_NAME, AnalysisController
-from ui.app import MainWindow
-from ui.session import PAUSED
+from ui.session.session import PAUSED
+from ui.window import MainWindow
 
 ANALYSIS_MS = 120_000  # 275 frames of real dlib on two shared cores: ~10-20 s; generous
 WAIT_MS = 60_000

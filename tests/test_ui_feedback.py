@@ -17,15 +17,15 @@ from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QApplication, QInputDialog, QMessageBox, QToolBar
 from ui_helpers import WAIT_MS, activate, key, make_window, open_paused, settings  # noqa: F401
 
-from tracker.cli import app_argv, main
+from tracker.cli.main import app_argv, main
 from tracker.config import Config
-from tracker.enroll import enroll
-from tracker.gallery import Gallery
-from tracker.pipeline import Engine
-from ui import messages
+from tracker.engine.pipeline import Engine
+from tracker.gallery.enroll import enroll
+from tracker.gallery.gallery import Gallery
 from ui.launch import start_window
-from ui.session import ENDED, IDLE, PAUSED, PLAYING, Session
-from ui.status_text import clock
+from ui.session.session import ENDED, IDLE, PAUSED, PLAYING, Session
+from ui.session.status_text import clock
+from ui.widgets import messages
 
 LIN_NAME = "Lin-Manuel Miranda"
 
@@ -315,7 +315,7 @@ def test_settings_show_the_whole_gallery_path_and_dialogs_remember_folders(
         qtbot, make_window, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     deep = tmp_path / "a rather long folder name for galleries" / "another level" / "my-gallery.sqlite3"
     w = make_window(deep)
-    from ui.settings_dialog import SettingsDialog
+    from ui.widgets.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(w.cfg, w)
     qtbot.addWidget(dialog)
@@ -373,7 +373,7 @@ class SlowEngine(Engine):
 
 def test_a_file_the_engine_cannot_keep_up_with_keeps_time_and_says_behind(
         qtbot, lin_gallery: Path, settings: QSettings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from ui.app import MainWindow
+    from ui.window import MainWindow
 
     session = Session(Config(gallery=lin_gallery), engine_factory=lambda c, g: SlowEngine(c, g)).start()
     w = MainWindow(Config(gallery=lin_gallery), session=session, settings=settings)

@@ -10,8 +10,8 @@ from PyQt6.QtCore import Qt, QUrl
 from PyQt6.QtGui import QKeySequence
 from ui_helpers import WAIT_MS, activate, make_window, open_paused, settings  # noqa: F401
 
-from ui.session_state import PLAYING, Stats
-from ui.status_text import behind_text
+from ui.session.state import PLAYING, Stats
+from ui.session.status_text import behind_text
 from ui.window_people import _looks_like_text, natural_key
 
 
@@ -102,7 +102,7 @@ def test_drops_are_copies(qtbot, make_window, gallery_path: Path) -> None:  # ty
 def test_the_people_menu_holds_every_people_command(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Issue 21, point 7: Rename, Merge, Delete and a person's page are in the People menu, enabled
     as the selection allows."""
-    from tracker.gallery import Gallery
+    from tracker.gallery.gallery import Gallery
 
     with Gallery(gallery_path) as g:
         g.enroll("Ann", __import__("numpy").full((1, 128), 0.01, "float32"), [b""])
@@ -127,7 +127,7 @@ def test_the_people_menu_holds_every_people_command(qtbot, make_window, gallery_
 def test_enrolling_a_group_photo_asks_which_face(qtbot, make_window, gallery_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Issue 21, point 11: a photo of two people asks which face is the person (the faces shown);
     the one picked is enrolled."""
-    from tracker.gallery import Gallery
+    from tracker.gallery.gallery import Gallery
 
     w = make_window(gallery_path)
     asked: list[int] = []
@@ -167,8 +167,8 @@ def test_enrolling_photos_of_different_people_asks_first(qtbot, make_window, gal
 def _result(n: int):  # type: ignore[no-untyped-def]
     import numpy as np
 
-    from tracker.offline import Analysis, Appearance, PersonFound
-    from ui.analysis_job import AnalysisResult
+    from tracker.engine.offline import Analysis, Appearance, PersonFound
+    from ui.session.analysis_job import AnalysisResult
 
     people = [PersonFound(f"P{i}", i % 2 == 0, i + 1 if i % 2 == 0 else -1, 0.3, [i], np.zeros((0, 128), np.float32),
                           screen_time=1.0, appearances=[Appearance("v.mp4", 9.0 - i * 0.5, 9.5 - i * 0.5)])
@@ -180,8 +180,8 @@ def test_the_timeline_reads_in_order_of_first_appearance_in_the_boxes_colours(qt
     """Issue 21, point 9: rows by first appearance; a person's row has their boxes' colour."""
     from PyQt6.QtGui import QColor
 
-    from tracker.draw import person_colour
-    from ui.timeline import AnalysisPanel, _qcolour
+    from tracker.sinks.draw import person_colour
+    from ui.widgets.timeline import AnalysisPanel, _qcolour
 
     panel = AnalysisPanel()
     qtbot.addWidget(panel)
@@ -216,7 +216,7 @@ def test_back_up_import_and_prune_from_the_file_menu(qtbot, make_window, gallery
     """Issue 21: backup, import and prune are in the File menu, and say what they did."""
     import numpy as np
 
-    from tracker.gallery import Gallery
+    from tracker.gallery.gallery import Gallery
 
     with Gallery(gallery_path) as g:
         g.enroll("Ann", np.full((1, 128), 0.01, np.float32), [b""])
@@ -258,7 +258,7 @@ def test_back_up_import_and_prune_from_the_file_menu(qtbot, make_window, gallery
 
 
 def test_every_setting_has_a_sentence_of_help(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from ui.settings_dialog import SettingsDialog
+    from ui.widgets.settings_dialog import SettingsDialog
 
     w = make_window(gallery_path)
     dialog = SettingsDialog(w.cfg, w)
@@ -271,7 +271,7 @@ def test_a_sample_on_a_person_s_page_shows_where_it_was_taken(qtbot, make_window
     """Issue 21: from a person's page, jump to where they appear in the open file (no re-analysis)."""
     import numpy as np
 
-    from tracker.gallery import LEARNED, Gallery, Provenance
+    from tracker.gallery.gallery import LEARNED, Gallery, Provenance
 
     with Gallery(gallery_path) as g:
         p = g.add_person("Ann", known=True)
@@ -298,7 +298,7 @@ def test_every_key_the_readme_names_is_a_key_of_the_app(qtbot, make_window, gall
 
     from PyQt6.QtGui import QAction
 
-    from ui.shortcuts import EXTRAS
+    from ui.widgets.shortcuts import EXTRAS
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     app = readme[readme.index("## The desktop app"):readme.index("## Run the tests")]
@@ -321,7 +321,7 @@ def test_an_analysis_is_shown_again_at_the_next_start(qtbot, make_window, galler
     import shutil
     from dataclasses import replace
 
-    from ui.analysis_job import load_result, save_result
+    from ui.session.analysis_job import load_result, save_result
 
     clip = tmp_path / "clip.mp4"
     shutil.copy(CLIP, clip)

@@ -17,13 +17,13 @@ from PyQt6.QtWidgets import QInputDialog
 from ui_helpers import Windows
 
 from tracker.config import Config
+from tracker.engine.pipeline import Engine
 from tracker.errors import FacetrackError
-from tracker.gallery import LEARNED, Gallery, Provenance
-from tracker.pipeline import Engine
-from ui.app import MainWindow
-from ui.people_rows import PERSON_ID
-from ui.person_page import PersonPage
-from ui.session import ENDED, PLAYING, Session
+from tracker.gallery.gallery import LEARNED, Gallery, Provenance
+from ui.session.session import ENDED, PLAYING, Session
+from ui.widgets.people_rows import PERSON_ID
+from ui.widgets.person_page import PersonPage
+from ui.window import MainWindow
 
 WAIT_MS = 20_000
 
@@ -308,8 +308,8 @@ def test_a_command_that_kills_the_thread_fails_instead_of_hanging(gallery_path: 
 def test_suggestions_follow_the_tracker_learning_without_a_command(gallery_path: Path, monkeypatch) -> None:
     """Suggestions skipped because they were computed a moment ago come once the wait is over, even
     when the gallery does not change again."""
-    monkeypatch.setattr("ui.people_feed.PEOPLE_REFRESH_S", 0.0)
-    monkeypatch.setattr("ui.people_feed.SUGGEST_EVERY_S", 0.3)
+    monkeypatch.setattr("ui.session.feed.PEOPLE_REFRESH_S", 0.0)
+    monkeypatch.setattr("ui.session.feed.SUGGEST_EVERY_S", 0.3)
     emb = FakeEmbedder()
     session = Session(Config(gallery=gallery_path))  # not started: driven from this thread
     session.gallery = g = Gallery(gallery_path)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.undo import UndoLog
+from tracker.gallery.undo import UndoLog
 
 TABLES = ("people", "descriptors", "cannot_links")
 

@@ -10,8 +10,8 @@ import pytest
 from PyQt6.QtCore import QSettings, Qt
 
 from tracker.config import Config
-from ui.app import MainWindow
-from ui.session import PAUSED, Session
+from ui.session.session import PAUSED, Session
+from ui.window import MainWindow
 
 WAIT_MS = 60_000
 MakeWindow = Callable[..., MainWindow]

@@ -323,7 +323,7 @@ def load_config(
     if present:
         for key, value in _read_toml(path).items():
             if key == "camera":
-                continue  # the [[camera]] list: tracker/cameras.py
+                continue  # the [[camera]] list: tracker/engine/cameras.py
             key = key.replace("-", "_")
             if key not in names:
                 raise FacetrackError(f"config file {path}: unknown setting {key!r}")

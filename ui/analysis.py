@@ -1,8 +1,8 @@
 """Analyze… in the desktop app, on the open video file: the action, progress in the status bar
-(with a Cancel button), then the timeline under the video (ui/timeline.py), where a click seeks
+(with a Cancel button), then the timeline under the video (ui/widgets/timeline.py), where a click seeks
 the video; the appearances export as CSV or JSON.
 
-The work runs in a child process (ui/analysis_job.py); its relay thread's callbacks become Qt
+The work runs in a child process (ui/session/analysis_job.py); its relay thread's callbacks become Qt
 signals here, which reach the window queued, so nothing but the window's thread touches a widget.
 """
 
@@ -18,10 +18,10 @@ from PyQt6.QtCore import QObject, QSize, Qt, pyqtBoundSignal, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence, QResizeEvent
 from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QStyle, QToolButton, QWidget
 
-from tracker.cli_analyze import GROUP_THRESHOLD
-from tracker.images import IMAGE_SUFFIXES
+from tracker.cli.analyze import GROUP_THRESHOLD
+from tracker.sources.images import IMAGE_SUFFIXES
 
-from .analysis_job import (
+from .session.analysis_job import (
     THREAD_NAME,
     AnalysisJob,
     AnalysisResult,
@@ -30,11 +30,11 @@ from .analysis_job import (
     load_result,
     save_result,
 )
-from .session import ENDED, IDLE, PAUSED, PLAYING, Stats
-from .timeline import AnalysisPanel
+from .session.session import ENDED, IDLE, PAUSED, PLAYING, Stats
+from .widgets.timeline import AnalysisPanel
 
 if TYPE_CHECKING:  # app.py imports this module: the window's type only for the checker
-    from .app import MainWindow
+    from .window import MainWindow
 
 __all__ = ["THREAD_NAME", "AnalysisController", "AnalysisResult"]
 

@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import QApplication
 from tracker.config import Config, gallery_location
 from tracker.errors import FacetrackError
 
-from .app import TUNABLE, MainWindow
+from .window import TUNABLE, MainWindow
 
 log = logging.getLogger(__name__)
 

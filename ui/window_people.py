@@ -1,5 +1,5 @@
 """The main window's people side: "Who is this?", "Not NAME", a person's page, Undo, enrolment
-and drag and drop. A mixin of MainWindow (ui/app.py), which owns the widgets and the session.
+and drag and drop. A mixin of MainWindow (ui/window.py), which owns the widgets and the session.
 
 Every command's outcome is visible: success in the status bar; a failure also in the status bar
 (the session puts its reason on the message strip, which stays until dismissed)."""
@@ -34,12 +34,12 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from tracker.images import IMAGE_SUFFIXES
+from tracker.sources.images import IMAGE_SUFFIXES
 
-from .messages import MessageBar
-from .people_panel import PeoplePanel, rgb_pixmap, thumbnail_icon
-from .person_page import PersonPage
-from .session import Session
+from .session.session import Session
+from .widgets.messages import MessageBar
+from .widgets.people_panel import PeoplePanel, rgb_pixmap, thumbnail_icon
+from .widgets.person_page import PersonPage
 
 if TYPE_CHECKING:
     from PyQt6.QtWidgets import QMainWindow as _Base

@@ -1,5 +1,5 @@
 """The main window's playback side: opening sources, play/pause, seeking by keys, Fast, Record,
-full screen, and pausing a file while a modal dialog is up. A mixin of MainWindow (ui/app.py),
+full screen, and pausing a file while a modal dialog is up. A mixin of MainWindow (ui/window.py),
 which owns the widgets and the session these methods use."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSlider, QToolBar, QWidget
 
-from .people_panel import PeoplePanel
-from .session import ENDED, IDLE, PAUSED, PLAYING, Session, Stats
-from .status_text import placeholder
-from .video_view import VideoView
+from .session.session import ENDED, IDLE, PAUSED, PLAYING, Session, Stats
+from .session.status_text import placeholder
+from .widgets.people_panel import PeoplePanel
+from .widgets.video_view import VideoView
 
 if TYPE_CHECKING:
     from PyQt6.QtWidgets import QMainWindow as _Base
