@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tracker, and tests.helpers
 
-from rtsp import h264_clip  # noqa: E402
+from tests.helpers.rtsp import h264_clip  # noqa: E402
 
 MONTAGE = ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 

@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tracker, and tests.helpers
 
-from rtsp import RtspServer, h264_clip, missing  # noqa: E402
+from tests.helpers.rtsp import RtspServer, h264_clip, missing  # noqa: E402
 
 MONTAGE = ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 MONTAGE_S = 25.7
@@ -91,7 +91,7 @@ def main() -> int:
         return 1
     server = None
     if args.postgres:
-        import postgres
+        from tests.helpers import postgres
 
         why = postgres.available()
         if why:

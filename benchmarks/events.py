@@ -32,10 +32,10 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tracker, and tests.helpers
 
-from mqtt_broker import Broker, Subscriber, available  # noqa: E402
-from rtsp import RtspServer, h264_clip, missing  # noqa: E402
+from tests.helpers.mqtt_broker import Broker, Subscriber, available  # noqa: E402
+from tests.helpers.rtsp import RtspServer, h264_clip, missing  # noqa: E402
 
 MONTAGE = ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 STATUS_S = 5.0

@@ -205,8 +205,7 @@ def main() -> None:
     args = parser.parse_args()
     server = None
     if args.postgres:
-        sys.path.insert(0, str(ROOT / "tests"))
-        import postgres
+        from tests.helpers import postgres
 
         why = postgres.available()
         if why:

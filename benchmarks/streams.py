@@ -18,10 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from rtsp import RtspServer, h264_clip, missing  # noqa: E402
-
+from tests.helpers.rtsp import RtspServer, h264_clip, missing  # noqa: E402
 from tracker.cli.main import quiet_native_logs  # noqa: E402
 from tracker.sources.live import LiveSource  # noqa: E402
 

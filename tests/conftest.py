@@ -1,24 +1,13 @@
 from __future__ import annotations
 
 import os
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 # Qt tests run without a display (CI); set before any Qt import.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
-PEOPLE = ROOT / "assets" / "people"
-FACES = ROOT / "tests" / "data" / "faces"
-LIN = PEOPLE / "Lin-Manuel Miranda" / "lin_manuel_miranda.png"
-ALEX = PEOPLE / "Alex Lacamoire" / "alex_lacamoire.png"
 
 
 @pytest.fixture
@@ -30,7 +19,7 @@ def gallery_path(tmp_path: Path) -> Path:
 def postgres_server():  # type: ignore[no-untyped-def]
     """One real PostgreSQL server on loopback for the session; the tests that need it skip where
     it cannot run here (no server package, no psycopg)."""
-    import postgres
+    from tests.helpers import postgres
 
     why = postgres.available()
     if why:
@@ -59,13 +48,3 @@ def gallery_at(new_gallery) -> Path | str:  # type: ignore[no-untyped-def]
     """An empty gallery in each store: the same gallery tests run over SQLite and PostgreSQL."""
     return new_gallery()  # type: ignore[no-any-return]
 
-
-def synced(g: Any) -> bool:
-    """g.sync() once another connection's commit has reached it: at once for SQLite, for PostgreSQL
-    when its notification arrives (milliseconds later)."""
-    deadline = time.monotonic() + 3
-    while not g.sync():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True

@@ -1,6 +1,6 @@
 """Minimum-cost assignment (the Hungarian method), for matching a frame's boxes to its tracks.
 
-The same results as scipy.optimize.linear_sum_assignment (tests/test_assignment.py checks the
+The same results as scipy.optimize.linear_sum_assignment (tests/track/test_assignment.py checks the
 costs on random matrices), without importing scipy.optimize on the hot path: that import alone
 costs 0.25-0.45 s of every `facetrack run`'s start-up on two cores. Matrices here are small (faces
 in a frame), so a vectorised O(n^2 m) shortest-augmenting-path solver is plenty.

@@ -1,0 +1,14 @@
+"""Where the tests' real material lies: the demo clip and portraits shipped in assets/, and
+tests/data/ (credits in its SOURCES.md files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
+PEOPLE = ROOT / "assets" / "people"
+FACES = ROOT / "tests" / "data" / "faces"
+LIN = PEOPLE / "Lin-Manuel Miranda" / "lin_manuel_miranda.png"
+ALEX = PEOPLE / "Alex Lacamoire" / "alex_lacamoire.png"
