@@ -28,7 +28,7 @@ from tracker.engine import offline  # noqa: E402
 from tracker.eval import baseline  # noqa: E402
 from tracker.gallery.gallery import Gallery  # noqa: E402
 from tracker.records import Frame  # noqa: E402
-from tracker.sources.files import source_for  # noqa: E402
+from tracker.sources import source_for  # noqa: E402
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
 

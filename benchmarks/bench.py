@@ -32,7 +32,7 @@ from tracker.eval import baseline  # noqa: E402
 from tracker.gallery.enroll import enroll_folders  # noqa: E402
 from tracker.gallery.gallery import Gallery  # noqa: E402
 from tracker.records import Frame  # noqa: E402
-from tracker.sources.files import Source  # noqa: E402
+from tracker.sources.base import Source  # noqa: E402
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
 PEOPLE = ROOT / "assets" / "people"

@@ -56,7 +56,7 @@ def main() -> None:
 
     from tracker.engine.pipeline import Engine
     from tracker.gallery.gallery import Gallery
-    from tracker.sources.files import source_for
+    from tracker.sources import source_for
 
     with tempfile.TemporaryDirectory() as d:
         cfg = Config(gallery=Path(d) / "g.sqlite3", detector="cnn" if info.cuda else "centerface",

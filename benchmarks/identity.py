@@ -117,7 +117,7 @@ def run(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bool,
         return run_offline(video, labels, cfg, enrol, chosen)
     from tracker.engine.pipeline import Engine
     from tracker.gallery.gallery import Gallery
-    from tracker.sources.files import source_for
+    from tracker.sources import source_for
 
     results: dict[int, metrics.FrameFaces] = {}
     auto: set[int] = set()
@@ -160,7 +160,7 @@ def run_offline(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bo
     from tracker.cli.analyze import GROUP_THRESHOLD
     from tracker.engine import offline
     from tracker.gallery.gallery import Gallery
-    from tracker.sources.files import source_for
+    from tracker.sources import source_for
 
     wanted = {lab.frame for lab in labels}
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.helpers.rtsp import RtspServer, h264_clip, missing  # noqa: E402
-from tracker.cli.main import quiet_native_logs  # noqa: E402
+from tracker.engine.runtime import quiet_native_logs  # noqa: E402
 from tracker.sources.live import LiveSource  # noqa: E402
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"

@@ -84,7 +84,7 @@ def test_a_long_recording_in_segments_gives_the_same_on_ray_and_whole_frames_in_
 def test_segment_plan() -> None:
     from tracker.config import Config
     from tracker.engine.offline import Piece, plan
-    from tracker.sources.files import source_for
+    from tracker.sources import source_for
 
     s = source_for(str(MONTAGE), Config())
     s.ensure_open()

@@ -16,7 +16,7 @@ import pytest
 from tests.helpers.paths import CLIP
 from tests.helpers.rtsp import RtspServer, facetrack, h264_clip, missing, stop_within
 from tracker.errors import SourceError
-from tracker.sources.files import open_source
+from tracker.sources import open_source
 from tracker.sources.live import LiveSource
 
 pytestmark = pytest.mark.skipif(bool(missing()), reason=missing() or "ok")

@@ -9,7 +9,8 @@ import pytest
 from tests.helpers.paths import CLIP
 from tests.helpers.streams import MjpegCamera, free_port
 from tracker.errors import SourceError
-from tracker.sources.files import ImageSource, VideoFileSource, open_source
+from tracker.sources import open_source
+from tracker.sources.files import ImageSource, VideoFileSource
 from tracker.sources.live import LiveSource
 
 

@@ -143,7 +143,7 @@ def test_a_live_cut_boxes_the_new_shots_faces_on_its_first_frame(tmp_path: Path)
 
     from tracker.engine.pipeline import Engine
     from tracker.records import Frame
-    from tracker.sources.files import Source
+    from tracker.sources.base import Source
 
     class Live(Source):
         live = True

@@ -109,10 +109,10 @@ def _once(sources: list[str]) -> list[str]:
 
 
 def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
+    from ..engine.runtime import with_signals
     from ..sinks import report
     from ..sinks.outputs import check_outputs
-    from ..sources.files import source_for
-    from .run import with_signals
+    from ..sources import source_for
 
     threshold = _check_threshold(args.cluster_threshold)
     if not args.sources:
@@ -142,11 +142,11 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
 def _analyze(args: argparse.Namespace, cfg: Config, sources: list[Any], out: Path, threshold: float,
              stop: threading.Event, caught: list[int]) -> int:
     from ..engine import offline
+    from ..engine.runtime import stopped_code
     from ..gallery.gallery import Gallery
     from ..sinks import report
     from ..sinks.outputs import lines_into
     from ..sinks.results import JsonlSink
-    from .run import stopped_code
 
     bar = None
     try:

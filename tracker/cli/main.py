@@ -16,6 +16,7 @@ from typing import Any
 from .. import __version__
 from ..config import Config, load_config
 from ..detect import registry as detectors
+from ..engine.runtime import quiet_native_logs
 from ..errors import FacetrackError
 from ..paths import setup_logging, shown
 from . import analyze as cli_analyze
@@ -144,20 +145,6 @@ def _setup_logging(args: argparse.Namespace) -> None:
     level = logging.DEBUG if verbose else (logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
     setup_logging(level, "facetrack: %(message)s")
     quiet_native_logs(verbose)
-
-
-def quiet_native_logs(verbose: bool) -> None:
-    """OpenCV's and FFmpeg's own lines ("[h264 @ 0x...] error while decoding") only with -v:
-    otherwise an error is facetrack's one line."""
-    if verbose:
-        return
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # read when FFmpeg is first used
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
-    import cv2
-
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-
-
 
 
 def _config(args: argparse.Namespace, **extra: Any) -> Config:

@@ -7,17 +7,15 @@ import argparse
 import contextlib
 import logging
 import os
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import models
 from ..config import Config, gallery_files
-from ..engine.cameras import STOP_SIGNALS
+from ..engine.runtime import stopped_code, with_signals
 from ..errors import FacetrackError
 
 log = logging.getLogger("facetrack")
@@ -66,23 +64,6 @@ def cmd_run(args: argparse.Namespace, cfg: Config) -> int:
         raise FacetrackError("run needs a SOURCE: the desktop app cannot open here (see the line above)")
     # Signals first: Ctrl+C or SIGTERM while a stream is still connecting ends the wait too.
     return with_signals(lambda stop, caught: _run_sources(args, cfg, stop, caught))
-
-
-def with_signals(body: Callable[[threading.Event, list[int]], int]) -> int:
-    """Run `body(stop, caught)` with SIGINT and SIGTERM setting `stop` (and noted in `caught`)."""
-    stop = threading.Event()
-    caught: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        caught.append(signum)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
-    try:
-        return body(stop, caught)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _status_every(args: argparse.Namespace) -> float | None:
@@ -167,13 +148,8 @@ class _Retention:
                      ", ".join(p.name for p in gone))
 
 
-def stopped_code(caught: list[int]) -> int:
-    """128 + the signal, as a shell reports it: 130 after Ctrl+C, 143 after SIGTERM."""
-    return 128 + int(caught[0]) if caught else 130
-
-
 def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, caught: list[int]) -> int:
-    from ..sources.files import source_for
+    from ..sources import source_for
 
     sources = [source_for(s, cfg) for s in args.sources]
     for source in sources:

@@ -32,6 +32,7 @@ import numpy as np
 from ..config import Config
 from ..errors import FacetrackError
 from ..paths import setup_logging, shown
+from .runtime import STOP_SIGNALS, quiet_native_logs
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,6 @@ CAMERA_KEYS = {"name": str, "url": str, "output-json": str, "events": str, "outp
 RESTART_AFTER_S = 5.0  # a camera process that died unexpectedly is started again after this
 STOP_GRACE_S = 10.0  # after a stop, a camera still running this long is killed
 INTERNAL = 70  # a camera process's exit code after an unexpected error (as the CLI's)
-# What stops a run (Ctrl+C, a service manager): the parent decides; cameras ignore them.
-STOP_SIGNALS = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class Camera:
 # ---------------------------------------------------------------------- which cameras
 def is_live(spec: str) -> bool:
     """A webcam or a stream (tried again when it does not answer), not a file."""
-    from ..sources.files import STREAM_PREFIXES
+    from ..sources import STREAM_PREFIXES
 
     return spec.isdigit() or spec.lower().startswith(STREAM_PREFIXES)
 
@@ -233,7 +232,6 @@ def camera_main(camera: Camera, cfg: Config, stop_all: Any, lines: Any, merged: 
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     setup_logging(level, f"facetrack [{shown(camera.name).replace('%', '%%')}]: %(message)s")
-    from ..cli.main import quiet_native_logs
 
     quiet_native_logs(level <= logging.DEBUG)
     stop = threading.Event()
@@ -291,7 +289,7 @@ def _run_camera(camera: Camera, cfg: Config, stop: threading.Event, lines: Any, 
     from ..gallery.gallery import Gallery
     from ..sinks.notify import wiring as notify
     from ..sinks.results import EventLines, EventOutput, EventSink, JsonlSink, Sink, VideoSink, close_all
-    from ..sources.files import source_for
+    from ..sources import source_for
     from .pipeline import Engine, Summary
 
     tag = {"camera": camera.name}

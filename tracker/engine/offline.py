@@ -28,7 +28,8 @@ from ..identity import clustering
 from ..identity import policy as identity
 from ..identity.resolver import TrackSample
 from ..records import Frame, FrameResult
-from ..sources.files import ImageSource, Source, VideoFileSource
+from ..sources.base import Source
+from ..sources.files import ImageSource, VideoFileSource
 from .pipeline import Engine
 
 APPEARANCE_GAP_S = 1.0  # a person gone for less than this is one appearance, not two
@@ -180,7 +181,7 @@ def track_piece(cfg: Config, piece: Piece, stop: threading.Event | None = None,
                 on_frame: Callable[[Frame], None] | None = None) -> Pass1:
     """Pass 1 over one piece (opened here: on a Ray worker, the file is opened there)."""
     from ..errors import SourceError
-    from ..sources.files import source_for
+    from ..sources import source_for
 
     source = source_for(piece.spec, cfg, piece.start, piece.end)
     try:

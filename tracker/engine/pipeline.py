@@ -29,7 +29,8 @@ from ..embed import DlibEmbedder, Embedder
 from ..gallery.gallery import Gallery
 from ..records import Detections, Frame, FrameResult
 from ..sinks.results import Sink, StatusSink
-from ..sources.files import ImageSource, Source
+from ..sources.base import Source
+from ..sources.files import ImageSource
 from ..sources.live import LiveSource
 from ..track import backfill, shots
 from ..track.tracker import FaceTracker

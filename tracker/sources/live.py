@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from ..errors import SourceError
 from ..records import Frame
-from .files import Source, bgr_to_rgb
+from .base import Source, bgr_to_rgb
 
 log = logging.getLogger(__name__)
 

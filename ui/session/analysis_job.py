@@ -33,7 +33,8 @@ from tracker.gallery.gallery import Gallery
 from tracker.records import DESCRIPTOR_SIZE
 from tracker.sinks import report
 from tracker.sinks.outputs import write_atomic
-from tracker.sources.files import ImageSource, source_for
+from tracker.sources import source_for
+from tracker.sources.files import ImageSource
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,9 @@ from tracker.engine.pipeline import Engine
 from tracker.errors import FacetrackError
 from tracker.records import Frame, FrameResult
 from tracker.sinks.results import VideoSink
-from tracker.sources.files import ImageSource, Source, VideoFileSource, source_for
+from tracker.sources import source_for
+from tracker.sources.base import Source
+from tracker.sources.files import ImageSource, VideoFileSource
 from tracker.sources.live import LiveSource
 
 from .clock import PlaybackClock

@@ -25,7 +25,7 @@ from tracker.engine.pipeline import Engine
 from tracker.errors import FacetrackError
 from tracker.gallery.gallery import Gallery
 from tracker.sinks.results import VideoSink
-from tracker.sources.files import Source
+from tracker.sources.base import Source
 from tracker.sources.live import LiveSource
 
 from .clock import SKIP_LATE_S, PlaybackClock
