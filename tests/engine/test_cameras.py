@@ -10,14 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.paths import CLIP
+from tests.helpers.paths import CLIP, MONTAGE
 from tests.helpers.rtsp import RtspServer, facetrack, h264_clip, missing, stop_within
 from tracker.cli.main import main
 from tracker.engine import cameras
 from tracker.errors import FacetrackError
 from tracker.gallery.gallery import Gallery
-
-MONTAGE = Path(__file__).resolve().parent / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 
 
 def _lines(path: Path) -> list[dict]:

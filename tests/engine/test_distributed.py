@@ -11,11 +11,9 @@ from typing import Any
 import pytest
 
 from tests.helpers import mqtt_broker
-from tests.helpers.paths import CLIP, FACES, LIN
+from tests.helpers.paths import CLIP, FACES, LIN, MONTAGE
 from tracker.cli.main import main
 from tracker.engine.distributed import looks_like_address
-
-MONTAGE = Path(__file__).resolve().parent / "data" / "ccby" / "shotchange_ccby_montage.mp4"
 
 
 def test_what_counts_as_a_ray_address() -> None:

@@ -15,11 +15,9 @@ import numpy as np
 import pytest
 
 from tests.helpers.gallery import synced
-from tests.helpers.paths import CLIP, FACES, LIN
+from tests.helpers.paths import CLIP, DATA, FACES, LIN
 from tracker.gallery.gallery import Gallery
 from tracker.gallery.schema import SCHEMA_VERSION
-
-DATA = Path(__file__).with_name("data")
 
 
 def test_two_copies_see_each_others_changes(gallery_at: Path | str) -> None:

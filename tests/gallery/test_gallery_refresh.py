@@ -14,10 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers.gallery import synced
+from tests.helpers.paths import DATA
 from tests.helpers.postgres import execute
 from tracker.gallery.gallery import Gallery, Provenance
-
-DATA = Path(__file__).resolve().parent / "data"
 
 
 def state(g: Gallery) -> tuple:  # type: ignore[type-arg]

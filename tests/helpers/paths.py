@@ -9,6 +9,10 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 CLIP = ROOT / "assets" / "demo" / "short_hamilton_clip.mp4"
 PEOPLE = ROOT / "assets" / "people"
-FACES = ROOT / "tests" / "data" / "faces"
+DATA = ROOT / "tests" / "data"
+FACES = DATA / "faces"
+CCBY = DATA / "ccby"  # CC BY clips: credits in tests/data/ccby/SOURCES.md
+MONTAGE = CCBY / "shotchange_ccby_montage.mp4"
+MONTAGE_LABELS = CCBY / "montage_labels.json"
 LIN = PEOPLE / "Lin-Manuel Miranda" / "lin_manuel_miranda.png"
 ALEX = PEOPLE / "Alex Lacamoire" / "alex_lacamoire.png"

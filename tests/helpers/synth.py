@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from tests.helpers.paths import ROOT
 from tracker import geometry
 from tracker.detect import HogDetector
 from tracker.sources.images import load_image
 
-ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "tests" / "data" / "faces"
 PEOPLE = ROOT / "assets" / "people"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.paths import ROOT
 from tracker.config import Config
 from tracker.eval import metrics
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "ccby"
 VIDEO = DATA / "shotchange_ccby_montage.mp4"
 LABELS = DATA / "montage_labels.json"

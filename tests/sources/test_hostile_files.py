@@ -24,10 +24,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers.paths import CLIP, FACES, LIN
+from tests.helpers.paths import CLIP, FACES, LIN, ROOT
 from tracker.cli.main import main
 
-ROOT = Path(__file__).resolve().parent.parent
 NOT_UTF8 = os.fsdecode(b"v\xfe")  # a name byte that is not UTF-8, as Python carries it
 LONG = "x" * 300  # over the 255 bytes a file name may have
 

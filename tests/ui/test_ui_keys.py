@@ -8,7 +8,7 @@ from pathlib import Path
 from PyQt6.QtCore import Qt, QUrl
 from PyQt6.QtGui import QKeySequence
 
-from tests.helpers.paths import CLIP, FACES
+from tests.helpers.paths import CLIP, FACES, ROOT
 from tests.helpers.ui import WAIT_MS, activate, make_window, open_paused, settings  # noqa: F401
 from ui.session.state import PLAYING, Stats
 from ui.session.status_text import behind_text
@@ -300,7 +300,7 @@ def test_every_key_the_readme_names_is_a_key_of_the_app(qtbot, make_window, gall
 
     from ui.widgets.shortcuts import EXTRAS
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     app = readme[readme.index("## The desktop app"):readme.index("## Run the tests")]
     named = set(re.findall(r"\((?:or )?((?:Ctrl|Shift|Alt)\+[^\s,;)]+|F\d{1,2}|F|Space|Delete)[,;)]", app))
     named |= set(re.findall(r"\b(Ctrl\+Shift\+[A-Z]|Ctrl\+[A-Z])\b", app)) | set(re.findall(r"(Ctrl\+[,.])", app))
