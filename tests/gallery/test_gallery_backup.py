@@ -14,6 +14,7 @@ import pytest
 from tracker.cli.main import main
 from tracker.gallery.gallery import Gallery
 from tracker.gallery.schema import NAMED, Provenance
+from tracker.gallery.transfer import import_people
 
 
 def _filled(path: Path | str) -> Gallery:
@@ -53,7 +54,7 @@ def test_export_then_import_round_trips(new_gallery, tmp_path: Path,  # type: ig
     with Gallery(restored_at) as restored:
         assert _content(restored) == before
         # Importing again adds nothing.
-        restored.import_people(Gallery(backup))
+        import_people(restored, Gallery(backup))
         assert _content(restored) == before
     # Refused: replacing a file, importing a missing file, a gallery into itself.
     capsys.readouterr()

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..config import gallery_location
 from ..errors import FacetrackError
+from ..gallery.transfer import import_people
 from ..paths import shown
 from ..sinks.outputs import claim_folder, mark_folder, write_atomic
 from .args import number, sample_id
@@ -167,7 +168,7 @@ def _import(args: argparse.Namespace, cfg: Any) -> int:
         if Gallery.identity_of(cfg.gallery) == other.identity():
             raise FacetrackError("a gallery cannot be imported into itself")
         with Gallery(cfg.gallery) as gallery:
-            report = gallery.import_people(other)
+            report = import_people(gallery, other)
     if args.json:
         _print_json([{"from": a, "as": b} for a, b in report])
     else:

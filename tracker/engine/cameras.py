@@ -2,7 +2,7 @@
 
 dlib's descriptor call holds the GIL, so threads would share one core; a process per camera
 uses them all. Every process opens the same gallery file (SQLite in WAL mode, safe across
-processes: tracker/gallery/store.py), so a person learned or named on one camera is known to
+processes: tracker/gallery/copy.py), so a person learned or named on one camera is known to
 the others at their next frame. Each camera writes its own outputs, or its lines go to the
 parent, which writes one merged JSONL / events stream with a `camera` field.
 

@@ -3,17 +3,15 @@ PostgreSQL database.
 
 All reads for matching go to an in-memory copy; every change is written through at once in
 its own transaction, so a crash loses nothing and a failed command changes nothing. Other
-processes may share it: see tracker/gallery/store.py. The gallery stores; the tracker
-decides (tracker/track/tracker.py).
+processes may share it: see copy.py (the copy and how it follows theirs) and store.py (where it
+is kept). The gallery stores; the tracker decides (tracker/track/tracker.py).
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +19,7 @@ from numpy.typing import NDArray
 from ..errors import GalleryError
 from ..identity import policy as identity
 from ..records import DESCRIPTOR_SIZE
-from .edits import GalleryEdits
+from .copy import GalleryCopy
 from .schema import (
     ENROLLED,
     INSERT_LINK,
@@ -35,8 +33,7 @@ from .schema import (
     encode_thumbnail,
     link_pair,
 )
-from .sqlite import StoreError, new_file
-from .store import GalleryFile, transaction
+from .transaction import transaction
 
 __all__ = ["ENROLLED", "LEARNED", "NAMED", "Gallery", "Person", "Provenance", "Sample", "encode_thumbnail"]
 
@@ -45,7 +42,7 @@ _INSERT = ("INSERT INTO descriptors (person_id, vector, thumbnail, origin, creat
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-class Gallery(GalleryFile, GalleryEdits):
+class Gallery(GalleryCopy):
     """People, descriptors and cannot-links; thread-safe, though the tracker uses it from one thread."""
 
     # ---------------------------------------------------------------- reads
@@ -101,6 +98,31 @@ class Gallery(GalleryFile, GalleryEdits):
         change (no copy of the gallery per learned sample)."""
         with self._lock:
             return self._table.person_distances(samples, k, limit)
+
+    def cannot_linked(self, person_id: int) -> frozenset[int]:
+        """People known to be someone else than `person_id` (seen together, split, or "not")."""
+        return frozenset(b if a == person_id else a for a, b in self._links if person_id in (a, b))
+
+    def are_cannot_linked(self, a: int, b: int) -> bool:
+        return link_pair(a, b) in self._links
+
+    def links(self) -> frozenset[tuple[int, int]]:
+        """Every cannot-link as (smaller id, larger id); read per frame, so cached per version."""
+        cached = getattr(self, "_links_cache", None)
+        if cached is None or cached[0] != self.version:
+            cached = (self.version, frozenset(self._links))
+            self._links_cache = cached
+        return cached[1]
+
+    def sample_vector_map(self, person_id: int) -> dict[int, NDArray[np.float32]]:
+        """A person's stored vectors by sample id."""
+        with self._lock:
+            mask = self._table.labels == person_id
+            return dict(zip(self._table.ids[mask].tolist(), self._table.vectors[mask]))
+
+    def sample_vectors(self, ids: Sequence[int]) -> NDArray[np.float32]:
+        with self._lock:
+            return self._table.vectors[np.isin(self._table.ids, np.asarray(list(ids), np.int64))]
 
     def next_auto_name(self) -> str:
         """Automatic names are never reused, so "Person 2" in an old output is never someone else."""
@@ -302,58 +324,71 @@ class Gallery(GalleryFile, GalleryEdits):
             self.remove(p.name)
         return gone
 
-    # ---------------------------------------------------------------- backups
-    def export_to(self, dest: Path) -> None:
-        """A copy of the whole gallery in one self-contained SQLite file, consistent while other
-        processes write, private like the gallery itself (a PostgreSQL gallery's too)."""
-        dest = Path(dest)
-        if not self.stored:
-            raise GalleryError(f"gallery {self.where} does not exist; nothing to export")
-        if dest.exists() or dest.is_symlink():
-            raise GalleryError(f"{dest} exists; not replacing it")
+    # ---------------------------------------------------------------- repairs of one person
+    @transaction
+    def add_cannot_links(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Record that these people are different (seen in one frame, split apart, "not X")."""
+        with self._lock:
+            new = {link_pair(a, b) for a, b in pairs if a != b and a in self._people and b in self._people}
+            new -= self._links
+            if not new:
+                return
+            now = time.time()
+            self._write([(INSERT_LINK, (a, b, now))
+                         for a, b in sorted(new)])
+            self._links |= new
+            self.version += 1
 
-        def fill(tmp: Path) -> None:
-            try:
-                with self._lock:
-                    self._store.export_to(tmp)
-            except (sqlite3.Error, GalleryError) as exc:
-                reason = exc.reason if isinstance(exc, StoreError) else exc
-                raise GalleryError(f"cannot write {dest}: {reason}") from None
-
-        # Written whole under a temporary name, then linked in: never half a backup, never over a file.
-        if not new_file(dest, fill, "backup"):
-            raise GalleryError(f"{dest} exists; not replacing it")
+    def _own_samples(self, p: Person, sample_ids: Sequence[int]) -> NDArray[np.int64]:
+        ids = np.unique(np.asarray(list(sample_ids), np.int64))
+        if len(ids) == 0:
+            raise GalleryError("no samples given")
+        mine = set(self._table.ids[self._table.labels == p.id].tolist())
+        stray = [int(i) for i in ids if int(i) not in mine]
+        if stray:
+            raise GalleryError(f"{p.name!r} has no sample(s) {', '.join(map(str, stray))}; see `people show`")
+        return ids
 
     @transaction
-    def import_people(self, other: Gallery) -> list[tuple[str, str]]:
-        """Every person of `other` (a backup) with their samples, provenance and cannot-links, in
-        one transaction. A real name already here gets the samples it lacks; an automatic name
-        already taken becomes a new automatic identity (it is someone else's number here).
-        Returns (name in `other`, name here) per person."""
-        mapping: dict[int, int] = {}
-        report: list[tuple[str, str]] = []
-        owner = {v.tobytes(): int(pid) for v, pid in zip(self._table.vectors, self._table.labels)}
-        for p in other.people():
-            vectors = other.sample_vector_map(p.id)
-            # Someone already imported (every sample of theirs is here, under one person) is
-            # that person, whatever number they have now.
-            owners = {owner.get(v.tobytes()) for v in vectors.values()}
-            same = next(iter(owners)) if len(owners) == 1 and None not in owners else None
-            here = self.person(same) if same is not None else self.find(p.name)
-            if here is None:
-                here = self.add_person(p.name, known=p.known)
-            elif same is None and AUTO_NAME.match(p.name) and not p.known:
-                here = self.add_person(None, known=False)
-            mapping[p.id] = here.id
-            report.append((p.name, here.name))
-            have = {v.tobytes() for v in self.inventory(here.id)}
-            groups: dict[str, list[tuple[NDArray[np.float32], bytes, Provenance]]] = {}
-            for s in other.samples(p.id):
-                v = vectors.get(s.id)
-                if v is not None and v.tobytes() not in have:  # importing twice adds nothing
-                    groups.setdefault(s.origin, []).append((v, s.thumbnail, s.provenance))
-            for origin, items in groups.items():
-                self.add_descriptors(here.id, np.stack([v for v, _, _ in items]), [t for _, t, _ in items],
-                                     origin, [pr for _, _, pr in items])
-        self.add_cannot_links([(mapping[a], mapping[b]) for a, b in other.links() if a in mapping and b in mapping])
-        return report
+    def forget(self, name: str, sample_ids: Sequence[int]) -> Person:
+        """Delete some of a person's samples (the person stays, even with none left)."""
+        with self._lock:
+            p = self.require(name)
+            self._delete_descriptors(self._own_samples(p, sample_ids))
+            return self._people[p.id]
+
+    @transaction
+    def split(self, name: str, sample_ids: Sequence[int], into: str | None = None) -> Person:
+        """Move some of a person's samples to a new (or existing) person, who is then someone else.
+
+        `into` None makes a new automatic identity. The two are cannot-linked.
+        """
+        with self._lock:
+            p = self.require(name)
+            ids = self._own_samples(p, sample_ids)
+            target = self.find(into.strip()) if into else None
+            if target is not None and target.id == p.id:
+                raise GalleryError("cannot split a person into themselves")
+            if target is None:
+                target = self.add_person(into, known=into is not None)
+            marks = ",".join("?" * len(ids))
+            self._write([(f"UPDATE descriptors SET person_id = ? WHERE id IN ({marks})",
+                          (target.id, *[int(i) for i in ids]))])
+            self._table.relabel(self._table.rows_of_ids(np.asarray(ids, np.int64)), target.id)
+            n = len(ids)
+            self._people[p.id] = Person(p.id, p.name, p.known, p.descriptors - n, p.created, p.last_seen)
+            t = self._people[target.id]
+            self._people[t.id] = Person(t.id, t.name, t.known, t.descriptors + n, t.created, t.last_seen)
+            self.version += 1
+            self.add_cannot_links([(p.id, t.id)])
+            return self._people[t.id]
+
+    @transaction
+    def set_cover(self, name: str, sample_id: int) -> Person:
+        """The sample whose thumbnail stands for the person in lists."""
+        with self._lock:
+            p = self.require(name)
+            self._own_samples(p, [sample_id])
+            self._write([("UPDATE people SET cover = ? WHERE id = ?", (int(sample_id), p.id))])
+            self.version += 1
+            return p

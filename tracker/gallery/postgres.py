@@ -1,7 +1,7 @@
 """A gallery that several machines share: the same tables in a PostgreSQL database (psycopg 3).
 
 `--gallery postgresql://user@host/db` selects it. Each process keeps its in-memory copy and k-NN
-index (tracker/gallery/store.py), as with SQLite; what differs is how it learns that another
+index (tracker/gallery/copy.py), as with SQLite; what differs is how it learns that another
 process changed the gallery and how writers take turns:
 
 - Every statement on the gallery's tables bumps one generation counter and sends a NOTIFY on
@@ -126,6 +126,7 @@ class PostgresStore:
         self.where = redact(url)
         self.readonly = readonly
         self.has_log = True
+        self.path: Path | None = None  # no file: the gallery lives on a server
         self._conn: Any = None  # psycopg.Connection, once connected
         self._schema = False  # the tables exist
         self._opened = False  # open() ran over them: listening, undo table made
@@ -239,7 +240,7 @@ class PostgresStore:
 
     def _lost(self) -> None:
         """The connection is gone (a server restart, a dropped network): the next call connects
-        again, and the gallery reads everything again and listens again (gallery_store sees the
+        again, and the gallery reads everything again and listens again (gallery/copy.py sees the
         store closed). This process's undo history ends with the old connection's TEMP table."""
         log.warning("gallery %s: lost the connection to the server; connecting again at the next use", self.where)
         try:

@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS cannot_links (
 );
 """ + """
 -- Every descriptor row inserted, deleted or changed, in commit order: another process sharing
--- the file re-reads just those rows (gallery_store.GalleryFile._refresh), not the whole gallery.
+-- the file re-reads just those rows (gallery/copy.py: GalleryCopy._refresh), not the whole gallery.
 -- Kept to the newest 50,000 or so; a process further behind reads everything again.
 CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, desc_id INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS changes_insert AFTER INSERT ON descriptors

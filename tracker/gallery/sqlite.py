@@ -3,7 +3,7 @@
 Several processes may share the file (the app, a `run` per camera, `people` commands): readers go
 on while one writes, writers queue on a busy timeout (BEGIN IMMEDIATE), and PRAGMA data_version
 tells a process that another one committed. The undo history lives in the connection's TEMP
-schema (tracker/gallery/undo.py). See tracker/gallery/store.py for the in-memory copy over it.
+schema (tracker/gallery/undo.py). See tracker/gallery/copy.py for the in-memory copy over it.
 """
 
 from __future__ import annotations

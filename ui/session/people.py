@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from tracker.engine.pipeline import Engine
 from tracker.gallery.gallery import Gallery, Person, Sample
+from tracker.gallery.transfer import import_people
 from tracker.identity.suggest import Suggestion
 from tracker.track.tracker import Rejected
 
@@ -110,7 +111,7 @@ class PeopleCommands:
                 if Gallery.identity_of(gallery.location) == other.identity():
                     raise ValueError("a gallery cannot be imported into itself")
                 with gallery.action(f"import {source.name}"):
-                    return gallery.import_people(other)
+                    return import_people(gallery, other)
         return self.submit(do)
 
     def prune(self, days: float) -> Future[list[Person]]:
