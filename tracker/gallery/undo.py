@@ -38,6 +38,7 @@ Limits
 from __future__ import annotations
 
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -77,18 +78,18 @@ def _concat(parts: Sequence[str]) -> str:
     return " || ".join(parts)
 
 
-class Steps:
+class Steps(ABC):
     """What an undo log's actions share (this one's and tracker/gallery/postgres_undo.py's):
     nested actions join the outermost one; the outermost begins a step and ends it, kept only
     when it went through (`ok`). Subclasses say how a step begins and ends."""
 
     _depth = 0  # nesting depth of action() blocks
 
-    def _begin_step(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def _begin_step(self) -> int: ...
 
-    def _end_step(self, step: int, label: str, ok: bool) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _end_step(self, step: int, label: str, ok: bool) -> None: ...
 
     @contextmanager
     def action(self, label: str) -> Iterator[None]:

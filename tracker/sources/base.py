@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ def bgr_to_rgb(bgr: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-class Source:
+class Source(ABC):
     """Base: a capture thread feeding a bounded queue; iterate `frames()` to consume."""
 
     live = False
@@ -57,12 +58,14 @@ class Source:
     def fps(self) -> float:
         return 0.0
 
-    def open(self) -> None: ...
+    def open(self) -> None:  # optional: a source with nothing to open
+        return None
 
-    def produce(self) -> Iterator[Frame]:
-        raise NotImplementedError
+    @abstractmethod
+    def produce(self) -> Iterator[Frame]: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:  # optional: a source with nothing to release
+        return None
 
     def ensure_open(self) -> None:
         """Open once; a clear SourceError if it cannot be."""
