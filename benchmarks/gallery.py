@@ -157,7 +157,7 @@ class StandIn:
 def time_panel(people: int) -> dict[str, float]:
     from PyQt6.QtWidgets import QApplication
 
-    from ui.session.session import PersonView
+    from ui.session.state import PersonView
     from ui.widgets.people_panel import PeoplePanel
 
     app = QApplication.instance() or QApplication([])

@@ -34,7 +34,7 @@ from PyQt6.QtWidgets import QApplication  # noqa: E402
 from tracker.config import Config  # noqa: E402
 from tracker.gallery.enroll import enroll_folders  # noqa: E402
 from tracker.gallery.gallery import Gallery  # noqa: E402
-from ui.session.session import ENDED  # noqa: E402
+from ui.session.state import ENDED  # noqa: E402
 from ui.window import MainWindow  # noqa: E402
 
 PROBE = QEvent.Type(QEvent.registerEventType())

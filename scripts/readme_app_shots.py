@@ -26,7 +26,7 @@ from PyQt6.QtCore import QSettings  # noqa: E402
 from PyQt6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from tracker.config import Config  # noqa: E402
-from ui.session.session import PAUSED  # noqa: E402
+from ui.session.state import PAUSED  # noqa: E402
 from ui.window import MainWindow  # noqa: E402
 
 MONTAGE = ROOT / "tests" / "data" / "ccby" / "shotchange_ccby_montage.mp4"

@@ -30,7 +30,7 @@ from .session.analysis_job import (
     load_result,
     save_result,
 )
-from .session.session import ENDED, IDLE, PAUSED, PLAYING, Stats
+from .session.state import ENDED, IDLE, PAUSED, PLAYING, Stats
 from .widgets.timeline import AnalysisPanel
 
 if TYPE_CHECKING:  # app.py imports this module: the window's type only for the checker

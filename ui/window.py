@@ -48,7 +48,8 @@ from tracker.config import Config
 from tracker.paths import shown
 
 from .analysis import AnalysisController, ElidedLabel
-from .session.session import ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Session, Stats
+from .session.session import Session
+from .session.state import ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Stats
 from .session.status_text import behind_text, placeholder, state_text
 from .widgets.messages import MessageBar, MessageHistory
 from .widgets.people_panel import PeoplePanel

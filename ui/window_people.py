@@ -193,7 +193,7 @@ class PeopleMixin(_Base):
         self._face_menu = menu  # kept for tests
 
     def name_face(self, track_id: int, name: str) -> None:
-        self.run_command(self.session.name_track(track_id, name), lambda fut: self.outcome(
+        self.run_command(self.session.people_commands.name_track(track_id, name), lambda fut: self.outcome(
             fut, lambda person: f"This face is {person.name}", f"Could not name that face {name}"))
 
     def not_person(self, track_id: int, name: str) -> None:
@@ -202,7 +202,7 @@ class PeopleMixin(_Base):
                       else f"it had taught {name} nothing")
             return f"That face is not {name}: {taught}, and it stays apart from {name} (Ctrl+Z undoes this)"
 
-        self.run_command(self.session.reject_track(track_id),
+        self.run_command(self.session.people_commands.reject_track(track_id),
                          lambda fut: self.outcome(fut, said, f"Could not take that face from {name}"))
 
     def open_person(self, name: str) -> PersonPage:
@@ -226,7 +226,7 @@ class PeopleMixin(_Base):
                 self._show_undo_label()
                 for page in self.findChildren(PersonPage):
                     page.reload()
-        self.run_command(self.session.undo(), done)
+        self.run_command(self.session.people_commands.undo(), done)
 
     def redo(self) -> None:
         """Ctrl+Shift+Z: make the newest undone change again; the status bar says which."""
@@ -237,16 +237,16 @@ class PeopleMixin(_Base):
                 self._show_undo_label()
                 for page in self.findChildren(PersonPage):
                     page.reload()
-        self.run_command(self.session.redo(), done)
+        self.run_command(self.session.people_commands.redo(), done)
 
     def _show_undo_label(self) -> None:
         """The Undo action names the step it would revert. It stays enabled, so that Ctrl+Z pressed
         just after a change is never lost to a label not yet pulled; with nothing to undo it says so."""
-        label = self.session.can_undo()
+        label = self.session.people_commands.can_undo()
         short = label if label is None or len(label) <= UNDO_LABEL_CHARS else label[:UNDO_LABEL_CHARS - 1] + "…"
         self.undo_action.setText(f"Undo {short}" if short else "Undo")
         self.undo_action.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo (Ctrl+Z)")
-        again = self.session.can_redo()
+        again = self.session.people_commands.can_redo()
         short = again if again is None or len(again) <= UNDO_LABEL_CHARS else again[:UNDO_LABEL_CHARS - 1] + "…"
         self.redo_action.setText(f"Redo {short}" if short else "Redo")
         self.redo_action.setToolTip(f"Redo {again} (Ctrl+Shift+Z)" if again else "Nothing to redo (Ctrl+Shift+Z)")
@@ -306,13 +306,13 @@ class PeopleMixin(_Base):
                 text += f", {len(report.skipped)} skipped (see the message)"
             return text
 
-        self.run_command(self.session.enroll(name, paths, chosen, force), done)
+        self.run_command(self.session.people_commands.enroll(name, paths, chosen, force), done)
 
     # ------------------------------------------------------------------ naming in bulk
     def name_unnamed_dialog(self) -> None:
         """People > Name the unnamed…: every automatic identity, most seen first, with a few of its
         faces and a field for its name; the names given are applied as one undo step."""
-        self.run_command(self.session.unnamed(), self._show_unnamed)
+        self.run_command(self.session.people_commands.unnamed(), self._show_unnamed)
 
     def _show_unnamed(self, fut: Future[Any]) -> None:
         if fut.exception() is not None:
@@ -360,7 +360,7 @@ class PeopleMixin(_Base):
         given = [(name, f.text().strip()) for name, f in fields if f.text().strip()]
         if not accepted or not given:
             return
-        self.run_command(self.session.name_many(given), lambda fut: self.outcome(
+        self.run_command(self.session.people_commands.name_many(given), lambda fut: self.outcome(
             fut, lambda done: f"Named {len(done)}: " + "; ".join(done) + " (Ctrl+Z undoes it)",
             "Could not name them"))
 
@@ -372,7 +372,7 @@ class PeopleMixin(_Base):
                                                   "Galleries (*.sqlite3);;All files (*)")
         if path:
             self.settings.setValue("backup/dir", str(Path(path).parent))
-            self.run_command(self.session.export_gallery(Path(path)), lambda fut: self.outcome(
+            self.run_command(self.session.people_commands.export_gallery(Path(path)), lambda fut: self.outcome(
                 fut, lambda n: f"Backed up {n} people to {path}", "Nothing backed up"))
 
     def import_dialog(self) -> None:
@@ -381,7 +381,7 @@ class PeopleMixin(_Base):
             path, _ = QFileDialog.getOpenFileName(self, "Import people", self._start_dir("backup/dir"),
                                                   "Galleries (*.sqlite3 *.db);;All files (*)")
         if path:
-            self.run_command(self.session.import_gallery(Path(path)), lambda fut: self.outcome(
+            self.run_command(self.session.people_commands.import_gallery(Path(path)), lambda fut: self.outcome(
                 fut, lambda pairs: f"Imported {len(pairs)} people from {Path(path).name} (Ctrl+Z undoes it)",
                 "Nothing imported"))
 
@@ -392,7 +392,7 @@ class PeopleMixin(_Base):
                                            "Remove automatic identities (nobody named them) not seen for this "
                                            "many days; named and enrolled people stay:", 30, 1, 100_000)
         if ok:
-            self.run_command(self.session.prune(float(days)), lambda fut: self.outcome(
+            self.run_command(self.session.people_commands.prune(float(days)), lambda fut: self.outcome(
                 fut, lambda gone: f"Removed {len(gone)} automatic identities unseen for {days} days"
                                   + (" (Ctrl+Z undoes it)" if gone else ""), "Nothing removed"))
 

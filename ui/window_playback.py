@@ -14,7 +14,8 @@ from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSlider, QToolBar, QWidget
 
-from .session.session import ENDED, IDLE, PAUSED, PLAYING, Session, Stats
+from .session.session import Session
+from .session.state import ENDED, IDLE, PAUSED, PLAYING, Stats
 from .session.status_text import placeholder
 from .widgets.people_panel import PeoplePanel
 from .widgets.video_view import VideoView

@@ -10,7 +10,8 @@ import pytest
 from PyQt6.QtCore import QSettings, Qt
 
 from tracker.config import Config
-from ui.session.session import PAUSED, Session
+from ui.session.session import Session
+from ui.session.state import PAUSED
 from ui.window import MainWindow
 
 WAIT_MS = 60_000

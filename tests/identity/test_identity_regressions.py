@@ -53,7 +53,8 @@ def test_r1_merging_two_people_on_screen_does_not_crash(tmp_path: Path) -> None:
 
 def test_r1b_merge_in_the_app_session_keeps_the_engine_alive(tmp_path: Path) -> None:
     from tracker.engine.pipeline import Engine
-    from ui.session.session import ENDED, Session
+    from ui.session.session import Session
+    from ui.session.state import ENDED
 
     emb = FakeEmbedder()
     with Gallery(tmp_path / "g.sqlite3") as g:
@@ -70,10 +71,10 @@ def test_r1b_merge_in_the_app_session_keeps_the_engine_alive(tmp_path: Path) -> 
             if s.stats().state == ENDED and snap is not None and all(snap.result.names):
                 break
             time.sleep(0.05)
-        assert s.merge("Bob", "Alice").result(5).name == "Alice"
+        assert s.people_commands.merge("Bob", "Alice").result(5).name == "Alice"
         time.sleep(0.3)
         assert s.alive and not [e for e in s.take_errors() if "share" in e]
-        assert s.rename("Alice", "Alicia").result(5).name == "Alicia"  # later commands still run
+        assert s.people_commands.rename("Alice", "Alicia").result(5).name == "Alicia"  # later commands still run
         snap = s.latest()
         assert snap is not None and unique_people(snap.result)
     finally:

@@ -9,23 +9,28 @@ import numpy as np
 from PyQt6.QtCore import Qt
 
 from tracker.gallery.gallery import Person
-from ui.session.session import PersonView
+from ui.session.state import PersonView
 from ui.widgets.people_panel import PeoplePanel
 from ui.widgets.people_rows import PERSON_ID
 
 
-class StandIn:
-    def __init__(self, views: list[PersonView]) -> None:
-        self.version, self.views = 1, views
-
-    def people(self) -> tuple[int, list[PersonView]]:
-        return self.version, self.views
-
+class NoCommands:
     def suggestions(self) -> list:  # type: ignore[type-arg]
         return []
 
     def can_undo(self) -> None:
         return None
+
+
+class StandIn:
+    """A session's people snapshot, without its engine thread."""
+
+    def __init__(self, views: list[PersonView]) -> None:
+        self.version, self.views = 1, views
+        self.people_commands = NoCommands()
+
+    def people(self) -> tuple[int, list[PersonView]]:
+        return self.version, self.views
 
 
 def _view(i: int, name: str, known: bool = False, seen: float | None = None, n: int = 3) -> PersonView:

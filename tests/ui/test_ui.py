@@ -17,7 +17,7 @@ from tracker.config import Config
 from tracker.gallery.enroll import enroll_folders
 from tracker.gallery.gallery import Gallery
 from ui.launch import apply_saved
-from ui.session.session import ENDED, PAUSED, PLAYING
+from ui.session.state import ENDED, PAUSED, PLAYING
 from ui.window import MainWindow
 
 WAIT_MS = 60_000
@@ -233,7 +233,7 @@ def test_the_app_opens_a_postgresql_gallery_typed_in_settings(qtbot, make_window
 
 def test_view_letterboxes_and_hit_tests(qtbot) -> None:
     from tracker.records import Frame, FrameResult
-    from ui.session.session import Snapshot
+    from ui.session.state import Snapshot
     from ui.widgets.video_view import VideoView
 
     view = VideoView()

@@ -182,7 +182,7 @@ def test_analyze_shows_a_timeline_while_the_window_answers_then_seeks_and_export
     assert not w.messages.errors
 
     # A rename shows in the timeline, its title and its exports at once (issue 21, point 2).
-    w.run_command(w.session.rename(LIN_NAME, "Lin"))
+    w.run_command(w.session.people_commands.rename(LIN_NAME, "Lin"))
     qtbot.waitUntil(lambda: "Lin" in w.analysis.timeline.names, timeout=WAIT_MS)
     assert LIN_NAME not in w.analysis.timeline.names
     qtbot.mouseClick(w.analysis.panel.csv_button, Qt.MouseButton.LeftButton)

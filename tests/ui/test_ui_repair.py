@@ -162,8 +162,8 @@ def test_a_dead_engine_thread_is_reported_and_replaced(qtbot, make_window, galle
     assert not old.alive and old.died is not None and "simulated bug" in old.died
     assert "engine stopped" in w.messages.text()
     with pytest.raises(Exception, match="engine stopped"):  # a command to the dead one fails, never hangs
-        old.rename("a", "b").result(2)
-    person = w.session.submit(lambda: w.session._gallery().add_person("Eve")).result(5)
+        old.people_commands.rename("a", "b").result(2)
+    person = w.session.submit(lambda: w.session.current_gallery().add_person("Eve")).result(5)
     assert person.name == "Eve"
 
 
@@ -249,11 +249,12 @@ def test_ctrl_z_undoes_more_than_twenty_steps_in_order(qtbot, make_window, galle
     qtbot.waitUntil(lambda: w.people.names() == ["N0"], timeout=WAIT_MS)
     steps = 25
     for i in range(steps):
-        w.session.rename(f"N{i}", f"N{i + 1}")
+        w.session.people_commands.rename(f"N{i}", f"N{i + 1}")
     qtbot.waitUntil(lambda: w.people.names() == [f"N{steps}"], timeout=WAIT_MS)
     for _ in range(steps):  # as fast as the keys come: none is lost, each undoes one step
         qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: w.people.names() == ["N0"] and w.session.can_undo() is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.people.names() == ["N0"] and w.session.people_commands.can_undo() is None,
+                    timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "Undone: rename N0 to N1", timeout=WAIT_MS)
 
 
@@ -273,7 +274,7 @@ def test_a_dead_engine_thread_restarts_and_reopens_the_source(qtbot, make_window
 
     # A command fails during the run, and reporting it fails too: that escapes the run and the
     # engine thread's loop.
-    old._report = broken_report  # type: ignore[method-assign]
+    old.report = broken_report  # type: ignore[method-assign]
     failed = old.seek(1)  # an image folder cannot seek
     with pytest.raises(FacetrackError, match="only a video file can seek"):
         failed.result(5)  # answered, not left hanging
@@ -298,7 +299,7 @@ def test_a_command_that_kills_the_thread_fails_instead_of_hanging(gallery_path: 
         with pytest.raises(FacetrackError, match=r"engine stopped.*boom"):
             session.submit(fatal).result(5)
         with pytest.raises(FacetrackError, match="engine stopped"):
-            session.rename("a", "b").result(5)
+            session.people_commands.rename("a", "b").result(5)
         session._thread.join(5)  # its pending commands are failed just before the thread ends
         assert not session.alive and session.died is not None
     finally:
@@ -314,17 +315,18 @@ def test_suggestions_follow_the_tracker_learning_without_a_command(gallery_path:
     session = Session(Config(gallery=gallery_path))  # not started: driven from this thread
     session.gallery = g = Gallery(gallery_path)
     try:
-        session._refresh_people(force=True)
-        assert session.suggestions() == []
+        session.refresh_people(force=True)
+        assert session.people_commands.suggestions() == []
         for _ in range(2):  # what the tracker does while it plays
             p = g.add_person(None, known=False)
             g.add_descriptors(p.id, np.stack([emb.descriptor("blue") for _ in range(3)]))
-        session._refresh_people(force=False)
-        assert len(session.people()[1]) == 2 and session.suggestions() == []  # too soon
+        session.refresh_people(force=False)
+        assert len(session.people()[1]) == 2 and session.people_commands.suggestions() == []  # too soon
         time.sleep(0.35)
         version = session.people()[0]
-        session._refresh_people(force=False)
-        assert [s.describe().split(" (")[0] for s in session.suggestions()] == ["Person 1 may be Person 2"]
+        session.refresh_people(force=False)
+        said = [s.describe().split(" (")[0] for s in session.people_commands.suggestions()]
+        assert said == ["Person 1 may be Person 2"]
         assert session.people()[0] > version  # the window's panel sees the change
     finally:
         g.close()
@@ -354,7 +356,7 @@ def test_not_name_says_what_it_did_and_ctrl_z_brings_the_name_back(qtbot, make_w
         g.enroll("Alice", FakeEmbedder().descriptor("red")[None], [b""])
         g.enroll("Bob", FakeEmbedder().descriptor("blue")[None], [b""])
     w = make_window(gallery_path)
-    w.run_command(w.session.rename("Bob", "Robert"))  # an older step that Ctrl+Z must not undo first
+    w.run_command(w.session.people_commands.rename("Bob", "Robert"))  # an older step that Ctrl+Z must not undo first
     qtbot.waitUntil(lambda: "Robert" in w.people.names(), timeout=WAIT_MS)
     show_photo(qtbot, w, photo(tmp_path, {"red": (40, 60, 60)}), 1)
     face = w.view.faces[0]
@@ -363,7 +365,7 @@ def test_not_name_says_what_it_did_and_ctrl_z_brings_the_name_back(qtbot, make_w
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == [None], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "That face is not Alice: it had taught Alice nothing" in w.statusBar().currentMessage(),
                     timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: w.session.can_undo() == "not Alice", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.session.people_commands.can_undo() == "not Alice", timeout=WAIT_MS)
     w.undo()
     qtbot.waitUntil(lambda: "Undone: not Alice" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Alice"], timeout=WAIT_MS)
@@ -421,11 +423,11 @@ def test_redo_makes_an_undone_change_again(qtbot, make_window, gallery_path: Pat
     with Gallery(gallery_path) as g:
         g.enroll("Bob", FakeEmbedder().descriptor("blue")[None], [b""])
     w = make_window(gallery_path)
-    w.run_command(w.session.rename("Bob", "Robert"))
+    w.run_command(w.session.people_commands.rename("Bob", "Robert"))
     qtbot.waitUntil(lambda: w.people.names() == ["Robert"], timeout=WAIT_MS)
     w.undo()
     qtbot.waitUntil(lambda: w.people.names() == ["Bob"], timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: w.session.can_redo() == "rename Bob to Robert", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.session.people_commands.can_redo() == "rename Bob to Robert", timeout=WAIT_MS)
     w._show_undo_label()
     assert w.redo_action.text() == "Redo rename Bob to Robert"
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .session import CONNECTING, ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Stats
+from tracker import models
+from tracker.config import Config
+from tracker.errors import FacetrackError
+
+from .state import CONNECTING, ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Stats
 
 WELCOME = "Open a video (Ctrl+O), a webcam or a stream"
 
@@ -69,3 +73,15 @@ def placeholder(st: Stats, last_failed: str | None = None) -> str:
         return (f"Last time {last_failed} could not be opened, so it was not opened again.\n\n"
                 "Press Space to try it again, or open another source (Ctrl+O).")
     return WELCOME
+
+
+def describe_device(cfg: Config) -> str:
+    """Where the engine runs, for the status bar: GPU or CPU, and the detector."""
+    try:
+        info = models.build_info()
+    except FacetrackError as exc:
+        return str(exc)
+    detector = cfg.detector.upper()
+    if info.cuda:
+        return f"GPU ({info.cuda_devices} CUDA) · {detector}"
+    return f"CPU{' + BLAS' if info.blas else ''} · {detector}"

@@ -228,7 +228,7 @@ class PeoplePanel(QWidget):
 
     def refresh(self) -> None:
         """Re-read the session's snapshot when it changed; keeps the selection."""
-        label = self.session.can_undo()  # every time: a step of the tracker's own changes no version
+        label = self.session.people_commands.can_undo()  # every time: a step of the tracker's own changes no version
         self.undo_btn.setEnabled(label is not None)
         self.undo_btn.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo")
         version, views = self.session.people()
@@ -244,7 +244,8 @@ class PeoplePanel(QWidget):
         self._update_buttons()
 
     def _show_suggestions(self) -> None:
-        pairs = [(sg.a.name, sg.b.name, sg.distance) for sg in self.session.suggestions()[:MAX_SUGGESTIONS]]
+        shown = self.session.people_commands.suggestions()[:MAX_SUGGESTIONS]
+        pairs = [(sg.a.name, sg.b.name, sg.distance) for sg in shown]
         if [(a, b) for a, b, _ in pairs] == self.suggested:
             return
         self.suggested = [(a, b) for a, b, _ in pairs]
@@ -379,7 +380,8 @@ class PeoplePanel(QWidget):
             if answer == QMessageBox.StandardButton.Yes:
                 self._merge(old, new)
             return
-        self.report(self.session.rename(old, new), lambda p: f"{old} is now {p.name}", f"Could not rename {old}")
+        self.report(self.session.people_commands.rename(old, new), lambda p: f"{old} is now {p.name}",
+                    f"Could not rename {old}")
 
     def merge_selected(self, into: str | None = None) -> None:
         names = self.selected_names()
@@ -399,12 +401,12 @@ class PeoplePanel(QWidget):
         self._merge(source, into)
 
     def _merge(self, source: str, into: str) -> None:
-        self.report(self.session.merge(source, into),
+        self.report(self.session.people_commands.merge(source, into),
                     lambda p: f"{source} merged into {p.name} ({p.descriptors} descriptors; Ctrl+Z undoes it)",
                     f"Could not merge {source} into {into}")
 
     def _keep_apart(self, a: str, b: str) -> None:
-        self.report(self.session.keep_apart(a, b),
+        self.report(self.session.people_commands.keep_apart(a, b),
                     lambda _r: f"{a} and {b} are two people: not suggested again (Ctrl+Z undoes it)",
                     f"Could not keep {a} and {b} apart")
 
@@ -419,9 +421,9 @@ class PeoplePanel(QWidget):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         if len(names) == 1:
-            self.report(self.session.remove(names[0]), lambda p: f"Deleted {p.name} (Ctrl+Z undoes it)",
+            self.report(self.session.people_commands.remove(names[0]), lambda p: f"Deleted {p.name} (Ctrl+Z undoes it)",
                         f"Could not delete {names[0]}")
         else:  # one step: one Ctrl+Z brings them all back
-            self.report(self.session.remove_people(names),
+            self.report(self.session.people_commands.remove_people(names),
                         lambda people: f"Deleted {', '.join(p.name for p in people)} (Ctrl+Z undoes it)",
                         f"Could not delete {', '.join(names)}")

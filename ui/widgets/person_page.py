@@ -109,7 +109,7 @@ class PersonPage(QDialog):
 
     def reload(self) -> None:
         if self._alive():
-            self.run_command(self.session.samples(self.name), self._show)
+            self.run_command(self.session.people_commands.samples(self.name), self._show)
 
     def _show(self, fut: Future[Any]) -> None:
         if not self._alive():
@@ -170,7 +170,7 @@ class PersonPage(QDialog):
     def remove_selected(self) -> None:
         ids = self.selected_ids()
         if ids:
-            self.run_command(self.session.forget(self.name, ids), self._then_say(
+            self.run_command(self.session.people_commands.forget(self.name, ids), self._then_say(
                 lambda p: f"Removed {len(ids)} sample{'s' if len(ids) != 1 else ''} of {p.name}; "
                           f"{p.descriptors} left (Ctrl+Z undoes it)", "Could not remove them"))
 
@@ -183,13 +183,13 @@ class PersonPage(QDialog):
             if not ok:
                 return
             into = text.strip() or None
-        self.run_command(self.session.split(self.name, ids, into), self._then_say(
+        self.run_command(self.session.people_commands.split(self.name, ids, into), self._then_say(
             lambda p: f"Moved {len(ids)} sample{'s' if len(ids) != 1 else ''} to {p.name} (Ctrl+Z undoes it)",
             "Could not split them off"))
 
     def use_as_cover(self) -> None:
         ids = self.selected_ids()
         if len(ids) == 1:
-            self.run_command(self.session.set_cover(self.name, ids[0]), self._then_say(
+            self.run_command(self.session.people_commands.set_cover(self.name, ids[0]), self._then_say(
                 lambda p: f"This sample now stands for {p.name} in lists (Ctrl+Z undoes it)",
                 "Could not use it as the thumbnail"))
