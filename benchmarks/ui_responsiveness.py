@@ -121,10 +121,10 @@ def main() -> int:
     window.show()
     idle = measure(app, window, 3.0, until_ended=False)
     window.fast_action.trigger()
-    window.open_source(str(clip))
+    window.player.open_source(str(clip))
     fast = measure(app, window, args.seconds * 3, until_ended=True)
     window.fast_action.trigger()
-    window.open_source(str(clip))
+    window.player.open_source(str(clip))
     normal = measure(app, window, args.seconds, until_ended=True)
     window.close()
 

@@ -63,7 +63,7 @@ def main() -> int:
     w.show()
     try:
         w.fast_action.trigger()
-        w.open_source(str(MONTAGE))
+        w.player.open_source(str(MONTAGE))
         # Far enough in that the people have a few samples each, with two or more faces named at once.
         wait(app, "several named faces", lambda: w.session.stats().position >= 100
              and sum(f.name is not None for f in w.view.faces) >= 2, timeout=240)
@@ -75,14 +75,14 @@ def main() -> int:
         name = w.view.faces[0].name
         assert name is not None
         wait(app, "the panel", lambda: (w._pull_stats(), name in w.people.names())[1])
-        page = w.open_person(name)
+        page = w.people_actions.open_person(name)
         wait(app, "the person's samples", lambda: page.list.count() > 0, timeout=30)
         page.resize(760, 520)
         save(app, page, args.out / "app_person_page.png")
         page.close()
 
         missing = Path("/home/me/Videos/holiday-2026.mp4")  # a file that has gone
-        w.open_source(str(missing))
+        w.player.open_source(str(missing))
         wait(app, "the error", lambda: (w._pull_stats(), w.messages.isVisible())[1], timeout=30)
         save(app, w, args.out / "app_error.png")
     finally:

@@ -91,7 +91,7 @@ def start_window(cfg: Config, sources: Sequence[str], explicit: frozenset[str], 
     window = MainWindow(cfg, settings=settings)
     window.show()
     if sources:
-        window.open_source(sources[0], sources[1:])
+        window.player.open_source(sources[0], sources[1:])
     else:
         restart_where_left(window, settings)
     return window
@@ -107,6 +107,6 @@ def restart_where_left(window: MainWindow, settings: QSettings) -> None:
         return
     # A file comes back where it was, paused if it was paused.
     start = int(settings.value("source/position", 0) or 0) if last and Path(last).is_file() else 0
-    window.open_source(last or "0", start=max(0, start))
+    window.player.open_source(last or "0", start=max(0, start))
     if start and settings.value("source/paused", False, type=bool):
         window.session.set_paused(True)

@@ -3,7 +3,8 @@
 The window runs no detection, embedding or blocking I/O. A `Session` owns all of that on its
 own thread; timers here pull the newest frame and figures from it, and commands go to it as
 futures whose results come back to this thread through a queued signal. Playback commands live
-in ui/window_playback.py, people commands in ui/window_people.py; starting the app, in ui/launch.py.
+in ui/player.py, people commands in ui/people_actions.py (objects the window holds); starting the
+app, in ui/launch.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from PyQt6.QtGui import (
     QAction,
     QCloseEvent,
     QColor,
+    QDragEnterEvent,
+    QDropEvent,
     QIcon,
+    QKeyEvent,
     QKeySequence,
     QPainter,
     QPen,
@@ -48,6 +52,8 @@ from tracker.config import Config
 from tracker.paths import shown
 
 from .analysis import AnalysisController, ElidedLabel
+from .people_actions import DONE_MS, FAILED_MS, PeopleActions
+from .player import PlaybackControls
 from .session.session import Session
 from .session.state import ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Stats
 from .session.status_text import behind_text, placeholder, state_text
@@ -57,8 +63,6 @@ from .widgets.person_page import PersonPage
 from .widgets.settings_dialog import SettingsDialog
 from .widgets.shortcuts import ShortcutsDialog
 from .widgets.video_view import VideoView
-from .window_people import PeopleMixin
-from .window_playback import PlaybackMixin
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +120,7 @@ def tooltip(text: str, keys: list[QKeySequence]) -> str:
     return f"{text} ({shown})"
 
 
-class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, cfg: Config, session: Session | None = None, settings: QSettings | None = None,
                  session_factory: Callable[[Config], Session] | None = None) -> None:
         super().__init__()
@@ -126,16 +130,13 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         if not self.session.alive:
             self.session.start()
         self.settings = settings or QSettings("facetrack", "facetrack")
-        self.playlist: list[str] = []
         self._stats = Stats()
         self._closed = False
-        self._dialog_pauses = 0
-        self._seek_target: tuple[int, float] | None = None
-        self._full_hidden: list[QWidget] = []
         self._text_toolbar_width = 0
         self._narrow = False
         self.last_failed: str | None = None  # the source that failed at the last start, offered again by Space
-        self._opening: str | None = None  # the source asked for, until it opens (then: Open recent)
+        self.player = PlaybackControls(self)  # sources, play, seek, record, full screen (player.py)
+        self.people_actions = PeopleActions(self)  # naming, undo, enrolment, drops (people_actions.py)
         self._bridge = _Bridge()
         self._bridge.done.connect(self._finish)
         self.setWindowTitle("facetrack")
@@ -143,16 +144,16 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.resize(1180, 720)
 
         self.view = VideoView()
-        self.view.face_clicked.connect(self.who_is_this)
-        self.view.face_menu.connect(self.face_menu)
+        self.view.face_clicked.connect(self.people_actions.who_is_this)
+        self.view.face_menu.connect(self.people_actions.face_menu)
         self.messages = MessageBar()
         self.people = PeoplePanel(self.session)
-        self.people.enroll_requested.connect(self.enroll_dialog)
-        self.people.person_requested.connect(self.open_person)
+        self.people.enroll_requested.connect(self.people_actions.enroll_dialog)
+        self.people.person_requested.connect(self.people_actions.open_person)
         self._load_hidden()
         self.people.hidden_changed.connect(self._save_hidden)
-        self.people.undo_requested.connect(self.undo)
-        self.people.dialog_pause = self.dialog_pause
+        self.people.undo_requested.connect(self.people_actions.undo)
+        self.people.dialog_pause = self.player.dialog_pause
         self.people.report = lambda fut, ok, failed: self.run_command(fut, lambda f: self.outcome(f, ok, failed))
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -203,53 +204,55 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
         a = self._action
-        self.open_action = a("Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open,
+        self.open_action = a("Open file…", self.player.open_file_dialog, QKeySequence.StandardKey.Open,
                              sp.SP_DialogOpenButton, "Open a video file")
-        self.url_action = a("Stream…", self.open_url_dialog, "Ctrl+U", sp.SP_DriveNetIcon,
+        self.url_action = a("Stream…", self.player.open_url_dialog, "Ctrl+U", sp.SP_DriveNetIcon,
                             "Open an RTSP or HTTP stream")
-        self.folder_action = a("Image folder…", self.open_folder_dialog, "Ctrl+Shift+O", sp.SP_DirIcon,
+        self.folder_action = a("Image folder…", self.player.open_folder_dialog, "Ctrl+Shift+O", sp.SP_DirIcon,
                                "Track faces in a folder of photos")
-        self.webcam_actions = [a(f"Webcam {i}", functools.partial(self.open_source, str(i)),
+        self.webcam_actions = [a(f"Webcam {i}", functools.partial(self.player.open_source, str(i)),
                                  "Ctrl+Shift+W" if i == 0 else None) for i in range(WEBCAMS)]
-        self.play_action = a("Play", self.toggle_pause, "Space", sp.SP_MediaPlay, "Play / pause")
-        self.stop_action = a("Stop", self.stop, "Ctrl+.", sp.SP_MediaStop)
-        self.fast_action = a("Fast", self.toggle_fast, "Ctrl+F", sp.SP_MediaSeekForward,
+        self.play_action = a("Play", self.player.toggle_pause, "Space", sp.SP_MediaPlay, "Play / pause")
+        self.stop_action = a("Stop", self.player.stop, "Ctrl+.", sp.SP_MediaStop)
+        self.fast_action = a("Fast", self.player.toggle_fast, "Ctrl+F", sp.SP_MediaSeekForward,
                              "Process files as fast as possible instead of at their own speed")
         self.fast_action.setCheckable(True)
         self.nav_actions = [
-            a("Back 5 s", lambda: self.seek_by(-5.0), "Left"),
-            a("Forward 5 s", lambda: self.seek_by(5.0), "Right"),
-            a("Back 1 s", lambda: self.seek_by(-1.0), "Shift+Left"),
-            a("Forward 1 s", lambda: self.seek_by(1.0), "Shift+Right"),
-            a("Previous frame", lambda: self.step_frames(-1), ","),
-            a("Next frame", lambda: self.step_frames(1), "."),
-            a("Go to the start", self.seek_home, "Home"),
-            a("Go to the end", self.seek_end, "End"),
+            a("Back 5 s", lambda: self.player.seek_by(-5.0), "Left"),
+            a("Forward 5 s", lambda: self.player.seek_by(5.0), "Right"),
+            a("Back 1 s", lambda: self.player.seek_by(-1.0), "Shift+Left"),
+            a("Forward 1 s", lambda: self.player.seek_by(1.0), "Shift+Right"),
+            a("Previous frame", lambda: self.player.step_frames(-1), ","),
+            a("Next frame", lambda: self.player.step_frames(1), "."),
+            a("Go to the start", self.player.seek_home, "Home"),
+            a("Go to the end", self.player.seek_end, "End"),
         ]
-        self.record_action = a("Record…", self.toggle_record, "Ctrl+R", sp.SP_DialogSaveButton,
+        self.record_action = a("Record…", self.player.toggle_record, "Ctrl+R", sp.SP_DialogSaveButton,
                                "Record the annotated video to an MP4 file")
         self.record_action.setCheckable(True)
-        self.fullscreen_action = a("Full screen", self.toggle_fullscreen, "F", sp.SP_TitleBarMaxButton,
+        self.fullscreen_action = a("Full screen", self.player.toggle_fullscreen, "F", sp.SP_TitleBarMaxButton,
                                    "The video alone, full screen (F or Esc leaves)")
         self.settings_action = a("Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences,
                                  sp.SP_FileDialogDetailedView)
         self.quit_action = a("Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = a("Undo", self.undo, QKeySequence.StandardKey.Undo, None,
+        self.undo_action = a("Undo", self.people_actions.undo, QKeySequence.StandardKey.Undo, None,
                              tip="Undo the last change to people")
         # An undo arrow, not the media "back" triangle that reads as "previous" beside Play.
         self.undo_action.setIcon(QIcon.fromTheme("edit-undo", undo_icon()))
         # Ctrl+Z also works while a person's page has the focus (a text field keeps its own).
         self.undo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.redo_action = a("Redo", self.redo, QKeySequence.StandardKey.Redo, tip="Make the last undone change again")
+        self.redo_action = a("Redo", self.people_actions.redo, QKeySequence.StandardKey.Redo,
+                             tip="Make the last undone change again")
         self.redo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.enroll_action = a("Enrol photos…", self.enroll_dialog, "Ctrl+E")
+        self.enroll_action = a("Enrol photos…", self.people_actions.enroll_dialog, "Ctrl+E")
         self.messages_action = a("Messages…", self.show_messages, "Ctrl+M", tip="Every message, with its time")
-        self.unnamed_action = a("Name the unnamed…", self.name_unnamed_dialog,
+        self.unnamed_action = a("Name the unnamed…", self.people_actions.name_unnamed_dialog,
                                 tip="Every automatic identity, most seen first, to name in one go")
-        self.backup_action = a("Back up people…", self.backup_dialog, tip="The whole gallery into one file")
-        self.import_action = a("Import people…", self.import_dialog,
+        self.backup_action = a("Back up people…", self.people_actions.backup_dialog,
+                               tip="The whole gallery into one file")
+        self.import_action = a("Import people…", self.people_actions.import_dialog,
                                tip="Add the people of a backup (or another gallery file)")
-        self.prune_action = a("Remove unseen identities…", self.prune_dialog,
+        self.prune_action = a("Remove unseen identities…", self.people_actions.prune_dialog,
                               tip="Automatic identities nobody named, not seen for a number of days")
         self.shortcuts_action = a("Keyboard shortcuts", self.show_shortcuts, "F1")
 
@@ -285,8 +288,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         self.seek.setEnabled(False)
         self.seek.setToolTip("Seek (video files): Left/Right 5 s, Shift 1 s, comma/period one frame, Home/End")
         self.seek.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the arrow keys seek by time, not by slider steps
-        self.seek.sliderReleased.connect(lambda: self.seek_to(self.seek.value()))
-        self.seek.actionTriggered.connect(self._seek_clicked)
+        self.seek.sliderReleased.connect(lambda: self.player.seek_to(self.seek.value()))
+        self.seek.actionTriggered.connect(self.player.seek_clicked)
         bar.addWidget(self.seek)
         bar.addSeparator()
         for action in (self.analysis.action, self.record_action, self.fullscreen_action, self.settings_action):
@@ -320,8 +323,8 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
                     menu.addAction(action)
                 if action is self.folder_action:  # File > Open recent, after the ways to open
                     self.recent_menu = QMenu("Open &recent", self)
-                    self.recent_menu.aboutToShow.connect(lambda: self.fill_recent_menu(self.recent_menu))
-                    self.fill_recent_menu(self.recent_menu)
+                    self.recent_menu.aboutToShow.connect(lambda: self.player.fill_recent_menu(self.recent_menu))
+                    self.player.fill_recent_menu(self.recent_menu)
                     menu.addMenu(self.recent_menu)
 
     def _build_statusbar(self) -> None:
@@ -362,7 +365,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         # A narrow window keeps the state, frame and time in the status bar; the figures go.
         self._narrow = self.width() < NARROW_W
 
-    def _fullscreen_extras(self) -> list[QWidget]:
+    def fullscreen_extras(self) -> list[QWidget]:
         return [self.analysis.panel]
 
     # ------------------------------------------------------------------ settings
@@ -389,7 +392,7 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
 
     def settings_dialog(self) -> None:
         dialog = SettingsDialog(self.cfg, self)
-        with self.dialog_pause():
+        with self.player.dialog_pause():
             accepted = dialog.exec()
         if accepted:
             self.apply_settings(dialog.cfg)
@@ -434,6 +437,19 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         return dialog
 
     # ------------------------------------------------------------------ commands
+    def say(self, text: str, ms: int = DONE_MS) -> None:
+        """A status message: in the status bar for a while, and kept in Messages (Ctrl+M)."""
+        self.statusBar().showMessage(text, ms)  # type: ignore[union-attr]
+        self.messages.record(text)
+
+    def outcome(self, fut: Future[Any], success: Callable[[Any], str], failure: str) -> None:
+        """A command's result in the status bar, whether it worked or not."""
+        error = fut.exception()
+        if error is None:
+            self.say(success(fut.result()))
+        else:
+            self.say(f"{failure}: {error}", FAILED_MS)
+
     def run_command(self, fut: Future[Any], on_done: Callable[[Future[Any]], None] | None = None) -> None:
         """Call `on_done(fut)` on this thread when the engine thread has run the command.
 
@@ -486,21 +502,21 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
             self.messages.show_message(message)
         self.people.refresh()
         self.analysis.follow_names({v.person.id: v.person.name for v in self.people.views})
-        self._show_undo_label()
+        self.people_actions.show_undo_label()
         st = self.session.stats()
         was = self._stats.state
         self._stats = st
         self.analysis.follow(st)
-        if self._seek_target is not None and st.position == self._seek_target[0]:
-            self._seek_target = None  # shown: the next key seek counts from the screen
+        if self.player.seek_target is not None and st.position == self.player.seek_target[0]:
+            self.player.seek_target = None  # shown: the next key seek counts from the screen
         if st.state == RECONNECTING and was != RECONNECTING:
             self.messages.show_message(f"{st.source}: the stream dropped; reconnecting…")
-        if st.state == ENDED and was != ENDED and self.playlist:
-            self.open_source(self.playlist[0], self.playlist[1:])
+        if st.state == ENDED and was != ENDED and self.player.playlist:
+            self.player.open_source(self.player.playlist[0], self.player.playlist[1:])
             return
         if st.state in (PLAYING, PAUSED, ENDED) and st.source:
             self.last_failed = None
-            self.opened(st)
+            self.player.opened(st)
         if st.state == IDLE and st.note.startswith("Could not open") and st.source:
             # Not reopened at the next start: a webcam that is not there fails every time.
             self.settings.setValue("source/last_failed", st.source)
@@ -536,6 +552,20 @@ class MainWindow(PeopleMixin, PlaybackMixin, QMainWindow):
         if text != self.view.placeholder:  # shown while no frame is up
             self.view.placeholder = text
             self.view.update()
+
+    # ------------------------------------------------------------------ Qt's events
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:
+        if event is not None and self.player.key_press(event):
+            return
+        super().keyPressEvent(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
+        if event is not None:
+            self.people_actions.accept_drag(event)
+
+    def dropEvent(self, event: QDropEvent | None) -> None:
+        if event is not None:
+            self.people_actions.drop(event)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent | None) -> None:

@@ -55,7 +55,7 @@ def make_window(qtbot, settings: QSettings) -> Iterator[MakeWindow]:  # type: ig
 
 def open_paused(qtbot, w: MainWindow, clip: Path) -> None:  # type: ignore[no-untyped-def]
     """The clip open and paused on its first frame."""
-    w.open_source(str(clip))
+    w.player.open_source(str(clip))
     w.session.set_paused(True)
     qtbot.waitUntil(lambda: w.session.stats().state == PAUSED and w.view.seq >= 1, timeout=WAIT_MS)
 

@@ -48,7 +48,7 @@ def _engine_threads() -> list[str]:
 
 def test_open_file_boxes_and_labels_reach_the_view(qtbot, make_window, enrolled: Path, monkeypatch) -> None:
     w = make_window(enrolled)
-    monkeypatch.setattr("ui.window_playback.QFileDialog.getOpenFileName", lambda *a, **k: (str(CLIP), ""))
+    monkeypatch.setattr("ui.player.QFileDialog.getOpenFileName", lambda *a, **k: (str(CLIP), ""))
     qtbot.waitUntil(lambda: w.people.names() == ["Alex Lacamoire", "Lin-Manuel Miranda"], timeout=WAIT_MS)
     w.fast_action.trigger()
     w.open_action.trigger()  # "Open file…" with the dialog answered
@@ -69,7 +69,7 @@ def test_close_stops_everything_within_two_seconds(qtbot, make_window, enrolled:
     import time
 
     w = make_window(enrolled)
-    w.open_source(str(CLIP))
+    w.player.open_source(str(CLIP))
     qtbot.waitUntil(lambda: w.session.stats().state == PLAYING and w.view.seq > 5, timeout=WAIT_MS)
     assert _engine_threads()
     started = time.monotonic()
@@ -85,7 +85,7 @@ def test_close_stops_everything_within_two_seconds(qtbot, make_window, enrolled:
 def test_who_is_this_rename_and_merge_through_the_window(qtbot, make_window, gallery_path: Path,
                                                          crossing_video: Path, monkeypatch) -> None:
     w = make_window(gallery_path)  # empty gallery: both faces become automatic identities
-    w.open_source(str(crossing_video))
+    w.player.open_source(str(crossing_video))
     qtbot.waitUntil(lambda: sum(f.name is not None for f in w.view.faces) == 2, timeout=WAIT_MS)
     key(qtbot, w, Qt.Key.Key_Space)  # pause: the tracks stay alive
     qtbot.waitUntil(lambda: w.session.stats().state == PAUSED, timeout=5000)
@@ -95,7 +95,7 @@ def test_who_is_this_rename_and_merge_through_the_window(qtbot, make_window, gal
     left = min(autos, key=lambda f: f.rect.left())  # Obama starts on the left
 
     # "Who is this?": click the face, answer the dialog.
-    monkeypatch.setattr(w, "_ask_person", lambda *a, **k: "Barack Obama")
+    monkeypatch.setattr(w.people_actions, "_ask_person", lambda *a, **k: "Barack Obama")
     qtbot.mouseClick(w.view, Qt.MouseButton.LeftButton, pos=left.rect.center().toPoint())
     qtbot.waitUntil(lambda: "Barack Obama" in _labels(w), timeout=10_000)
     named = next(f for f in w.view.faces if f.label == "Barack Obama")
@@ -113,7 +113,7 @@ def test_who_is_this_rename_and_merge_through_the_window(qtbot, make_window, gal
     assert w.view.seq > paused_at  # the paused picture was relabelled at once
 
     # Merge: "Joe" and a new enrolled "Joe Biden" are one person; keep the full name.
-    w.enroll_paths([FACES / "biden_1.jpg"], name="Joe Biden")
+    w.people_actions.enroll_paths([FACES / "biden_1.jpg"], name="Joe Biden")
     qtbot.waitUntil(lambda: "Joe Biden" in w.people.names(), timeout=WAIT_MS)
     w.people.select("Joe", "Joe Biden")
     assert w.people.merge_btn.isEnabled()
@@ -143,40 +143,41 @@ def test_delete_through_the_panel(qtbot, make_window, enrolled: Path, monkeypatc
 
 def test_errors_are_messages_and_the_app_goes_on(qtbot, make_window, enrolled: Path, tmp_path: Path) -> None:
     w = make_window(enrolled)
-    w.open_source(str(tmp_path / "missing.mp4"))
+    w.player.open_source(str(tmp_path / "missing.mp4"))
     qtbot.waitUntil(lambda: w.messages.isVisible() and "no such file" in w.messages.text(), timeout=WAIT_MS)
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4000))
-    w.open_source(str(corrupt))
+    w.player.open_source(str(corrupt))
     qtbot.waitUntil(lambda: "cannot decode" in w.messages.text(), timeout=WAIT_MS)
-    w.open_source("rtsp://127.0.0.1:9/none")
+    w.player.open_source("rtsp://127.0.0.1:9/none")
     qtbot.waitUntil(lambda: "cannot open stream" in w.messages.text(), timeout=WAIT_MS)
-    w.open_source(str(CLIP))  # and it still plays
+    w.player.open_source(str(CLIP))  # and it still plays
     qtbot.waitUntil(lambda: w.view.seq > 3, timeout=WAIT_MS)
     assert w.session.alive
 
 
 def test_drop_photos_enrols_and_drop_video_opens(qtbot, make_window, gallery_path: Path, monkeypatch) -> None:
     w = make_window(gallery_path)
-    monkeypatch.setattr(w, "_ask_person", lambda *a, **k: "Barack Obama")
-    w.handle_drop([QUrl.fromLocalFile(str(FACES / "obama_1.jpg")), QUrl.fromLocalFile(str(FACES / "obama_2.jpg"))])
+    monkeypatch.setattr(w.people_actions, "_ask_person", lambda *a, **k: "Barack Obama")
+    w.people_actions.handle_drop([QUrl.fromLocalFile(str(FACES / "obama_1.jpg")),
+                                  QUrl.fromLocalFile(str(FACES / "obama_2.jpg"))])
     qtbot.waitUntil(lambda: w.people.names() == ["Barack Obama"], timeout=WAIT_MS)
     view = w.people.views[0]
     assert view.person.known and view.person.descriptors == 2 and view.thumbnail is not None
-    w.handle_drop([QUrl.fromLocalFile(str(CLIP))])
+    w.people_actions.handle_drop([QUrl.fromLocalFile(str(CLIP))])
     qtbot.waitUntil(lambda: w.session.stats().source == str(CLIP) and w.view.seq > 0, timeout=WAIT_MS)
 
 
 def test_seek_pause_shortcuts_and_recording(qtbot, make_window, enrolled: Path, tmp_path: Path) -> None:
     w = make_window(enrolled)
-    w.open_source(str(CLIP))
+    w.player.open_source(str(CLIP))
     qtbot.waitUntil(lambda: w.session.stats().state == PLAYING, timeout=WAIT_MS)
     video = tmp_path / "rec.mp4"
-    w.start_recording(video)
+    w.player.start_recording(video)
     qtbot.waitUntil(lambda: w.session.stats().recording == video, timeout=5000)
     key(qtbot, w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: w.session.stats().state == PAUSED, timeout=5000)
-    w.seek_to(200)
+    w.player.seek_to(200)
     qtbot.waitUntil(lambda: w.session.latest() is not None and w.session.latest().frame.index == 200,
                     timeout=WAIT_MS)
     assert w.session.stats().state == PAUSED  # a seek while paused shows that frame and stays paused
@@ -262,7 +263,7 @@ def test_live_stream_that_drops_is_reopened_and_said_so(qtbot, make_window, gall
     frames = crossing_clip(n=60).frames
     with MjpegCamera(frames, fps=30, drop_after=45) as cam:
         w = make_window(gallery_path)
-        w.open_source(cam.url)
+        w.player.open_source(cam.url)
         qtbot.waitUntil(lambda: w.session.stats().state == PLAYING and w.view.seq > 5, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: any("dropped" in m for m in w.messages.history), timeout=WAIT_MS)
         seq = w.view.seq
@@ -277,14 +278,14 @@ def test_live_stream_that_drops_is_reopened_and_said_so(qtbot, make_window, gall
 
 def test_name_a_face_in_a_photo_after_it_is_shown(qtbot, make_window, gallery_path: Path, monkeypatch) -> None:
     w = make_window(gallery_path)
-    w.open_source(str(FACES / "obama_and_biden.jpg"))
+    w.player.open_source(str(FACES / "obama_and_biden.jpg"))
     qtbot.waitUntil(lambda: w.session.stats().state == ENDED and len(w.view.faces) == 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: all(f.name is not None for f in w.view.faces), timeout=WAIT_MS)
     # The panel follows the gallery on its own poll, which may come a moment after the labels.
     qtbot.waitUntil(lambda: len(w.people.names()) == 2, timeout=WAIT_MS)
     assert all(not f.known for f in w.view.faces)
     right = max(w.view.faces, key=lambda f: f.rect.left())
-    monkeypatch.setattr(w, "_ask_person", lambda *a, **k: "Joe Biden")
+    monkeypatch.setattr(w.people_actions, "_ask_person", lambda *a, **k: "Joe Biden")
     qtbot.mouseClick(w.view, Qt.MouseButton.LeftButton, pos=right.rect.center().toPoint())
     qtbot.waitUntil(lambda: "Joe Biden" in _labels(w) and "Joe Biden" in w.people.names(), timeout=10_000)
     assert len(w.people.names()) == 2  # renamed, not added

@@ -48,7 +48,7 @@ def test_a_failed_enrolment_says_so_in_the_status_bar_and_a_message_that_stays(
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((300, 300, 3), 255, np.uint8))
     w = make_window(gallery_path)
-    w.enroll_paths([blank], name="Nobody")
+    w.people_actions.enroll_paths([blank], name="Nobody")
     assert "Enrolling Nobody" in w.statusBar().currentMessage()
     qtbot.waitUntil(lambda: w.statusBar().currentMessage().startswith("Nothing enrolled for Nobody"), timeout=WAIT_MS)
     assert "no face found" in w.statusBar().currentMessage()
@@ -99,7 +99,7 @@ def test_restart_brings_a_file_back_where_it_was_paused(qtbot, lin_gallery: Path
     qtbot.addWidget(first)
     first.session.set_paused(True)
     qtbot.waitUntil(lambda: first.session.stats().state == PAUSED and first.view.seq >= 1, timeout=WAIT_MS)
-    first.seek_to(150)
+    first.player.seek_to(150)
     qtbot.waitUntil(lambda: first.session.stats().position == 150, timeout=WAIT_MS)
     first.close()
     again = start_window(Config(), [], frozenset(), QSettings(str(ini), QSettings.Format.IniFormat))
@@ -250,7 +250,7 @@ def test_a_failed_source_clears_the_old_video_and_says_why(qtbot, make_window, g
     assert w.view.frame_size() is not None
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video" * 100)
-    w.open_source(str(broken))
+    w.player.open_source(str(broken))
     qtbot.waitUntil(lambda: "Could not open" in w.session.stats().note, timeout=WAIT_MS)
     qtbot.wait(100)  # a few frame polls
     w._pull_stats()
@@ -303,7 +303,7 @@ def test_toolbar_fits_800x500_and_full_screen_shows_the_video_alone(qtbot, make_
 def test_labels_grow_with_the_view(qtbot, make_window, lin_gallery: Path) -> None:  # type: ignore[no-untyped-def]
     w = make_window(lin_gallery)
     w.resize(800, 500)
-    w.open_source(str(FACES / "obama_and_biden.jpg"))
+    w.player.open_source(str(FACES / "obama_and_biden.jpg"))
     qtbot.waitUntil(lambda: bool(w.view.faces) and w.view.paints > 0, timeout=WAIT_MS)
     small = w.view.label_px
     w.resize(1600, 1000)
@@ -327,12 +327,12 @@ def test_settings_show_the_whole_gallery_path_and_dialogs_remember_folders(
     starts: list[str] = []
     folder = tmp_path / "photos" / "holiday"
     folder.mkdir(parents=True)
-    monkeypatch.setattr("ui.window_playback.QFileDialog.getExistingDirectory",
+    monkeypatch.setattr("ui.player.QFileDialog.getExistingDirectory",
                         lambda _p, _t, start, *a, **k: (starts.append(start), str(folder))[1])
     opened: list[str] = []
-    monkeypatch.setattr(w, "open_source", lambda spec, *a: opened.append(spec))  # the dialogs are the point
-    w.open_folder_dialog()
-    w.open_folder_dialog()
+    monkeypatch.setattr(w.player, "open_source", lambda spec, *a: opened.append(spec))  # the dialogs are the point
+    w.player.open_folder_dialog()
+    w.player.open_folder_dialog()
     assert starts[0] == str(Path.home()) and starts[1] == str(folder.parent)
     assert opened == [str(folder), str(folder)]
 
@@ -340,7 +340,7 @@ def test_settings_show_the_whole_gallery_path_and_dialogs_remember_folders(
 def test_a_modal_dialog_pauses_a_playing_file_and_resumes_it(qtbot, make_window, lin_gallery: Path,
                                                              monkeypatch) -> None:  # type: ignore[no-untyped-def]
     w = make_window(lin_gallery)
-    w.open_source(str(CLIP))
+    w.player.open_source(str(CLIP))
     qtbot.waitUntil(lambda: w.session.stats().state == PLAYING and bool(w.view.faces), timeout=WAIT_MS)
     during: list[str] = []
 
@@ -353,7 +353,7 @@ def test_a_modal_dialog_pauses_a_playing_file_and_resumes_it(qtbot, make_window,
         return 0  # cancelled
 
     monkeypatch.setattr(QInputDialog, "exec", exec_)
-    w.who_is_this(w.view.faces[0].track_id, "")
+    w.people_actions.who_is_this(w.view.faces[0].track_id, "")
     assert during == [PAUSED]
     qtbot.waitUntil(lambda: w.session.stats().state in (PLAYING, ENDED), timeout=5000)
 
@@ -379,7 +379,7 @@ def test_a_file_the_engine_cannot_keep_up_with_keeps_time_and_says_behind(
     w = MainWindow(Config(gallery=lin_gallery), session=session, settings=settings)
     qtbot.addWidget(w)
     w.show()
-    w.open_source(str(CLIP))
+    w.player.open_source(str(CLIP))
     qtbot.waitUntil(lambda: w.session.stats().state == PLAYING and w.session.stats().time > 0.5, timeout=WAIT_MS)
     t0, media0 = time.monotonic(), w.session.stats().time
     qtbot.waitUntil(lambda: w.session.stats().time > media0 + 3.0 or w.session.stats().state == ENDED,
@@ -393,9 +393,9 @@ def test_a_file_the_engine_cannot_keep_up_with_keeps_time_and_says_behind(
     w._pull_stats()
     assert w.behind_label.text().startswith("behind:") and "skipped to keep time" in w.behind_label.text()
     # Recording wants every frame: nothing is skipped, and the window says why it plays late.
-    w.start_recording(tmp_path / "rec.mp4")
+    w.player.start_recording(tmp_path / "rec.mp4")
     qtbot.waitUntil(lambda: w.session.stats().recording is not None, timeout=5000)
-    w.seek_to(0)
+    w.player.seek_to(0)
     qtbot.waitUntil(lambda: w.session.stats().position < 20 and w.session.stats().skipped == 0, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.session.stats().position > 60, timeout=WAIT_MS)
     assert w.session.stats().skipped == 0
@@ -411,7 +411,7 @@ def test_space_right_after_a_seek_while_paused_plays_and_says_so(qtbot, make_win
     for k in range(4):  # the race needs the Space before the seek's frame: try it several times
         target = 30 + 55 * k  # beyond where the last round paused, so that reaching it proves the seek
         assert w.session.stats().position < target
-        w.seek_to(target)
+        w.player.seek_to(target)
         key(qtbot, w, Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: w.session.stats().position > target + 8, timeout=WAIT_MS)  # noqa: B023
         assert w.session.stats().state == PLAYING and _status(w).startswith("playing")
@@ -427,7 +427,7 @@ def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(
     w = make_window(gallery_path)
     w.fast_action.trigger()
     open_paused(qtbot, w, CLIP)
-    w.seek_to(200)
+    w.player.seek_to(200)
     qtbot.waitUntil(lambda: w.session.stats().position == 200, timeout=WAIT_MS)
     key(qtbot, w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: w.session.stats().state == ENDED, timeout=WAIT_MS)
@@ -438,7 +438,7 @@ def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(
 
 def test_who_is_this_shows_the_face_it_asks_about(qtbot, make_window, lin_gallery: Path,
                                                   monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from ui.window_people import FACE_PX, FaceInputDialog
+    from ui.people_actions import FACE_PX, FaceInputDialog
 
     w = make_window(lin_gallery)
     open_paused(qtbot, w, CLIP)
@@ -456,10 +456,10 @@ def test_who_is_this_shows_the_face_it_asks_about(qtbot, make_window, lin_galler
         return 0
 
     monkeypatch.setattr(QInputDialog, "exec", exec_)
-    w.who_is_this(face.track_id, "")
+    w.people_actions.who_is_this(face.track_id, "")
     assert seen and seen[0][0] == FACE_PX and seen[0][1] > 0 and seen[0][2], seen
     seen.clear()
-    w.who_is_this(999_999, "")  # a track no longer on screen: the question without a picture
+    w.people_actions.who_is_this(999_999, "")  # a track no longer on screen: the question without a picture
     assert seen and seen[0][0] == 0
 
 
@@ -469,16 +469,16 @@ def test_file_open_recent_lists_sources_newest_first_and_reopens_one(qtbot, make
     gone = tmp_path / "gone.mp4"
     shutil.copy(CLIP, gone)
     for spec in (str(gone), str(FACES), str(CLIP), str(FACES)):  # FACES again: moves to the top, once
-        w.open_source(spec)
+        w.player.open_source(spec)
         # A source goes into the list once it has opened (one that fails never does).
-        qtbot.waitUntil(lambda spec=spec: (w._pull_stats() or True) and w.recent_sources()[:1] == [spec],
+        qtbot.waitUntil(lambda spec=spec: (w._pull_stats() or True) and w.player.recent_sources()[:1] == [spec],
                         timeout=WAIT_MS)
-    w.open_source(str(tmp_path / "never.mp4"))
+    w.player.open_source(str(tmp_path / "never.mp4"))
     qtbot.waitUntil(lambda: "no such file" in w.messages.text(), timeout=WAIT_MS)
     w._pull_stats()
-    assert str(tmp_path / "never.mp4") not in w.recent_sources()
+    assert str(tmp_path / "never.mp4") not in w.player.recent_sources()
     gone.unlink()
-    w.fill_recent_menu(w.recent_menu)
+    w.player.fill_recent_menu(w.recent_menu)
     entries = [(a.text(), a.isEnabled(), a.toolTip()) for a in w.recent_menu.actions() if not a.isSeparator()]
     assert [e[2] for e in entries[:3]] == [str(FACES), str(CLIP), str(gone)]
     assert entries[0][0] == f"&1 {FACES.name}" and entries[2][0].endswith("(missing)") and not entries[2][1]
@@ -486,7 +486,7 @@ def test_file_open_recent_lists_sources_newest_first_and_reopens_one(qtbot, make
     w.session.set_paused(True)
     next(a for a in w.recent_menu.actions() if a.toolTip() == str(CLIP)).trigger()
     qtbot.waitUntil(lambda: w.session.stats().source == str(CLIP) and w.view.seq >= 1, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: (w._pull_stats() or True) and w.recent_sources()[0] == str(CLIP), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: (w._pull_stats() or True) and w.player.recent_sources()[0] == str(CLIP), timeout=WAIT_MS)
     next(a for a in w.recent_menu.actions() if a.text() == "Clear the list").trigger()
-    w.fill_recent_menu(w.recent_menu)
+    w.player.fill_recent_menu(w.recent_menu)
     assert [a.text() for a in w.recent_menu.actions()] == ["Nothing opened yet"]

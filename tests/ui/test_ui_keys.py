@@ -10,9 +10,10 @@ from PyQt6.QtGui import QKeySequence
 
 from tests.helpers.paths import CLIP, FACES, ROOT
 from tests.helpers.ui import WAIT_MS, activate, make_window, open_paused, settings  # noqa: F401
+from ui.people_actions import _looks_like_text, natural_key
 from ui.session.state import PLAYING, Stats
 from ui.session.status_text import behind_text
-from ui.window_people import _looks_like_text, natural_key
+from ui.widgets.person_page import PersonPage
 
 
 def test_home_and_end_seek_even_while_the_people_list_has_the_focus(qtbot, make_window,  # type: ignore[no-untyped-def]
@@ -70,7 +71,7 @@ def test_a_dropped_text_file_is_refused_and_the_video_goes_on(qtbot, make_window
     assert _looks_like_text(notes) and not _looks_like_text(CLIP) and not _looks_like_text(FACES / "obama_1.jpg")
     w = make_window(gallery_path)
     open_paused(qtbot, w, CLIP)
-    w.handle_drop([QUrl.fromLocalFile(str(notes))])
+    w.people_actions.handle_drop([QUrl.fromLocalFile(str(notes))])
     assert "not a video" in w.messages.text()
     assert w.session.stats().source == str(CLIP)  # still the clip
 
@@ -78,12 +79,12 @@ def test_a_dropped_text_file_is_refused_and_the_video_goes_on(qtbot, make_window
 def test_only_sources_that_opened_go_into_open_recent(qtbot, make_window, gallery_path: Path,  # type: ignore[no-untyped-def]
                                                       tmp_path: Path) -> None:
     w = make_window(gallery_path)
-    w.open_source(str(tmp_path / "missing.mp4"))
+    w.player.open_source(str(tmp_path / "missing.mp4"))
     qtbot.waitUntil(lambda: "no such file" in w.messages.text(), timeout=WAIT_MS)
     w._pull_stats()
-    assert str(tmp_path / "missing.mp4") not in w.recent_sources()
+    assert str(tmp_path / "missing.mp4") not in w.player.recent_sources()
     open_paused(qtbot, w, CLIP)
-    qtbot.waitUntil(lambda: (w._pull_stats() or True) and str(CLIP) in w.recent_sources(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: (w._pull_stats() or True) and str(CLIP) in w.player.recent_sources(), timeout=WAIT_MS)
 
 
 def test_drops_are_copies(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +118,7 @@ def test_the_people_menu_holds_every_people_command(qtbot, make_window, gallery_
     qtbot.waitUntil(lambda: w.people.rename_action.isEnabled() and not w.people.merge_action.isEnabled(),
                     timeout=5000)
     w.people.open_action.trigger()
-    qtbot.waitUntil(lambda: any(p.name == "Ann" and p.isVisible() for p in w.findChildren(type(w.open_person("Ann")))),
+    qtbot.waitUntil(lambda: any(p.name == "Ann" and p.isVisible() for p in w.findChildren(PersonPage)),
                     timeout=5000)
     w.people.select("Ann", "Bo")
     qtbot.waitUntil(lambda: w.people.merge_action.isEnabled() and not w.people.rename_action.isEnabled(),
@@ -137,8 +138,8 @@ def test_enrolling_a_group_photo_asks_which_face(qtbot, make_window, gallery_pat
         assert photo.chips.shape[1:] == (150, 150, 3)
         return 0
 
-    monkeypatch.setattr(w, "_pick_face", pick)
-    w.enroll_paths([FACES / "obama_and_biden.jpg"], "Someone")
+    monkeypatch.setattr(w.people_actions, "_pick_face", pick)
+    w.people_actions.enroll_paths([FACES / "obama_and_biden.jpg"], "Someone")
     qtbot.waitUntil(lambda: "Someone" in w.people.names(), timeout=WAIT_MS)
     assert asked == [2]
     with Gallery(gallery_path, readonly=True) as g:
@@ -156,8 +157,8 @@ def test_enrolling_photos_of_different_people_asks_first(qtbot, make_window, gal
         questions.append(text)
         return QMessageBox.StandardButton.No
 
-    monkeypatch.setattr("ui.window_people.QMessageBox.question", answer)
-    w.enroll_paths([FACES / "obama_1.jpg", FACES / "obama_2.jpg", FACES / "biden_2.jpg"], "Obama")
+    monkeypatch.setattr("ui.people_actions.QMessageBox.question", answer)
+    w.people_actions.enroll_paths([FACES / "obama_1.jpg", FACES / "obama_2.jpg", FACES / "biden_2.jpg"], "Obama")
     qtbot.waitUntil(lambda: bool(questions), timeout=WAIT_MS)
     assert "biden_2.jpg" in questions[0] and "obama_1" not in questions[0]
     qtbot.waitUntil(lambda: "Nothing enrolled for Obama" in w.statusBar().currentMessage(), timeout=WAIT_MS)
@@ -229,7 +230,7 @@ def test_back_up_import_and_prune_from_the_file_menu(qtbot, make_window, gallery
     assert {"Back up people…", "Import people…", "Remove unseen identities…"} <= set(texts)
 
     backup = tmp_path / "backup.sqlite3"
-    monkeypatch.setattr("ui.window_people.QFileDialog.getSaveFileName", lambda *a, **k: (str(backup), ""))
+    monkeypatch.setattr("ui.people_actions.QFileDialog.getSaveFileName", lambda *a, **k: (str(backup), ""))
     w.backup_action.trigger()
     qtbot.waitUntil(lambda: "Backed up 2 people" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     with Gallery(backup, readonly=True) as b:
@@ -241,18 +242,18 @@ def test_back_up_import_and_prune_from_the_file_menu(qtbot, make_window, gallery
     db.execute("UPDATE people SET last_seen = 0, created = 0 WHERE known = 0")
     db.commit()
     db.close()
-    monkeypatch.setattr("ui.window_people.QInputDialog.getInt", lambda *a, **k: (30, True))
+    monkeypatch.setattr("ui.people_actions.QInputDialog.getInt", lambda *a, **k: (30, True))
     w.prune_action.trigger()
     qtbot.waitUntil(lambda: "Removed 1 automatic identities" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.people.names() == ["Ann"], timeout=WAIT_MS)
 
     # Import the backup: Person 1 comes back (as an automatic identity), Ann gets nothing twice.
-    monkeypatch.setattr("ui.window_people.QFileDialog.getOpenFileName", lambda *a, **k: (str(backup), ""))
+    monkeypatch.setattr("ui.people_actions.QFileDialog.getOpenFileName", lambda *a, **k: (str(backup), ""))
     w.import_action.trigger()
     qtbot.waitUntil(lambda: "Imported 2 people" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: len(w.people.names()) == 2, timeout=WAIT_MS)
     # Importing the gallery into itself is refused.
-    monkeypatch.setattr("ui.window_people.QFileDialog.getOpenFileName", lambda *a, **k: (str(gallery_path), ""))
+    monkeypatch.setattr("ui.people_actions.QFileDialog.getOpenFileName", lambda *a, **k: (str(gallery_path), ""))
     w.import_action.trigger()
     qtbot.waitUntil(lambda: "into itself" in w.statusBar().currentMessage(), timeout=WAIT_MS)
 
@@ -279,7 +280,7 @@ def test_a_sample_on_a_person_s_page_shows_where_it_was_taken(qtbot, make_window
                           [Provenance(str(CLIP), 3, 100, 3.3), Provenance("elsewhere.mp4", 4, 7, 0.2)])
     w = make_window(gallery_path)
     open_paused(qtbot, w, CLIP)
-    page = w.open_person("Ann")
+    page = w.people_actions.open_person("Ann")
     qtbot.waitUntil(lambda: page.list.count() == 2, timeout=WAIT_MS)
     here = next(page.list.item(i) for i in range(2) if "frame 101" in page.list.item(i).toolTip())
     page.list.itemDoubleClicked.emit(here)

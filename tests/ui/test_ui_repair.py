@@ -48,7 +48,7 @@ def photo(tmp_path: Path, faces: dict[str, tuple[int, int, int]]) -> Path:
 
 def show_photo(qtbot, w: MainWindow, path: Path, n: int) -> None:  # type: ignore[no-untyped-def]
     w.session.set_fast(True)
-    w.open_source(str(path))
+    w.player.open_source(str(path))
     qtbot.waitUntil(lambda: w.session.stats().state == ENDED and sum(f.name is not None for f in w.view.faces) == n,
                     timeout=WAIT_MS)
 
@@ -61,7 +61,7 @@ def test_person_page_lists_samples_with_provenance_removes_and_splits(qtbot, mak
                           [Provenance("cam.mp4", 4, 10 * i, i / 3) for i in range(3)])
     w = make_window(gallery_path)
     qtbot.waitUntil(lambda: "Alice" in w.people.names(), timeout=WAIT_MS)
-    page = w.open_person("Alice")
+    page = w.people_actions.open_person("Alice")
     qtbot.waitUntil(lambda: page.list.count() == 4, timeout=WAIT_MS)
     tips = [page.list.item(i).toolTip() for i in range(4)]  # type: ignore[union-attr]
     assert "enrolled photo alice.jpg" in tips[0] and "learned from cam.mp4, frame 11" in tips[2]
@@ -87,12 +87,12 @@ def test_not_name_from_the_face_menu(qtbot, make_window, gallery_path: Path, tmp
     show_photo(qtbot, w, photo(tmp_path, {"red": (40, 60, 60)}), 1)
     face = w.view.faces[0]
     assert face.name == "Alice"
-    w.face_menu(face.track_id, "Alice", QPoint(10, 10))
-    actions = {a.text(): a for a in w._face_menu.actions()}
+    w.people_actions.face_menu(face.track_id, "Alice", QPoint(10, 10))
+    actions = {a.text(): a for a in w.people_actions.face_menu_shown.actions()}
     assert "Who is this?…" in actions
     actions["Not Alice"].trigger()
     qtbot.waitUntil(lambda: all(f.name != "Alice" for f in w.view.faces), timeout=WAIT_MS)
-    w._face_menu.close()
+    w.people_actions.face_menu_shown.close()
 
 
 def test_suggestions_merge_with_one_click_and_undo_reverts_changes(qtbot, make_window, gallery_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_suggestions_merge_with_one_click_and_undo_reverts_changes(qtbot, make_w
     qtbot.waitUntil(lambda: "Person 2" in w.people.names(), timeout=WAIT_MS)
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "Cara" in w.people.names() and "Carmen" not in w.people.names(), timeout=WAIT_MS)
-    w.undo()
+    w.people_actions.undo()
     qtbot.waitUntil(lambda: set(w.people.names()) == {"Person 1", "Person 2", "Cara"}, timeout=WAIT_MS)
     w.close()
     with Gallery(gallery_path, readonly=True) as g:
@@ -140,9 +140,9 @@ def test_undo_of_naming_a_face_and_names_on_screen_follow(qtbot, make_window, ga
     show_photo(qtbot, w, photo(tmp_path, {"blue": (40, 60, 60)}), 1)
     face = w.view.faces[0]
     assert face.name == "Person 1"
-    w.name_face(face.track_id, "Dan")
+    w.people_actions.name_face(face.track_id, "Dan")
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Dan"], timeout=WAIT_MS)
-    w.undo()
+    w.people_actions.undo()
     qtbot.waitUntil(lambda: "Dan" not in w.people.names() and "Person 1" in w.people.names(), timeout=WAIT_MS)
     # Decided again on the frame shown (the photo stays up: nothing new comes to decide from).
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Person 1"], timeout=WAIT_MS)
@@ -192,7 +192,7 @@ def test_double_click_opens_the_page_and_f2_renames(qtbot, make_window, gallery_
     assert len(pages) == 1 and pages[0].name == "Alice" and pages[0].isVisible()
     qtbot.waitUntil(lambda: pages[0].list.count() == 4, timeout=WAIT_MS)
     assert "Alice" in w.people.names()  # a double-click no longer renames
-    assert w.open_person("Alice") is pages[0]  # opening again raises the same page
+    assert w.people_actions.open_person("Alice") is pages[0]  # opening again raises the same page
     pages[0].close()
 
     w.activateWindow()
@@ -208,7 +208,7 @@ def test_split_from_the_page_then_thumbnail_then_ctrl_z_undoes_both(qtbot, make_
     _samples_gallery(gallery_path)
     w = make_window(gallery_path)
     qtbot.waitUntil(lambda: "Alice" in w.people.names(), timeout=WAIT_MS)
-    page = w.open_person("Alice")
+    page = w.people_actions.open_person("Alice")
     qtbot.waitUntil(lambda: page.list.count() == 4, timeout=WAIT_MS)
     ids = [s.id for s in page.samples]
     page.select_ids(ids[2:])
@@ -237,7 +237,7 @@ def test_split_from_the_page_then_thumbnail_then_ctrl_z_undoes_both(qtbot, make_
     qtbot.wait(50)
     # Nothing left to undo says so in the status bar, not as an error.
     for _ in range(3):
-        w.undo()
+        w.people_actions.undo()
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "Nothing to undo", timeout=WAIT_MS)
     assert w.undo_action.text() == "Undo" and not w.messages.isVisible()
 
@@ -265,7 +265,7 @@ def test_a_dead_engine_thread_restarts_and_reopens_the_source(qtbot, make_window
     for i in range(3):
         Image.fromarray(draw(320, 240, {"red": (40 + 20 * i, 60, 60)})).save(folder / f"{i}.png")
     w = make_window(gallery_path)
-    w.open_source(str(folder))  # not Fast: each photo stays up a while, so it is still playing
+    w.player.open_source(str(folder))  # not Fast: each photo stays up a while, so it is still playing
     qtbot.waitUntil(lambda: w.session.stats().state == PLAYING and w.view.seq > 0, timeout=WAIT_MS)
     old = w.session
 
@@ -339,10 +339,10 @@ def test_right_click_on_a_face_offers_not_name(qtbot, make_window, gallery_path:
     show_photo(qtbot, w, photo(tmp_path, {"red": (40, 60, 60)}), 1)
     face = w.view.faces[0]
     qtbot.mouseClick(w.view, Qt.MouseButton.RightButton, pos=face.rect.center().toPoint())
-    actions = {a.text(): a for a in w._face_menu.actions()}
+    actions = {a.text(): a for a in w.people_actions.face_menu_shown.actions()}
     assert set(actions) == {"Who is this?…", "Not Alice"}
     actions["Not Alice"].trigger()
-    w._face_menu.close()
+    w.people_actions.face_menu_shown.close()
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == [None], timeout=WAIT_MS)  # undecided at once
     qtbot.waitUntil(lambda: w.people.names() == ["Alice"], timeout=WAIT_MS)  # the enrolled person stays
     qtbot.waitUntil(lambda: "not Alice" in w.statusBar().currentMessage(), timeout=WAIT_MS)
@@ -361,12 +361,12 @@ def test_not_name_says_what_it_did_and_ctrl_z_brings_the_name_back(qtbot, make_w
     show_photo(qtbot, w, photo(tmp_path, {"red": (40, 60, 60)}), 1)
     face = w.view.faces[0]
     assert face.name == "Alice"
-    w.not_person(face.track_id, "Alice")
+    w.people_actions.not_person(face.track_id, "Alice")
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == [None], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "That face is not Alice: it had taught Alice nothing" in w.statusBar().currentMessage(),
                     timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.session.people_commands.can_undo() == "not Alice", timeout=WAIT_MS)
-    w.undo()
+    w.people_actions.undo()
     qtbot.waitUntil(lambda: "Undone: not Alice" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: [f.name for f in w.view.faces] == ["Alice"], timeout=WAIT_MS)
     assert "Robert" in w.people.names()  # the older step stands
@@ -392,7 +392,7 @@ def test_not_the_same_person_ends_a_suggestion_and_ctrl_z_brings_it_back(qtbot, 
     assert "not suggested again" in w.statusBar().currentMessage()
     with Gallery(gallery_path, readonly=True) as g:
         assert g.are_cannot_linked(g.require("Person 1").id, g.require("Person 2").id)
-    w.undo()
+    w.people_actions.undo()
     qtbot.waitUntil(lambda: w.people.suggested == [("Person 1", "Person 2")], timeout=WAIT_MS)
 
 
@@ -425,10 +425,10 @@ def test_redo_makes_an_undone_change_again(qtbot, make_window, gallery_path: Pat
     w = make_window(gallery_path)
     w.run_command(w.session.people_commands.rename("Bob", "Robert"))
     qtbot.waitUntil(lambda: w.people.names() == ["Robert"], timeout=WAIT_MS)
-    w.undo()
+    w.people_actions.undo()
     qtbot.waitUntil(lambda: w.people.names() == ["Bob"], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.session.people_commands.can_redo() == "rename Bob to Robert", timeout=WAIT_MS)
-    w._show_undo_label()
+    w.people_actions.show_undo_label()
     assert w.redo_action.text() == "Redo rename Bob to Robert"
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: w.people.names() == ["Robert"], timeout=WAIT_MS)
@@ -454,7 +454,7 @@ def test_name_the_unnamed_in_one_go(qtbot, make_window, gallery_path: Path) -> N
     qtbot.waitUntil(lambda: len(w.people.names()) == 4, timeout=WAIT_MS)
 
     def fill() -> None:
-        dialog = getattr(w, "_unnamed_dialog", None)
+        dialog = w.people_actions.unnamed_dialog
         if dialog is None or not dialog.isVisible():  # not up yet: look again soon
             QTimer.singleShot(50, fill)
             return
@@ -465,10 +465,10 @@ def test_name_the_unnamed_in_one_go(qtbot, make_window, gallery_path: Path) -> N
         dialog.accept()
 
     QTimer.singleShot(0, fill)
-    w.name_unnamed_dialog()
+    w.people_actions.name_unnamed_dialog()
     qtbot.waitUntil(lambda: set(w.people.names()) == {"Cara", "Dan", "Person 1"}, timeout=WAIT_MS)
     assert "Named 2" in w.statusBar().currentMessage()
-    w.undo()
+    w.people_actions.undo()
     qtbot.waitUntil(lambda: set(w.people.names()) == {"Cara", "Person 1", "Person 2", "Person 3"}, timeout=WAIT_MS)
 
 

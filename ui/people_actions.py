@@ -1,5 +1,6 @@
 """The main window's people side: "Who is this?", "Not NAME", a person's page, Undo, enrolment
-and drag and drop. A mixin of MainWindow (ui/window.py), which owns the widgets and the session.
+and drag and drop. The window (ui/window.py) holds one as `people_actions`; it owns the widgets
+and the session used here.
 
 Every command's outcome is visible: success in the status bar; a failure also in the status bar
 (the session puts its reason on the message strip, which stays until dismissed)."""
@@ -9,13 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PyQt6.QtCore import QPoint, QSettings, QSize, Qt, QUrl
-from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QIcon, QPixmap, QShowEvent
+from PyQt6.QtCore import QPoint, QSize, Qt, QUrl
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QPixmap, QShowEvent
 from PyQt6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -36,20 +36,17 @@ from PyQt6.QtWidgets import (
 
 from tracker.sources.images import IMAGE_SUFFIXES
 
-from .session.session import Session
-from .widgets.messages import MessageBar
-from .widgets.people_panel import PeoplePanel, rgb_pixmap, thumbnail_icon
+from .session.people import PeopleCommands
+from .widgets.people_panel import rgb_pixmap, thumbnail_icon
 from .widgets.person_page import PersonPage
 
 if TYPE_CHECKING:
-    from PyQt6.QtWidgets import QMainWindow as _Base
-else:
-    _Base = object
+    from .window import MainWindow
 
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)) + ");;All files (*)"
-UNDO_LABEL_CHARS = 32  # the toolbar's "Undo <step>" is shortened beyond this
 DONE_MS = 6000  # how long a success stays in the status bar
 FAILED_MS = 10000
+UNDO_LABEL_CHARS = 32  # the toolbar's "Undo <step>" is shortened beyond this
 
 
 FACE_PX = 120  # the face shown in "Who is this?"
@@ -111,39 +108,28 @@ def _looks_like_text(path: Path) -> bool:
     return True
 
 
-class PeopleMixin(_Base):
-    session: Session
-    settings: QSettings
-    people: PeoplePanel
-    messages: MessageBar
-    undo_action: QAction
-    redo_action: QAction
-    _face_menu: QMenu
+class PeopleActions:
+    """What the window does to people: naming faces, pages, undo, enrolment, backups, drops."""
 
-    if TYPE_CHECKING:
-        def run_command(self, fut: Future[Any], on_done: Callable[[Future[Any]], None] | None = None) -> None: ...
-        def dialog_pause(self) -> AbstractContextManager[None]: ...
-        def _start_dir(self, key: str) -> str: ...
-        def open_source(self, spec: str, playlist: Sequence[str] = (), start: int = 0) -> None: ...
-        def show_sample(self, source: str | None, frame: int | None) -> str: ...
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        # The last of each, kept for tests.
+        self.face_menu_shown: QMenu | None = None
+        self.unnamed_dialog: QDialog | None = None
+        self.face_choice: QDialog | None = None
 
-    def say(self, text: str, ms: int = DONE_MS) -> None:
-        """A status message: in the status bar for a while, and kept in Messages (Ctrl+M)."""
-        self.statusBar().showMessage(text, ms)  # type: ignore[union-attr]
-        self.messages.record(text)
+    @property
+    def _commands(self) -> PeopleCommands:
+        return self.window.session.people_commands
 
-    def outcome(self, fut: Future[Any], success: Callable[[Any], str], failure: str) -> None:
-        """A command's result in the status bar, whether it worked or not."""
-        error = fut.exception()
-        if error is None:
-            self.say(success(fut.result()))
-        else:
-            self.say(f"{failure}: {error}", FAILED_MS)
+    def _said(self, fut: Future[Any], success: Callable[[Any], str], failure: str) -> None:
+        """`fut`'s outcome in the status bar once the engine thread has run it."""
+        self.window.run_command(fut, lambda f: self.window.outcome(f, success, failure))
 
     # ------------------------------------------------------------------ naming
     def _ask_person(self, title: str, prompt: str, current: str = "", picture: QPixmap | None = None) -> str | None:
-        views = sorted(self.people.views, key=lambda v: natural_key(v.person.name))  # Person 2 before Person 10
-        dialog = FaceInputDialog(self, picture)
+        views = sorted(self.window.people.views, key=lambda v: natural_key(v.person.name))  # Person 2 before Person 10
+        dialog = FaceInputDialog(self.window, picture)
         dialog.setWindowTitle(title)
         dialog.setLabelText(prompt)
         dialog.setComboBoxItems([v.person.name for v in views])
@@ -159,7 +145,7 @@ class PeopleMixin(_Base):
             combo.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
             # Completed in the field itself: one Enter takes the completed name and closes the dialog.
             combo.setCompletionMode(QCompleter.CompletionMode.InlineCompletion)
-        with self.dialog_pause():
+        with self.window.player.dialog_pause():
             accepted = dialog.exec()
         if not accepted:
             return None
@@ -175,7 +161,7 @@ class PeopleMixin(_Base):
 
     def _face_of(self, track_id: int) -> QPixmap | None:
         """That track's face on the frame shown, for the question about it."""
-        snap = self.session.latest()
+        snap = self.window.session.latest()
         if snap is None:
             return None
         ids = [int(t) for t in snap.result.track_ids]
@@ -185,16 +171,16 @@ class PeopleMixin(_Base):
 
     def face_menu(self, track_id: int, name: str, pos: QPoint) -> None:
         """Right-click on a face: name it, or say it is not who it shows."""
-        menu = QMenu(self)
+        menu = QMenu(self.window)
         menu.addAction("Who is this?…", lambda: self.who_is_this(track_id, name))
         if name:
             menu.addAction(f"Not {name}", lambda: self.not_person(track_id, name))
         menu.popup(pos)
-        self._face_menu = menu  # kept for tests
+        self.face_menu_shown = menu  # kept for tests
 
     def name_face(self, track_id: int, name: str) -> None:
-        self.run_command(self.session.people_commands.name_track(track_id, name), lambda fut: self.outcome(
-            fut, lambda person: f"This face is {person.name}", f"Could not name that face {name}"))
+        self._said(self._commands.name_track(track_id, name), lambda person: f"This face is {person.name}",
+                   f"Could not name that face {name}")
 
     def not_person(self, track_id: int, name: str) -> None:
         def said(r: Any) -> str:
@@ -202,14 +188,15 @@ class PeopleMixin(_Base):
                       else f"it had taught {name} nothing")
             return f"That face is not {name}: {taught}, and it stays apart from {name} (Ctrl+Z undoes this)"
 
-        self.run_command(self.session.people_commands.reject_track(track_id),
-                         lambda fut: self.outcome(fut, said, f"Could not take that face from {name}"))
+        self.window.run_command(self._commands.reject_track(track_id),
+                         lambda fut: self.window.outcome(fut, said, f"Could not take that face from {name}"))
 
     def open_person(self, name: str) -> PersonPage:
         """A person's page (double-click in the panel); one page per person."""
-        page = next((p for p in self.findChildren(PersonPage) if p.name == name and not p.gone), None)
+        page = next((p for p in self.window.findChildren(PersonPage) if p.name == name and not p.gone), None)
         if page is None:
-            page = PersonPage(self.session, name, self.run_command, self, self.show_sample)
+            w = self.window
+            page = PersonPage(w.session, name, w.run_command, w, w.player.show_sample)
             page.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         page.show()  # not modal: the video and the panel stay usable, and Ctrl+Z works from the page
         page.raise_()
@@ -220,44 +207,46 @@ class PeopleMixin(_Base):
     def undo(self) -> None:
         """Ctrl+Z: revert the newest change to people; the status bar says which."""
         def done(fut: Future[Any]) -> None:
-            self.outcome(fut, lambda label: f"Undone: {label}" if label is not None else "Nothing to undo",
+            self.window.outcome(fut, lambda label: f"Undone: {label}" if label is not None else "Nothing to undo",
                          "Could not undo")
             if fut.exception() is None:
-                self._show_undo_label()
-                for page in self.findChildren(PersonPage):
+                self.show_undo_label()
+                for page in self.window.findChildren(PersonPage):
                     page.reload()
-        self.run_command(self.session.people_commands.undo(), done)
+        self.window.run_command(self._commands.undo(), done)
 
     def redo(self) -> None:
         """Ctrl+Shift+Z: make the newest undone change again; the status bar says which."""
         def done(fut: Future[Any]) -> None:
-            self.outcome(fut, lambda label: f"Redone: {label}" if label is not None else "Nothing to redo",
+            self.window.outcome(fut, lambda label: f"Redone: {label}" if label is not None else "Nothing to redo",
                          "Could not redo")
             if fut.exception() is None:
-                self._show_undo_label()
-                for page in self.findChildren(PersonPage):
+                self.show_undo_label()
+                for page in self.window.findChildren(PersonPage):
                     page.reload()
-        self.run_command(self.session.people_commands.redo(), done)
+        self.window.run_command(self._commands.redo(), done)
 
-    def _show_undo_label(self) -> None:
+    def show_undo_label(self) -> None:
         """The Undo action names the step it would revert. It stays enabled, so that Ctrl+Z pressed
         just after a change is never lost to a label not yet pulled; with nothing to undo it says so."""
-        label = self.session.people_commands.can_undo()
+        label = self._commands.can_undo()
         short = label if label is None or len(label) <= UNDO_LABEL_CHARS else label[:UNDO_LABEL_CHARS - 1] + "…"
-        self.undo_action.setText(f"Undo {short}" if short else "Undo")
-        self.undo_action.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo (Ctrl+Z)")
-        again = self.session.people_commands.can_redo()
+        self.window.undo_action.setText(f"Undo {short}" if short else "Undo")
+        self.window.undo_action.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo (Ctrl+Z)")
+        again = self._commands.can_redo()
         short = again if again is None or len(again) <= UNDO_LABEL_CHARS else again[:UNDO_LABEL_CHARS - 1] + "…"
-        self.redo_action.setText(f"Redo {short}" if short else "Redo")
-        self.redo_action.setToolTip(f"Redo {again} (Ctrl+Shift+Z)" if again else "Nothing to redo (Ctrl+Shift+Z)")
+        self.window.redo_action.setText(f"Redo {short}" if short else "Redo")
+        self.window.redo_action.setToolTip(f"Redo {again} (Ctrl+Shift+Z)" if again
+                                           else "Nothing to redo (Ctrl+Shift+Z)")
 
     # ------------------------------------------------------------------ enrolment
     def enroll_dialog(self) -> None:
-        with self.dialog_pause():
-            paths, _ = QFileDialog.getOpenFileNames(self, "Photos of one person", self._start_dir("enroll/dir"),
+        with self.window.player.dialog_pause():
+            paths, _ = QFileDialog.getOpenFileNames(self.window, "Photos of one person",
+                                                    self.window.player.start_dir("enroll/dir"),
                                                     IMAGE_FILTER)
         if paths:
-            self.settings.setValue("enroll/dir", str(Path(paths[0]).parent))
+            self.window.settings.setValue("enroll/dir", str(Path(paths[0]).parent))
             self.enroll_paths([Path(p) for p in paths])
 
     def enroll_paths(self, paths: list[Path], name: str | None = None) -> None:
@@ -273,7 +262,7 @@ class PeopleMixin(_Base):
     def _enroll(self, name: str, paths: list[Path], chosen: dict[Path, Any], force: bool) -> None:
         """Enrol, asking the user where the photos leave a doubt: which face of a photo of
         several, and whether photos that do not look like the others are this person."""
-        self.say(f"Enrolling {name}…", 0)
+        self.window.say(f"Enrolling {name}…", 0)
 
         def done(fut: Future[Any]) -> None:
             report = fut.result() if fut.exception() is None else None
@@ -282,23 +271,23 @@ class PeopleMixin(_Base):
                 for photo in report.ambiguous:
                     pick = self._pick_face(name, photo)
                     if pick is None:
-                        self.say(f"Nothing enrolled for {name}: no face chosen in {photo.path.name}")
+                        self.window.say(f"Nothing enrolled for {name}: no face chosen in {photo.path.name}")
                         return
                     picks[photo.path] = photo.boxes[pick]
                 self._enroll(name, paths, picks, force)
                 return
             if report is not None and report.person is None and report.odd:
                 listed = "\n".join(f"  {p.name} ({d:.2f} from the others)" for p, d in report.odd[:10])
-                with self.dialog_pause():
+                with self.window.player.dialog_pause():
                     answer = QMessageBox.question(
-                        self, "Enrol", f"These photos do not look like the others, so they may not be {name}:\n"
+                        self.window, "Enrol", f"These photos do not look like the others, so they may not be {name}:\n"
                                        f"{listed}\n\nEnrol them as {name} anyway?")
                 if answer == QMessageBox.StandardButton.Yes:
                     self._enroll(name, paths, chosen, True)
                 else:
-                    self.say(f"Nothing enrolled for {name}")
+                    self.window.say(f"Nothing enrolled for {name}")
                 return
-            self.outcome(fut, enrolled, f"Nothing enrolled for {name}")
+            self.window.outcome(fut, enrolled, f"Nothing enrolled for {name}")
 
         def enrolled(report: Any) -> str:
             text = f"{report.person.name}: {len(report.enrolled)} photo(s) enrolled"
@@ -306,23 +295,23 @@ class PeopleMixin(_Base):
                 text += f", {len(report.skipped)} skipped (see the message)"
             return text
 
-        self.run_command(self.session.people_commands.enroll(name, paths, chosen, force), done)
+        self.window.run_command(self._commands.enroll(name, paths, chosen, force), done)
 
     # ------------------------------------------------------------------ naming in bulk
     def name_unnamed_dialog(self) -> None:
         """People > Name the unnamed…: every automatic identity, most seen first, with a few of its
         faces and a field for its name; the names given are applied as one undo step."""
-        self.run_command(self.session.people_commands.unnamed(), self._show_unnamed)
+        self.window.run_command(self._commands.unnamed(), self._show_unnamed)
 
     def _show_unnamed(self, fut: Future[Any]) -> None:
         if fut.exception() is not None:
-            self.say(f"Could not list the unnamed people: {fut.exception()}", FAILED_MS)
+            self.window.say(f"Could not list the unnamed people: {fut.exception()}", FAILED_MS)
             return
         rows = fut.result()
         if not rows:
-            self.say("Everyone is named: there are no automatic identities")
+            self.window.say("Everyone is named: there are no automatic identities")
             return
-        dialog = QDialog(self)
+        dialog = QDialog(self.window)
         dialog.setWindowTitle("Name the unnamed")
         dialog.resize(560, 520)
         col = QVBoxLayout(dialog)
@@ -354,52 +343,54 @@ class PeopleMixin(_Base):
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         col.addWidget(buttons)
-        self._unnamed_dialog = dialog  # tests fill it in
-        with self.dialog_pause():
+        self.unnamed_dialog = dialog  # tests fill it in
+        with self.window.player.dialog_pause():
             accepted = dialog.exec()
         given = [(name, f.text().strip()) for name, f in fields if f.text().strip()]
         if not accepted or not given:
             return
-        self.run_command(self.session.people_commands.name_many(given), lambda fut: self.outcome(
+        self.window.run_command(self._commands.name_many(given), lambda fut: self.window.outcome(
             fut, lambda done: f"Named {len(done)}: " + "; ".join(done) + " (Ctrl+Z undoes it)",
             "Could not name them"))
 
     # ------------------------------------------------------------------ the gallery as a whole
     def backup_dialog(self) -> None:
         """File > Back up people…: the whole gallery into one file."""
-        with self.dialog_pause():
-            path, _ = QFileDialog.getSaveFileName(self, "Back up people", self._start_dir("backup/dir"),
+        with self.window.player.dialog_pause():
+            path, _ = QFileDialog.getSaveFileName(self.window, "Back up people",
+                                                  self.window.player.start_dir("backup/dir"),
                                                   "Galleries (*.sqlite3);;All files (*)")
         if path:
-            self.settings.setValue("backup/dir", str(Path(path).parent))
-            self.run_command(self.session.people_commands.export_gallery(Path(path)), lambda fut: self.outcome(
-                fut, lambda n: f"Backed up {n} people to {path}", "Nothing backed up"))
+            self.window.settings.setValue("backup/dir", str(Path(path).parent))
+            self._said(self._commands.export_gallery(Path(path)), lambda n: f"Backed up {n} people to {path}",
+                       "Nothing backed up")
 
     def import_dialog(self) -> None:
         """File > Import people…: the people of a backup added here (Ctrl+Z undoes it)."""
-        with self.dialog_pause():
-            path, _ = QFileDialog.getOpenFileName(self, "Import people", self._start_dir("backup/dir"),
+        with self.window.player.dialog_pause():
+            path, _ = QFileDialog.getOpenFileName(self.window, "Import people",
+                                                  self.window.player.start_dir("backup/dir"),
                                                   "Galleries (*.sqlite3 *.db);;All files (*)")
         if path:
-            self.run_command(self.session.people_commands.import_gallery(Path(path)), lambda fut: self.outcome(
-                fut, lambda pairs: f"Imported {len(pairs)} people from {Path(path).name} (Ctrl+Z undoes it)",
-                "Nothing imported"))
+            self._said(self._commands.import_gallery(Path(path)),
+                       lambda pairs: f"Imported {len(pairs)} people from {Path(path).name} (Ctrl+Z undoes it)",
+                       "Nothing imported")
 
     def prune_dialog(self) -> None:
         """File > Remove unseen identities…: automatic identities nobody named, unseen for N days."""
-        with self.dialog_pause():
-            days, ok = QInputDialog.getInt(self, "Remove unseen identities",
+        with self.window.player.dialog_pause():
+            days, ok = QInputDialog.getInt(self.window, "Remove unseen identities",
                                            "Remove automatic identities (nobody named them) not seen for this "
                                            "many days; named and enrolled people stay:", 30, 1, 100_000)
         if ok:
-            self.run_command(self.session.people_commands.prune(float(days)), lambda fut: self.outcome(
-                fut, lambda gone: f"Removed {len(gone)} automatic identities unseen for {days} days"
-                                  + (" (Ctrl+Z undoes it)" if gone else ""), "Nothing removed"))
+            self._said(self._commands.prune(float(days)),
+                       lambda gone: f"Removed {len(gone)} automatic identities unseen for {days} days"
+                       + (" (Ctrl+Z undoes it)" if gone else ""), "Nothing removed")
 
     def _pick_face(self, name: str, photo: Any) -> int | None:
         """Which of a photo's faces is `name`: a dialog of the faces, one button each; None if
         the user picks none."""
-        dialog = QDialog(self)
+        dialog = QDialog(self.window)
         dialog.setWindowTitle("Which face?")
         col = QVBoxLayout(dialog)
         col.addWidget(QLabel(f"{photo.path.name} shows {len(photo.boxes)} faces. Which one is {name}?"))
@@ -422,22 +413,22 @@ class PeopleMixin(_Base):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         buttons.rejected.connect(dialog.reject)
         col.addWidget(buttons)
-        self._face_choice = dialog  # tests answer it
-        with self.dialog_pause():
+        self.face_choice = dialog  # tests answer it
+        with self.window.player.dialog_pause():
             dialog.exec()
         return picked[0] if picked else None
 
     # ------------------------------------------------------------------ drag and drop
-    def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
-        mime = event.mimeData() if event is not None else None
-        if event is not None and mime is not None and mime.hasUrls():
+    def accept_drag(self, event: QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime is not None and mime.hasUrls():
             # Always a copy: a file manager must never move (or delete) the user's file.
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
 
-    def dropEvent(self, event: QDropEvent | None) -> None:
-        mime = event.mimeData() if event is not None else None
-        if event is None or mime is None:
+    def drop(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        if mime is None:
             return
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
@@ -451,11 +442,11 @@ class PeopleMixin(_Base):
         photos = [p for p in paths if p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES]
         texts = [p for p in paths if p not in photos and _looks_like_text(p)]
         if texts:
-            self.messages.show_message(f"{texts[0].name}: not a video, photo or folder; nothing opened")
+            self.window.messages.show_message(f"{texts[0].name}: not a video, photo or folder; nothing opened")
         videos = [str(p) for p in paths if p not in photos and p not in texts]
         if photos:
             self.enroll_paths(photos)
         elif videos or remote:
             first, *rest = videos + remote
-            self.open_source(first, rest)
+            self.window.player.open_source(first, rest)
 

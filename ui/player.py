@@ -1,6 +1,6 @@
 """The main window's playback side: opening sources, play/pause, seeking by keys, Fast, Record,
-full screen, and pausing a file while a modal dialog is up. A mixin of MainWindow (ui/window.py),
-which owns the widgets and the session these methods use."""
+full screen, and pausing a file while a modal dialog is up. The window (ui/window.py) holds one as
+`player`; it owns the widgets and the session used here."""
 
 from __future__ import annotations
 
@@ -8,22 +8,17 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QSettings, Qt, QTimer
-from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSlider, QToolBar, QWidget
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QKeyEvent
+from PyQt6.QtWidgets import QFileDialog, QInputDialog, QMenu, QSlider, QWidget
 
-from .session.session import Session
 from .session.state import ENDED, IDLE, PAUSED, PLAYING, Stats
 from .session.status_text import placeholder
-from .widgets.people_panel import PeoplePanel
-from .widgets.video_view import VideoView
 
 if TYPE_CHECKING:
-    from PyQt6.QtWidgets import QMainWindow as _Base
-else:
-    _Base = object
+    from .window import MainWindow
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 RECENT = 8  # File > Open recent
@@ -40,24 +35,16 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-class PlaybackMixin(_Base):
-    session: Session
-    settings: QSettings
-    view: VideoView
-    seek: QSlider
-    toolbar: QToolBar
-    people: PeoplePanel
-    fast_action: QAction
-    record_action: QAction
-    playlist: list[str]
-    _stats: Stats
-    _dialog_pauses: int
-    _seek_target: tuple[int, float] | None
-    _opening: str | None
-    _full_hidden: list[QWidget]
+class PlaybackControls:
+    """Opening sources, play/pause, seeking, Fast, Record and full screen, for the window that holds it."""
 
-    if TYPE_CHECKING:
-        def say(self, text: str, ms: int = ...) -> None: ...  # PeopleMixin's: the status bar and Messages
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.playlist: list[str] = []  # what plays after the current source
+        self._dialog_pauses = 0
+        self.seek_target: tuple[int, float] | None = None  # a key seek not yet shown, and when
+        self._full_hidden: list[QWidget] = []
+        self._opening: str | None = None  # the source asked for, until it opens (then: Open recent)
 
     # ------------------------------------------------------------------ sources
     def open_source(self, spec: str, playlist: Sequence[str] = (), start: int = 0) -> None:
@@ -66,19 +53,19 @@ class PlaybackMixin(_Base):
         if not spec:
             return
         self.playlist = list(playlist)
-        self.settings.setValue("source/last", spec)
+        self.window.settings.setValue("source/last", spec)
         self._opening = spec  # into Open recent once it has opened (a source that fails is no recent one)
-        self.settings.setValue("source/last_failed", "")  # until it fails
-        self.view.placeholder = f"Opening {spec}…"
-        self.view.show_snapshot(None)
-        self.view.update()
-        self._seek_target = None
-        self.session.open(spec, start)
+        self.window.settings.setValue("source/last_failed", "")  # until it fails
+        self.window.view.placeholder = f"Opening {spec}…"
+        self.window.view.show_snapshot(None)
+        self.window.view.update()
+        self.seek_target = None
+        self.window.session.open(spec, start)
 
     # ------------------------------------------------------------------ File > Open recent
     def recent_sources(self) -> list[str]:
         """The sources opened last, newest first (files, folders, streams, webcams)."""
-        text = str(self.settings.value("source/recent", "") or "")
+        text = str(self.window.settings.value("source/recent", "") or "")
         return [s for s in text.split("\n") if s][:RECENT]
 
     def opened(self, st: Stats) -> None:
@@ -89,7 +76,7 @@ class PlaybackMixin(_Base):
 
     def _remember(self, spec: str) -> None:
         recent = [spec, *(s for s in self.recent_sources() if s != spec)][:RECENT]
-        self.settings.setValue("source/recent", "\n".join(recent))
+        self.window.settings.setValue("source/recent", "\n".join(recent))
 
     def fill_recent_menu(self, menu: QMenu) -> None:
         """Rebuilt each time the menu opens: a file moved or deleted since shows as missing."""
@@ -112,54 +99,55 @@ class PlaybackMixin(_Base):
             menu.addSeparator()
             clear = menu.addAction("Clear the list")
             assert clear is not None
-            clear.triggered.connect(lambda _checked=False: self.settings.setValue("source/recent", ""))
+            clear.triggered.connect(lambda _checked=False: self.window.settings.setValue("source/recent", ""))
 
-    def _start_dir(self, key: str) -> str:
+    def start_dir(self, key: str) -> str:
         """The folder a file dialog starts in: the last one used for that kind of file."""
-        saved = str(self.settings.value(key, "") or "")
+        saved = str(self.window.settings.value(key, "") or "")
         folder = Path(saved).expanduser()
         return str(folder) if saved and folder.is_dir() else str(Path.home())
 
     def open_file_dialog(self) -> None:
         # The folder of the file open now, else the last folder this dialog used.
-        current = Path(self.session.stats().source or "")
-        start = str(current.parent) if current.name and current.is_file() else self._start_dir("source/dir")
+        current = Path(self.window.session.stats().source or "")
+        start = str(current.parent) if current.name and current.is_file() else self.start_dir("source/dir")
         with self.dialog_pause():
-            path, _ = QFileDialog.getOpenFileName(self, "Open a video", start, VIDEO_FILTER)
+            path, _ = QFileDialog.getOpenFileName(self.window, "Open a video", start, VIDEO_FILTER)
         if path:
-            self.settings.setValue("source/dir", str(Path(path).parent))
+            self.window.settings.setValue("source/dir", str(Path(path).parent))
             self.open_source(path)
 
     def open_folder_dialog(self) -> None:
         with self.dialog_pause():
-            path = QFileDialog.getExistingDirectory(self, "Open a folder of photos", self._start_dir("source/folder"))
+            path = QFileDialog.getExistingDirectory(self.window, "Open a folder of photos",
+                                                    self.start_dir("source/folder"))
         if path:
-            self.settings.setValue("source/folder", str(Path(path).parent))
+            self.window.settings.setValue("source/folder", str(Path(path).parent))
             self.open_source(path)
 
     def open_url_dialog(self) -> None:
-        last = str(self.settings.value("source/url", "rtsp://"))
+        last = str(self.window.settings.value("source/url", "rtsp://"))
         with self.dialog_pause():
-            url, ok = QInputDialog.getText(self, "Open a stream", "RTSP or HTTP address:", text=last)
+            url, ok = QInputDialog.getText(self.window, "Open a stream", "RTSP or HTTP address:", text=last)
         if ok and url.strip():
-            self.settings.setValue("source/url", url.strip())
+            self.window.settings.setValue("source/url", url.strip())
             self.open_source(url)
 
     # ------------------------------------------------------------------ play, pause, stop
     def toggle_pause(self) -> None:
-        if self.session.stats().state == IDLE:
-            last = self.settings.value("source/last")
+        if self.window.session.stats().state == IDLE:
+            last = self.window.settings.value("source/last")
             if last:
                 self.open_source(str(last))
             else:
                 self.open_file_dialog()
             return
-        self.session.toggle_pause()
+        self.window.session.toggle_pause()
 
     def stop(self) -> None:
         self.playlist = []
-        self.view.placeholder = placeholder(Stats(note="Stopped"))
-        self.session.stop()
+        self.window.view.placeholder = placeholder(Stats(note="Stopped"))
+        self.window.session.stop()
 
     def dialog_pause(self) -> AbstractContextManager[None]:
         return self._paused_for_dialog()
@@ -168,23 +156,23 @@ class PlaybackMixin(_Base):
     def _paused_for_dialog(self) -> Iterator[None]:
         """A modal dialog is up: a file playing at its own speed waits for it, then plays on.
         (A live source cannot wait: it goes on, and its frames are dropped to stay live.)"""
-        st = self.session.stats()
+        st = self.window.session.stats()
         mine = st.state == PLAYING and not st.live and not st.fast
         if mine:
             self._dialog_pauses += 1
-            self.session.set_paused(True)
+            self.window.session.set_paused(True)
         try:
             yield
         finally:
             if mine:
                 self._dialog_pauses -= 1
                 if self._dialog_pauses == 0:
-                    self.session.set_paused(False)
+                    self.window.session.set_paused(False)
 
     # ------------------------------------------------------------------ seeking
     def seek_to(self, index: int) -> None:
-        self._seek_target = (int(index), time.monotonic())
-        self.session.seek(int(index))
+        self.seek_target = (int(index), time.monotonic())
+        self.window.session.seek(int(index))
 
     def show_sample(self, source: str | None, frame: int | None) -> str:
         """A person's sample on their page, double-clicked: the open file is shown at the frame it
@@ -194,24 +182,24 @@ class PlaybackMixin(_Base):
         st = self._seekable()
         if st is None or not _same_file(st.source, source):
             return f"That sample is from {Path(source).name}: open that file to see where"
-        self.session.set_paused(True)
+        self.window.session.set_paused(True)
         self.seek_to(int(frame))
         return f"Shown: frame {int(frame) + 1} of {Path(source).name}, where this sample was taken"
 
-    def _seek_clicked(self, action: int) -> None:
+    def seek_clicked(self, action: int) -> None:
         # Page clicks and keys on the slider seek at once; dragging seeks on release.
         if action != QSlider.SliderAction.SliderMove.value:
-            QTimer.singleShot(0, lambda: self.seek_to(self.seek.sliderPosition()))
+            QTimer.singleShot(0, lambda: self.seek_to(self.window.seek.sliderPosition()))
 
     def _seekable(self) -> Stats | None:
-        st = self.session.stats()
+        st = self.window.session.stats()
         if st.live or not st.total or st.state not in (PLAYING, PAUSED, ENDED):
             return None
         return st
 
     def _position(self, st: Stats) -> int:
         """Where the next key seek counts from: a seek the session has not shown yet, else the frame on screen."""
-        pending = self._seek_target
+        pending = self.seek_target
         if pending is not None and pending[0] != st.position and time.monotonic() - pending[1] < SEEK_PENDING_S:
             return pending[0]
         return st.position
@@ -240,68 +228,67 @@ class PlaybackMixin(_Base):
         if st is None or st.total is None:
             return
         if st.state != PAUSED:
-            self.session.set_paused(True)
-        pending = self._seek_target is not None and self._position(st) != st.position
+            self.window.session.set_paused(True)
+        pending = self.seek_target is not None and self._position(st) != st.position
         if n == 1 and st.state != ENDED and not pending:
-            self._seek_target = None  # counted from the frame on screen from now on
-            self.session.step()
+            self.seek_target = None  # counted from the frame on screen from now on
+            self.window.session.step()
         else:
             self.seek_to(min(max(0, self._position(st) + n), st.total - 1))
 
     # ------------------------------------------------------------------ fast, record
     def toggle_fast(self) -> None:
-        self.session.set_fast(self.fast_action.isChecked())
+        self.window.session.set_fast(self.window.fast_action.isChecked())
 
     def toggle_record(self) -> None:
-        if not self.record_action.isChecked():
-            self.session.record(None)
-            self.say("Recording stopped", 4000)
+        if not self.window.record_action.isChecked():
+            self.window.session.record(None)
+            self.window.say("Recording stopped", 4000)
             return
-        start = self._start_dir("record/dir")
+        start = self.start_dir("record/dir")
         with self.dialog_pause():
-            path, _ = QFileDialog.getSaveFileName(self, "Record the annotated video",
+            path, _ = QFileDialog.getSaveFileName(self.window, "Record the annotated video",
                                                   str(Path(start) / "facetrack.mp4"), "MP4 video (*.mp4)")
         if not path:
-            self.record_action.setChecked(False)
+            self.window.record_action.setChecked(False)
             return
         self.start_recording(Path(path))
 
     def start_recording(self, path: Path) -> None:
         if path.suffix.lower() != ".mp4":
             path = path.with_suffix(".mp4")
-        self.settings.setValue("record/dir", str(path.parent))
-        self.record_action.setChecked(True)
-        self.session.record(path)
-        self.say(f"Recording to {path}", 4000)
+        self.window.settings.setValue("record/dir", str(path.parent))
+        self.window.record_action.setChecked(True)
+        self.window.session.record(path)
+        self.window.say(f"Recording to {path}", 4000)
 
     # ------------------------------------------------------------------ full screen
     def toggle_fullscreen(self) -> None:
-        if self.isFullScreen():
+        if self.window.isFullScreen():
             self.leave_fullscreen()
         else:
             self.enter_fullscreen()
 
     def enter_fullscreen(self) -> None:
         """The video alone: no menus, toolbar, panel, timeline or status bar (F or Esc leaves)."""
-        bars: list[QWidget | None] = [self.menuBar(), self.toolbar, self.statusBar(), self.people,
-                                      *self._fullscreen_extras()]
+        win = self.window
+        bars: list[QWidget | None] = [win.menuBar(), win.toolbar, win.statusBar(), win.people,
+                                      *win.fullscreen_extras()]
         self._full_hidden = [w for w in bars if w is not None and w.isVisible()]
         for w in self._full_hidden:
             w.hide()
-        self.showFullScreen()
-        self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.window.showFullScreen()
+        self.window.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def leave_fullscreen(self) -> None:
-        self.showNormal()
+        self.window.showNormal()
         for w in self._full_hidden:
             w.show()
         self._full_hidden = []
 
-    def _fullscreen_extras(self) -> list[QWidget]:
-        return []
-
-    def keyPressEvent(self, event: Any) -> None:
-        if event is not None and event.key() == Qt.Key.Key_Escape and self.isFullScreen():
+    def key_press(self, event: QKeyEvent) -> bool:
+        """Esc leaves full screen; True when the key was taken."""
+        if event.key() == Qt.Key.Key_Escape and self.window.isFullScreen():
             self.leave_fullscreen()
-            return
-        super().keyPressEvent(event)
+            return True
+        return False
