@@ -16,7 +16,8 @@ from tracker.config import Config
 from tracker.gallery.gallery import ENROLLED, LEARNED, NAMED, Gallery
 from tracker.identity.resolver import TrackSample
 from tracker.records import Frame, FrameResult
-from tracker.track.tracker import FaceTracker, Track
+from tracker.track.tracker import FaceTracker
+from tracker.track.tracks import Track
 
 
 def step_all(tracker: FaceTracker, scenes: list[dict[str, tuple[int, int, int]]], start: int = 0,
@@ -43,7 +44,7 @@ def test_r1_merging_two_people_on_screen_does_not_crash(tmp_path: Path) -> None:
     scene = {"red": (20, 50, 40), "green": (200, 50, 40)}
     r = step_all(tr, [scene] * 6)[-1]
     assert sorted(n for n in r.names if n) == ["Alice", "Bob"]
-    tr.merge_people("Bob", "Alice")
+    tr.corrections.merge_people("Bob", "Alice")
     img = draw(320, 240, scene)
     r = tr.result(Frame(img, 6, 0.2, "x"))  # used to raise "two faces in one frame share a person"
     assert unique_people(r) and list(r.names).count("Alice") == 1
@@ -183,7 +184,7 @@ def test_naming_a_face_stores_named_samples_that_stay_bounded(tmp_path: Path) ->
     results = step_all(tr, [{"blue": (30 + i % 3, 40, 50)} for i in range(40)])
     tid = int(results[-1].track_ids[0])
     for _ in range(4):
-        tr.name_track(tid, "Carol")
+        tr.corrections.name_track(tid, "Carol")
     carol = g.find("Carol")
     assert carol is not None and carol.known
     samples = g.samples(carol.id)
@@ -201,7 +202,7 @@ def test_not_x_takes_back_what_the_track_taught_and_keeps_it_apart(tmp_path: Pat
     results = step_all(tr, [{"green": (30, 40, 50)}] * 30)
     assert results[-1].names == ("Alice",)
     tid = int(results[-1].track_ids[0])
-    tr.reject_track(tid)
+    tr.corrections.reject_track(tid)
     alice = g.find("Alice")
     assert alice is not None and all(s.provenance.track != tid for s in g.samples(alice.id))
     later = step_all(tr, [{"green": (30, 40, 50)}] * 30, start=30)
@@ -263,21 +264,21 @@ def test_not_x_is_one_undo_step_whether_or_not_the_track_taught_anything(tmp_pat
     alice = g.require("Alice")
     before = sorted(s.id for s in g.samples(alice.id))
 
-    done = tr.reject_track(tid)
+    done = tr.corrections.reject_track(tid)
     assert done.person.name == "Alice" and done.taken == len(before) - 1  # all but the enrolled photo
-    assert tr.can_undo() == "not Alice"
+    assert tr.corrections.can_undo() == "not Alice"
     assert step_all(tr, [{"red": (30, 40, 50)}] * 10, start=20)[-1].names != ("Alice",)
-    assert tr.undo() == "not Alice"
+    assert tr.corrections.undo() == "not Alice"
     # What it taught is back; so are the faces the track showed meanwhile as an identity of its
     # own, made only because the user had said "not Alice".
     assert set(before) <= {s.id for s in g.samples(alice.id)} and [p.name for p in g.people()] == ["Alice", "Bob"]
     assert step_all(tr, [{"red": (30, 40, 50)}] * 10, start=30)[-1].names == ("Alice",)  # and the name
 
     # A face that taught nothing: no gallery change, still one step, in its place among the gallery's.
-    tr.reject_track(tid)
-    tr.rename_person("Bob", "Robert")
-    assert tr.can_undo() == "rename Bob to Robert"
-    assert tr.undo() == "rename Bob to Robert" and g.find("Bob") is not None
-    assert tr.can_undo() == "not Alice"
-    assert tr.undo() == "not Alice"
+    tr.corrections.reject_track(tid)
+    tr.corrections.rename_person("Bob", "Robert")
+    assert tr.corrections.can_undo() == "rename Bob to Robert"
+    assert tr.corrections.undo() == "rename Bob to Robert" and g.find("Bob") is not None
+    assert tr.corrections.can_undo() == "not Alice"
+    assert tr.corrections.undo() == "not Alice"
     assert step_all(tr, [{"red": (30, 40, 50)}] * 10, start=40)[-1].names == ("Alice",)

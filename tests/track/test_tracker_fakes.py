@@ -11,7 +11,8 @@ from tests.helpers.fakes import FakeDetector, FakeEmbedder, draw
 from tracker.config import Config
 from tracker.gallery.gallery import Gallery
 from tracker.records import Frame, FrameResult
-from tracker.track.tracker import YOUNG_SAMPLES, FaceTracker
+from tracker.track.embedding import YOUNG_SAMPLES
+from tracker.track.tracker import FaceTracker
 
 
 def run(tracker: FaceTracker, scenes: list[dict[str, tuple[int, int, int]]], every: int = 5) -> list[FrameResult]:
@@ -108,7 +109,7 @@ def test_known_tracks_are_reembedded_rarely(tmp_path: Path) -> None:
     run(tracker, [{"red": (20, 50, 40)} for _ in range(60)])
     # A young track is looked at every few frames until it has YOUNG_SAMPLES faces,
     # then once per reembed_every frames.
-    assert tracker.descriptors_computed <= YOUNG_SAMPLES + 60 // 30 + 1
+    assert tracker.embedding.descriptors_computed <= YOUNG_SAMPLES + 60 // 30 + 1
 
 
 def test_a_gallery_write_that_fails_mid_run_never_stops_the_tracker(tmp_path: Path, monkeypatch: Any,

@@ -115,25 +115,25 @@ def test_random_scenes_and_user_actions_keep_identities_consistent(actions: list
                     pure.pop(shown, None)
                     if target is not None:
                         pure.pop(target.id, None)
-                    tracker.name_track(tid, act[2])
+                    tracker.corrections.name_track(tid, act[2])
                 elif kind == "reject" and result is not None and len(result):
-                    tracker.reject_track(int(result.track_ids[act[1] % len(result)]))
+                    tracker.corrections.reject_track(int(result.track_ids[act[1] % len(result)]))
                 elif kind == "rename" and (name := person(act[1])):
-                    tracker.rename_person(name, act[2])
+                    tracker.corrections.rename_person(name, act[2])
                 elif kind == "merge" and (a := person(act[1])) and (b := person(act[2])):
                     for n in (a, b):
                         p = gallery.find(n)
                         if p is not None:
                             pure.pop(p.id, None)
-                    tracker.merge_people(a, b)
+                    tracker.corrections.merge_people(a, b)
                 elif kind == "split" and (name := person(act[1])):
                     p = gallery.require(name)
                     ids = [s.id for s in gallery.samples(p.id)][:act[2]]
                     pure.pop(p.id, None)
-                    tracker.split_person(name, ids)
+                    tracker.corrections.split_person(name, ids)
                 elif kind == "remove" and (name := person(act[1])):
                     pure.pop(gallery.require(name).id, None)
-                    tracker.remove_person(name)
+                    tracker.corrections.remove_person(name)
                 elif kind in ("merge_shown", "name_as_shown") and result is not None and len(result):
                     # The people of two faces in view are one (the user says so): merge, or name one
                     # face as the other's person.
@@ -142,14 +142,14 @@ def test_random_scenes_and_user_actions_keep_identities_consistent(actions: list
                     if kind == "merge_shown" and a and b:
                         pure.pop(int(result.person_ids[i]), None)
                         pure.pop(int(result.person_ids[j]), None)
-                        tracker.merge_people(a, b)
+                        tracker.corrections.merge_people(a, b)
                     elif kind == "name_as_shown" and b:
                         pure.pop(int(result.person_ids[i]), None)
                         pure.pop(int(result.person_ids[j]), None)
-                        tracker.name_track(int(result.track_ids[i]), b)
+                        tracker.corrections.name_track(int(result.track_ids[i]), b)
                 elif kind == "undo":
                     pure.clear()  # an undo may bring back anything
-                    tracker.undo()
+                    tracker.corrections.undo()
             except FacetrackError:
                 pass  # a refused user action (unknown name, nothing to undo...) is fine
             if result is not None:

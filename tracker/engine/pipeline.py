@@ -34,6 +34,7 @@ from ..sources.files import ImageSource
 from ..sources.live import LiveSource
 from ..track import backfill, shots
 from ..track.tracker import FaceTracker
+from .upkeep import GalleryUpkeep
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Engine:
         self.detector = detector or make_detector(cfg)
         self.embedder = embedder or DlibEmbedder(cfg.num_jitters)
         self.tracker = FaceTracker(cfg, gallery, self.detector, self.embedder)
+        self.upkeep = GalleryUpkeep(gallery, self.tracker.failed_writes)  # sync and "last seen", off the tracker
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="detect")
         self._batch = cfg.embed_batch if self.detector.traits.batched else 1
         self._on_idle: Callable[[], None] | None = None
@@ -139,6 +141,7 @@ class Engine:
             loop = self._run_live if source.live else self._run_file
             try:
                 for frame, result in loop(source, stop, isinstance(source, ImageSource)):
+                    self.upkeep.after(result)
                     emit(held.push(frame, result))
                     if stop.is_set():
                         break
@@ -158,7 +161,7 @@ class Engine:
             self.tracker.finish()
             summary.seconds += time.perf_counter() - started
             summary.dropped += source.dropped
-            summary.descriptors = self.tracker.descriptors_computed
+            summary.descriptors = self.tracker.embedding.descriptors_computed
         return summary
 
     def _run_file(self, source: Source, stop: threading.Event, still: bool):  # type: ignore[no-untyped-def]

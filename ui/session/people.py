@@ -12,8 +12,8 @@ from typing import Any, Protocol, TypeVar
 from tracker.engine.pipeline import Engine
 from tracker.gallery.gallery import Gallery, Person, Sample
 from tracker.gallery.transfer import import_people
+from tracker.identity.corrections import Corrections, Rejected
 from tracker.identity.suggest import Suggestion
-from tracker.track.tracker import Rejected
 
 from .feed import PeopleFeed
 
@@ -42,25 +42,29 @@ class PeopleCommands:
     def __init__(self, session: EngineThread) -> None:
         self._session = session
 
+    def _corrections(self) -> Corrections:
+        """The tracker's corrections (on the engine thread)."""
+        return self._session.current_engine().tracker.corrections
+
     def rename(self, old: str, new: str) -> Future[Person]:
-        return self._session.submit(lambda: self._session.current_engine().tracker.rename_person(old, new))
+        return self._session.submit(lambda: self._corrections().rename_person(old, new))
 
     def merge(self, source: str, into: str) -> Future[Person]:
-        return self._session.submit(lambda: self._session.current_engine().tracker.merge_people(source, into))
+        return self._session.submit(lambda: self._corrections().merge_people(source, into))
 
     def remove(self, name: str) -> Future[Person]:
-        return self._session.submit(lambda: self._session.current_engine().tracker.remove_person(name))
+        return self._session.submit(lambda: self._corrections().remove_person(name))
 
     def remove_people(self, names: list[str]) -> Future[list[Person]]:
-        return self._session.submit(lambda: self._session.current_engine().tracker.remove_people(names))
+        return self._session.submit(lambda: self._corrections().remove_people(names))
 
     def name_track(self, track_id: int, name: str) -> Future[Person]:
-        return self._session.submit(lambda: self._session.current_engine().tracker.name_track(track_id, name))
+        return self._session.submit(lambda: self._corrections().name_track(track_id, name))
 
     def reject_track(self, track_id: int) -> Future[Rejected]:
         """"Not NAME": what that face's track taught the person is taken back, and it stays apart
         (one undo step)."""
-        return self._session.submit(lambda: self._session.current_engine().tracker.reject_track(track_id))
+        return self._session.submit(lambda: self._corrections().reject_track(track_id))
 
     def unnamed(self, faces: int = 3) -> Future[list[tuple[str, int, list[Any]]]]:
         """The automatic identities, most seen first: (name, stored faces, up to `faces` thumbnails)."""
@@ -80,10 +84,10 @@ class PeopleCommands:
             with gallery.action(f"name {len(names)} people"):
                 for old, new in names:
                     if gallery.find(new) is not None and gallery.find(new) != gallery.find(old):
-                        person = tracker.merge_people(old, new)
+                        person = tracker.corrections.merge_people(old, new)
                         done.append(f"{old} merged into {person.name}")
                     else:
-                        done.append(f"{old} is now {tracker.rename_person(old, new).name}")
+                        done.append(f"{old} is now {tracker.corrections.rename_person(old, new).name}")
             return done
         return self._session.submit(do)
 
@@ -135,10 +139,10 @@ class PeopleCommands:
         return self._session.submit(do)
 
     def split(self, name: str, sample_ids: list[int], into: str | None = None) -> Future[Person]:
-        return self._session.submit(lambda: self._session.current_engine().tracker.split_person(name, sample_ids, into))
+        return self._session.submit(lambda: self._corrections().split_person(name, sample_ids, into))
 
     def forget(self, name: str, sample_ids: list[int]) -> Future[Person]:
-        return self._session.submit(lambda: self._session.current_engine().tracker.forget_samples(name, sample_ids))
+        return self._session.submit(lambda: self._corrections().forget_samples(name, sample_ids))
 
     def set_cover(self, name: str, sample_id: int) -> Future[Person]:
         """The sample that stands for the person in lists; one undoable step like the others."""
@@ -152,9 +156,9 @@ class PeopleCommands:
         """Revert the newest change to people (name, rename, merge, split, remove samples, "not",
         delete, enrol, thumbnail); its label, or None when there is nothing to undo."""
         def do() -> str | None:
-            if self._session.current_engine().tracker.can_undo() is None:
+            if self._corrections().can_undo() is None:
                 return None
-            label = self._session.current_engine().tracker.undo()
+            label = self._corrections().undo()
             self._session.redecide_shown()
             return label
         return self._session.submit(do)
@@ -162,9 +166,9 @@ class PeopleCommands:
     def redo(self) -> Future[str | None]:
         """Make the newest undone change again (Ctrl+Shift+Z); its label, or None."""
         def do() -> str | None:
-            if self._session.current_engine().tracker.can_redo() is None:
+            if self._corrections().can_redo() is None:
                 return None
-            label = self._session.current_engine().tracker.redo()
+            label = self._corrections().redo()
             self._session.redecide_shown()
             return label
         return self._session.submit(do)

@@ -381,4 +381,5 @@ class Session:
             return
         self.feed.refresh(self.gallery, self.cfg, force, self.error)
         if self.engine is not None:
-            self.feed.set_undo_label(self.engine.tracker.can_undo(), self.engine.tracker.can_redo())
+            corrections = self.engine.tracker.corrections
+            self.feed.set_undo_label(corrections.can_undo(), corrections.can_redo())
