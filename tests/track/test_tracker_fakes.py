@@ -25,7 +25,8 @@ def run(tracker: FaceTracker, scenes: list[dict[str, tuple[int, int, int]]], eve
 
 
 def make(tmp_path: Path, **cfg: object) -> tuple[FaceTracker, Gallery, FakeEmbedder]:
-    gallery = Gallery(tmp_path / "g.sqlite3")
+    """A tracker over a gallery in memory: the tracker and the resolver need no file (gallery/memory.py)."""
+    gallery = Gallery.in_memory()
     emb = FakeEmbedder()
     c = Config(gallery=tmp_path / "g.sqlite3", **cfg)  # type: ignore[arg-type]
     return FaceTracker(c, gallery, FakeDetector(), emb), gallery, emb

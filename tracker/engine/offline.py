@@ -1,6 +1,6 @@
 """Offline analysis of whole recordings: who appears when.
 
-Pass 1 tracks faces through every input with a scratch gallery (the user's is only read), and
+Pass 1 tracks faces through every input with a scratch gallery in memory (the user's is only read), and
 keeps every track's descriptors, where it was in each frame, and which tracks shared a frame.
 Pass 2 clusters the tracks (tracker/identity/clustering.py): a track's faces are one person; two tracks
 in one frame are two people. Clusters are matched to the gallery's people by k-NN over their
@@ -13,11 +13,9 @@ import dataclasses
 import functools
 import logging
 import math
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -125,24 +123,23 @@ def track_source(cfg: Config, source: Source, stop: threading.Event | None = Non
     for q in quiet:
         q.setLevel(max(q.getEffectiveLevel(), logging.WARNING))
     try:
-        with tempfile.TemporaryDirectory(prefix="facetrack-analyze-") as d:
-            with Gallery(Path(d) / "scratch.sqlite3") as scratch, \
-                    Engine(dataclasses.replace(cfg, gallery=Path(d) / "scratch.sqlite3"), scratch) as eng:
-                eng.tracker.observer = collector
-                out.sources.append(source.name)
-                out.fps[source.name] = 0.0 if isinstance(source, ImageSource) else (source.fps or 30.0)
-                collector._source = source.name
+        # The scratch gallery lives in memory (gallery/memory.py): no file, no SQL.
+        with Gallery.in_memory() as scratch, Engine(cfg, scratch) as eng:
+            eng.tracker.observer = collector
+            out.sources.append(source.name)
+            out.fps[source.name] = 0.0 if isinstance(source, ImageSource) else (source.fps or 30.0)
+            collector._source = source.name
 
-                def on_result(frame: Frame, result: FrameResult) -> None:
-                    collector.result(frame, result)
-                    if on_frame is not None:
-                        on_frame(frame)
+            def on_result(frame: Frame, result: FrameResult) -> None:
+                collector.result(frame, result)
+                if on_frame is not None:
+                    on_frame(frame)
 
-                eng.run(source, (), stop, on_result=on_result)
-                if source.incomplete:
-                    out.incomplete.append(source.incomplete)
-                eng.tracker.end_tracks()
-                eng.tracker.observer = None
+            eng.run(source, (), stop, on_result=on_result)
+            if source.incomplete:
+                out.incomplete.append(source.incomplete)
+            eng.tracker.end_tracks()
+            eng.tracker.observer = None
     finally:
         for q, level in zip(quiet, levels):
             q.setLevel(level)

@@ -35,6 +35,7 @@ from .schema import (
     encode_thumbnail,
     link_pair,
 )
+from .store import MEMORY
 from .transaction import transaction
 
 __all__ = ["ENROLLED", "LEARNED", "NAMED", "Gallery", "Person", "Provenance", "Sample", "encode_thumbnail"]
@@ -48,6 +49,11 @@ _INSERT = ("INSERT INTO descriptors (person_id, vector, thumbnail, origin, creat
 
 class Gallery(GalleryCopy):
     """People, descriptors and cannot-links; thread-safe, though the tracker uses it from one thread."""
+
+    @classmethod
+    def in_memory(cls) -> Gallery:
+        """A gallery in this process's memory only (memory.py): nothing is written anywhere."""
+        return cls(MEMORY)
 
     # ---------------------------------------------------------------- reads
     def people(self) -> list[Person]:

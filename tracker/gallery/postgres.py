@@ -126,6 +126,7 @@ class PostgresStore:
         self.where = redact(url)
         self.readonly = readonly
         self.has_log = True
+        self.durable = True
         self.path: Path | None = None  # no file: the gallery lives on a server
         self._conn: Any = None  # psycopg.Connection, once connected
         self._schema = False  # the tables exist

@@ -291,6 +291,7 @@ class SqliteStore:
         self.where = str(path)
         self.readonly = readonly  # an older schema is read as it is, not migrated
         self.has_log = False  # the file has the change log (schema 3)
+        self.durable = True
         self._db: sqlite3.Connection | None = None
 
     @property

@@ -1,6 +1,7 @@
 """Where a gallery is kept: the `Store` protocol that the in-memory copy (copy.py) reads and writes
 through, and `open_store`, which picks the backend a location names: an SQLite file
-(sqlite.py) or a PostgreSQL database (postgres.py). A new backend implements `Store`."""
+(sqlite.py), a PostgreSQL database (postgres.py), or memory only (memory.py: a scratch gallery
+for pass 1 of an analysis, and tests). A new backend implements `Store`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class Store(Protocol):
 
     where: str  # the location as messages show it (a URL without its password)
     has_log: bool  # keeps a change log that a copy may catch up from (else it reads everything)
+    durable: bool  # kept beyond the process (else the in-memory copy is all there is: memory.py)
 
     @property
     def path(self) -> Path | None:
@@ -60,8 +62,15 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+MEMORY = "memory:"  # the location of a gallery kept in memory only (memory.py)
+
+
 def open_store(location: Path | str, readonly: bool = False) -> Store:
-    """The store a gallery location names: a postgresql:// URL, or else an SQLite file's path."""
+    """The store a gallery location names: MEMORY, a postgresql:// URL, or else an SQLite file's path."""
+    if location == MEMORY:
+        from .memory import MemoryStore
+
+        return MemoryStore()
     if isinstance(location, str) and location.startswith(DatabaseURL.PREFIXES):
         from .postgres import PostgresStore  # psycopg is loaded only for a database server
 

@@ -65,7 +65,8 @@ def transaction(method: F) -> F:
                 self._txn_depth = 0
                 try:
                     store.rollback()
-                    self._load()  # the copy may hold part of what was rolled back
+                    if store.durable:  # (in memory the copy is the gallery: nothing to read back)
+                        self._load()  # the copy may hold part of what was rolled back
                 except GalleryError:
                     # The store is gone (a lost connection) or unreadable: the copy is marked
                     # stale below, so the next call reads it again; the first error is the one said.
