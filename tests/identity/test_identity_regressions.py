@@ -14,7 +14,7 @@ from PIL import Image
 from tests.helpers.fakes import BASES, FakeDetector, FakeEmbedder, draw
 from tracker.config import Config
 from tracker.gallery.gallery import ENROLLED, LEARNED, NAMED, Gallery
-from tracker.identity.resolver import TrackSample
+from tracker.identity.track_state import TrackSample
 from tracker.records import Frame, FrameResult
 from tracker.track.tracker import FaceTracker
 from tracker.track.tracks import Track

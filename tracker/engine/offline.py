@@ -24,7 +24,7 @@ from ..config import Config
 from ..gallery.gallery import LEARNED, Gallery, Provenance
 from ..identity import clustering
 from ..identity import policy as identity
-from ..identity.resolver import TrackSample
+from ..identity.track_state import TrackSample
 from ..records import Frame, FrameResult
 from ..sources.base import Source
 from ..sources.files import ImageSource, VideoFileSource

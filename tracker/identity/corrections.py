@@ -9,9 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import GalleryError
-from ..gallery.gallery import Gallery, Person
-from .resolver import IdentityResolver, TrackIdentity
+from ..gallery.gallery import NAMED, Gallery, Person, Provenance
+from .resolver import STABLE, WINDOW, IdentityResolver
+from .track_state import TrackIdentity
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Corrections:
                 if current is not None and not current.known and current.id != target.id:
                     self.merge_people(current.name, target.name)
                 person = target
-            self.identities.name(track_id, person)
+            self._name_track(track_id, person)
         return self.gallery.person(person.id) or person
 
     def reject_track(self, track_id: int) -> Rejected:
@@ -87,11 +90,11 @@ class Corrections:
         label = f"not {current.name}"
         before = self.gallery.undo_steps()
         with self.gallery.action(label):
-            outcome = self.identities.reject(track_id)
+            outcome = self._reject(track_id)
         taken = outcome[1] if outcome is not None else 0
         stored = self.gallery.undo_steps() > before or (taken > 0 and self.gallery.can_undo() == label)
         self._steps.append(_Step(label, self.gallery.undo_steps(), stored,
-                                 lambda: self.identities.unreject(track_id, current.id)))
+                                 lambda: self._unreject(track_id, current.id)))
         return Rejected(current, taken)
 
     def merge_people(self, source: str, into: str) -> Person:
@@ -169,3 +172,52 @@ class Corrections:
         for tid in self._in_view():
             self.identities.reset(tid)
         return label
+
+    # ------------------------------------------------------------------ on the tracks' identity state
+    def _name_track(self, tid: int, person: Person, samples_origin: str = NAMED) -> None:
+        """The user says track `tid` is `person`: its recent samples join them as named samples."""
+        s = self.identities.state(tid)
+        recent = s.samples[-WINDOW:]
+        s.excluded.discard(person.id)
+        self.gallery.add_descriptors(person.id, np.stack([x.descriptor for x in recent]),
+                                     [x.thumbnail for x in recent], samples_origin,
+                                     [Provenance(self.identities.source, tid, x.frame, x.time) for x in recent])
+        self.gallery.prune(person.id, self.identities.cfg.max_inventory)
+        for other, o in self.identities.states.items():
+            if other != tid and o.person_id == person.id:
+                self.identities.set_person(other, o, -1)
+        s.founded = -1
+        self.identities.set_person(tid, s, person.id)
+        s.held_for, s.distance, s.fresh = STABLE, 0.0, []
+
+    def _reject(self, tid: int) -> tuple[Person, int] | None:
+        """"Not X": the track's learned samples leave X, and the track never becomes X again
+        (until `unreject`). Returns X and how many samples were taken back."""
+        s = self.identities.state(tid)
+        person = self.gallery.person(s.person_id) if s.person_id >= 0 else None
+        if person is None:
+            return None
+        mine = {sm.id for sm in self.gallery.samples(person.id)} & set(s.learned)
+        if mine:
+            self.gallery.forget(person.name, sorted(mine))
+        s.excluded.add(person.id)
+        s.founded = -1 if s.founded == person.id else s.founded
+        self.identities.set_person(tid, s, -1)
+        if not person.known and (p := self.gallery.person(person.id)) is not None and p.descriptors == 0:
+            self.gallery.remove(p.name)  # an automatic identity made of this track alone
+        return person, len(mine)
+
+    def _unreject(self, tid: int, person_id: int) -> None:
+        """Undo of "Not X": the track may be X again. An automatic identity it founded since,
+        made of its own faces alone (it was only "not X" because the user said so), goes back
+        into X, so the face shows X again as it did before."""
+        s = self.identities.states.get(tid)
+        if s is None:
+            return
+        s.excluded.discard(person_id)
+        target = self.gallery.person(person_id)
+        own = self.gallery.person(s.founded) if s.founded >= 0 else None
+        if target is None or own is None or own.known or own.id == person_id:
+            return
+        if all(sm.provenance.track == tid for sm in self.gallery.samples(own.id)):
+            self.identities.merged(own.id, self.gallery.merge(own.name, target.name).id)

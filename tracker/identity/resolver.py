@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..config import Config
-from ..gallery.gallery import LEARNED, NAMED, Gallery, Person, Provenance
+from ..gallery.gallery import LEARNED, Gallery, Provenance
 from . import policy as identity
+from .track_state import TrackIdentity, TrackSample
 
 log = logging.getLogger(__name__)
 
@@ -33,43 +33,6 @@ SWAP_RUN = 2  # consecutive samples unlike the track's before it is split
 CONTINUOUS_SWAP = 0.7  # swap distance for a track followed without a break since its last descriptor
 SPREAD = 1.3  # a face further than this times the track's own spread from all its faces is odd
 COASTING = 0.2  # distance handicap of a label held by a track the detector has lost
-
-
-@dataclass(frozen=True)
-class TrackSample:
-    descriptor: NDArray[np.float32]
-    thumbnail: bytes
-    frame: int
-    time: float
-    face_px: float = 80.0  # the face's width in the frame (its alignment box's)
-    disrupted: bool = True  # the track was lost or jumped since its previous descriptor
-    # 0-1 (quality.py). Only faces of at least min_quality are described at all (track.py), so
-    # every sample may decide, teach and found; the figure travels with it for the record.
-    quality: float = 1.0
-
-    @property
-    def weight(self) -> float:
-        return identity.sample_weight(self.face_px)
-
-
-@dataclass
-class TrackIdentity:
-    """The identity state of one track."""
-
-    samples: list[TrackSample] = field(default_factory=list)
-    fresh: list[TrackSample] = field(default_factory=list)  # not yet considered for learning
-    person_id: int = -1
-    distance: float = math.nan
-    held_for: int = 0  # samples since the label was set
-    founded: int = -1  # the automatic identity this track founded, if any
-    excluded: set[int] = field(default_factory=set)  # people this track is not ("Not X")
-    cooccur: set[int] = field(default_factory=set)  # tracks seen in one frame with this one
-    learned: list[int] = field(default_factory=list)  # descriptor ids this track added
-    outliers: int = 0
-    scored: tuple[int, int] = (-1, -1)  # (gallery version, samples) of the cached scores
-    candidates: list[identity.Candidate] = field(default_factory=list)
-    pids: list[int] = field(default_factory=list)  # columns of per_sample
-    per_sample: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 class IdentityResolver:
@@ -206,10 +169,10 @@ class IdentityResolver:
             if not s.samples:
                 continue
             if s.person_id >= 0 and self.gallery.person(s.person_id) is None:
-                self._set(tid, s, -1)  # removed or merged away elsewhere
+                self.set_person(tid, s, -1)  # removed or merged away elsewhere
             excluded = self._excluded(tid, s)
             if s.person_id in excluded:
-                self._set(tid, s, -1)
+                self.set_person(tid, s, -1)
             cands = self._score(s, excluded)
             # One sample decides only a photo, or a very close match; else more are awaited, the
             # more the smaller the face (a 32 px face counts a quarter of a 64 px one).
@@ -250,9 +213,9 @@ class IdentityResolver:
             if pid == -2:
                 self._found(tid, s)
             elif pid >= 0 and pid in taken:
-                self._set(tid, s, -1)
+                self.set_person(tid, s, -1)
             else:
-                self._set(tid, s, pid)
+                self.set_person(tid, s, pid)
             if s.person_id >= 0:
                 taken.add(s.person_id)
         self.repair(visible)
@@ -271,7 +234,7 @@ class IdentityResolver:
             if before != after:
                 log.warning("track %d and another face both held person %d; track %d is undecided again",
                             t, before, t)
-                self._set(t, self.states[t], -1)
+                self.set_person(t, self.states[t], -1)
 
     def _cooccur(self, visible: list[int]) -> None:
         for tid in visible:
@@ -293,7 +256,8 @@ class IdentityResolver:
         if pairs:
             self.gallery.add_cannot_links(sorted(pairs))  # a no-op, without a write, once known
 
-    def _set(self, tid: int, s: TrackIdentity, pid: int) -> None:
+    def set_person(self, tid: int, s: TrackIdentity, pid: int) -> None:
+        """Track `tid` (state `s`) shows person `pid` now (-1: nobody)."""
         if pid != s.person_id:
             old = s.person_id
             log.debug("track %d: person %d -> %d (%d samples; %s)", tid, old, pid, len(s.samples),
@@ -378,7 +342,7 @@ class IdentityResolver:
             [Provenance(self.source, tid, x.frame, x.time) for x in recent])
         s.fresh.clear()
         s.founded = p.id
-        self._set(tid, s, p.id)
+        self.set_person(tid, s, p.id)
         s.distance = 0.0
 
     def _learn(self, tid: int, s: TrackIdentity | None, frame_index: int, frame_time: float) -> None:
@@ -405,54 +369,6 @@ class IdentityResolver:
                     s.learned.append(new_id)
 
     # ------------------------------------------------------------------ the user's corrections
-    def name(self, tid: int, person: Person, samples_origin: str = NAMED) -> None:
-        """The user says track `tid` is `person`: its recent samples join them as named samples."""
-        s = self.state(tid)
-        recent = s.samples[-WINDOW:]
-        s.excluded.discard(person.id)
-        self.gallery.add_descriptors(person.id, np.stack([x.descriptor for x in recent]),
-                                     [x.thumbnail for x in recent], samples_origin,
-                                     [Provenance(self.source, tid, x.frame, x.time) for x in recent])
-        self.gallery.prune(person.id, self.cfg.max_inventory)
-        for other, o in self.states.items():
-            if other != tid and o.person_id == person.id:
-                self._set(other, o, -1)
-        s.founded = -1
-        self._set(tid, s, person.id)
-        s.held_for, s.distance, s.fresh = STABLE, 0.0, []
-
-    def reject(self, tid: int) -> tuple[Person, int] | None:
-        """"Not X": the track's learned samples leave X, and the track never becomes X again
-        (until `unreject`). Returns X and how many samples were taken back."""
-        s = self.state(tid)
-        person = self.gallery.person(s.person_id) if s.person_id >= 0 else None
-        if person is None:
-            return None
-        mine = {sm.id for sm in self.gallery.samples(person.id)} & set(s.learned)
-        if mine:
-            self.gallery.forget(person.name, sorted(mine))
-        s.excluded.add(person.id)
-        s.founded = -1 if s.founded == person.id else s.founded
-        self._set(tid, s, -1)
-        if not person.known and (p := self.gallery.person(person.id)) is not None and p.descriptors == 0:
-            self.gallery.remove(p.name)  # an automatic identity made of this track alone
-        return person, len(mine)
-
-    def unreject(self, tid: int, person_id: int) -> None:
-        """Undo of "Not X": the track may be X again. An automatic identity it founded since,
-        made of its own faces alone (it was only "not X" because the user said so), goes back
-        into X, so the face shows X again as it did before."""
-        s = self.states.get(tid)
-        if s is None:
-            return
-        s.excluded.discard(person_id)
-        target = self.gallery.person(person_id)
-        own = self.gallery.person(s.founded) if s.founded >= 0 else None
-        if target is None or own is None or own.known or own.id == person_id:
-            return
-        if all(sm.provenance.track == tid for sm in self.gallery.samples(own.id)):
-            self.merged(own.id, self.gallery.merge(own.name, target.name).id)
-
     def merged(self, source_id: int, into_id: int) -> None:
         for s in self.states.values():
             if s.person_id == source_id:
@@ -471,7 +387,7 @@ class IdentityResolver:
     def removed(self, person_id: int) -> None:
         for tid, s in self.states.items():
             if s.person_id == person_id or s.founded == person_id:
-                self._set(tid, s, -1)
+                self.set_person(tid, s, -1)
                 s.founded = -1
                 s.held_for = 0
         self.ended = {t: p for t, p in self.ended.items() if p != person_id}

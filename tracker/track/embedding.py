@@ -14,7 +14,8 @@ from ..config import Config
 from ..detect import Detector
 from ..embed import Embedder
 from ..gallery.gallery import Gallery, encode_thumbnail
-from ..identity.resolver import IdentityResolver, TrackSample
+from ..identity.resolver import IdentityResolver
+from ..identity.track_state import TrackSample
 from ..records import Frame
 from .tracks import Track
 

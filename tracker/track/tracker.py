@@ -29,7 +29,8 @@ from ..embed import Embedder
 from ..errors import GalleryError
 from ..gallery.gallery import FailedWrites, Gallery
 from ..identity.corrections import Corrections
-from ..identity.resolver import IdentityResolver, TrackSample
+from ..identity.resolver import IdentityResolver
+from ..identity.track_state import TrackSample
 from ..models import dlib
 from ..records import Detections, Frame, FrameResult
 from .embedding import EmbeddingSchedule
