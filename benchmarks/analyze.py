@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench import current_rss_mb, rss_mb  # noqa: E402
 
 from tracker.config import Config  # noqa: E402
-from tracker.engine import offline  # noqa: E402
+from tracker.engine import offline, pass2  # noqa: E402
 from tracker.eval import baseline  # noqa: E402
 from tracker.gallery.gallery import Gallery  # noqa: E402
 from tracker.records import Frame  # noqa: E402
@@ -73,7 +73,7 @@ def main() -> None:
     p1 = offline.track_all(cfg, [source], on_frame=on_frame)
     pass1 = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as d, Gallery(Path(d) / "g.sqlite3") as gallery:
-        analysis = offline.identify(p1, gallery, cfg, 0.5)
+        analysis = pass2.identify(p1, gallery, cfg, 0.5)
     seconds = time.perf_counter() - start
     media = total / fps if fps else 0.0
     print(f"{total} frames of 1280x720 ({media / 60:.1f} min of video) in {seconds:.0f} s "

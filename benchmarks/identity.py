@@ -158,7 +158,7 @@ def run_offline(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bo
                 chosen: dict[str, int] | None = None) -> dict[str, Any]:
     """As `facetrack analyze VIDEO`: pass 1 over the clip, then the tracks clustered and named."""
     from tracker.cli.analyze import GROUP_THRESHOLD
-    from tracker.engine import offline
+    from tracker.engine import offline, pass2
     from tracker.gallery.gallery import Gallery
     from tracker.sources import source_for
 
@@ -169,7 +169,7 @@ def run_offline(video: Path, labels: list[metrics.Label], cfg: Config, enrol: bo
             names = enrol_labelled(gallery, video, labels, cfg, chosen) if enrol else {}
             started = time.perf_counter()
             p1 = offline.track_all(cfg, [source_for(str(video), cfg)])
-            analysis = offline.identify(p1, gallery, cfg, GROUP_THRESHOLD)
+            analysis = pass2.identify(p1, gallery, cfg, GROUP_THRESHOLD)
             seconds = time.perf_counter() - started
     ident: dict[str, int] = {}  # an analysis names its people; the figures count them by name
     results: dict[int, metrics.FrameFaces] = {}

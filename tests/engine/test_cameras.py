@@ -13,7 +13,7 @@ import pytest
 from tests.helpers.paths import CLIP, MONTAGE
 from tests.helpers.rtsp import RtspServer, facetrack, h264_clip, missing, stop_within
 from tracker.cli.main import main
-from tracker.engine import cameras
+from tracker.engine import camera_list
 from tracker.errors import FacetrackError
 from tracker.gallery.gallery import Gallery
 
@@ -23,10 +23,10 @@ def _lines(path: Path) -> list[dict]:
 
 
 def test_camera_names_from_sources_are_readable_and_unique() -> None:
-    assert cameras.short_name("0") == "webcam0"
-    assert cameras.short_name("rtsp://user:pw@10.0.0.5:554/stream1") == "10.0.0.5:554-stream1"
-    assert cameras.short_name("/videos/door.mp4") == "door"
-    names = [c.name for c in cameras.cameras_for(["a/door.mp4", "b/door.mp4", "door.mkv"], taken=["door-2"])]
+    assert camera_list.short_name("0") == "webcam0"
+    assert camera_list.short_name("rtsp://user:pw@10.0.0.5:554/stream1") == "10.0.0.5:554-stream1"
+    assert camera_list.short_name("/videos/door.mp4") == "door"
+    names = [c.name for c in camera_list.cameras_for(["a/door.mp4", "b/door.mp4", "door.mkv"], taken=["door-2"])]
     assert names == ["door", "door-3", "door-4"]
 
 
@@ -34,9 +34,9 @@ def test_camera_tables_in_the_config(tmp_path: Path) -> None:
     cfg = tmp_path / "site.toml"
     cfg.write_text('threshold = 0.55\n\n[[camera]]\nname = "door"\nurl = "rtsp://10.0.0.5/s1"\n'
                    'events = "out/door.jsonl"\n\n[[camera]]\nurl = "1"\noutput-json = "/abs/desk.jsonl"\n')
-    cams = cameras.cameras_from_toml(cfg)
-    assert cams == [cameras.Camera("door", "rtsp://10.0.0.5/s1", events=tmp_path / "out" / "door.jsonl"),
-                    cameras.Camera("webcam1", "1", output_json=Path("/abs/desk.jsonl"))]
+    cams = camera_list.cameras_from_toml(cfg)
+    assert cams == [camera_list.Camera("door", "rtsp://10.0.0.5/s1", events=tmp_path / "out" / "door.jsonl"),
+                    camera_list.Camera("webcam1", "1", output_json=Path("/abs/desk.jsonl"))]
     # The same file is a valid settings file: the camera list is not a setting.
     assert main(["people", "list", "--config", str(cfg), "--gallery", str(tmp_path / "g.sqlite3")]) == 0
     for bad, why in [('[[camera]]\nname = "x"\n', "needs a url"),
@@ -45,20 +45,21 @@ def test_camera_tables_in_the_config(tmp_path: Path) -> None:
                      ('camera = "door"\n', "list of tables")]:
         cfg.write_text(bad)
         with pytest.raises(FacetrackError, match=why):
-            cameras.cameras_from_toml(cfg)
+            camera_list.cameras_from_toml(cfg)
 
 
 def test_outputs_are_checked_across_cameras(tmp_path: Path) -> None:
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     with pytest.raises(FacetrackError, match="named 'x'"):
-        cameras.check_cameras([cameras.Camera("x", "1"), cameras.Camera("x", "2")], {}, [])
+        camera_list.check_cameras([camera_list.Camera("x", "1"), camera_list.Camera("x", "2")], {}, [])
     with pytest.raises(FacetrackError, match="choose another file"):
-        cameras.check_cameras([cameras.Camera("x", "1", events=a), cameras.Camera("y", "2", output_json=a)], {}, [])
+        camera_list.check_cameras([camera_list.Camera("x", "1", events=a),
+                                   camera_list.Camera("y", "2", output_json=a)], {}, [])
     with pytest.raises(FacetrackError, match="choose another file"):
-        cameras.check_cameras([cameras.Camera("x", "1", events=b)], {"json": b}, [])
+        camera_list.check_cameras([camera_list.Camera("x", "1", events=b)], {"json": b}, [])
     with pytest.raises(FacetrackError, match="need cameras"):
-        cameras.check_cameras([], {}, [])
-    cameras.check_cameras([cameras.Camera("x", "1", events=a), cameras.Camera("y", "2", events=b)], {}, [])
+        camera_list.check_cameras([], {}, [])
+    camera_list.check_cameras([camera_list.Camera("x", "1", events=a), camera_list.Camera("y", "2", events=b)], {}, [])
 
 
 @pytest.mark.slow

@@ -168,7 +168,7 @@ def test_enrolling_photos_of_different_people_asks_first(qtbot, make_window, gal
 def _result(n: int):  # type: ignore[no-untyped-def]
     import numpy as np
 
-    from tracker.engine.offline import Analysis, Appearance, PersonFound
+    from tracker.engine.pass2 import Analysis, Appearance, PersonFound
     from ui.session.analysis_job import AnalysisResult
 
     people = [PersonFound(f"P{i}", i % 2 == 0, i + 1 if i % 2 == 0 else -1, 0.3, [i], np.zeros((0, 128), np.float32),

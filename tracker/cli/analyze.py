@@ -141,7 +141,7 @@ def cmd_analyze(args: argparse.Namespace, cfg: Config) -> int:
 
 def _analyze(args: argparse.Namespace, cfg: Config, sources: list[Any], out: Path, threshold: float,
              stop: threading.Event, caught: list[int]) -> int:
-    from ..engine import offline
+    from ..engine import offline, pass2
     from ..engine.runtime import stopped_code
     from ..gallery.gallery import Gallery
     from ..sinks import report
@@ -178,12 +178,12 @@ def _analyze(args: argparse.Namespace, cfg: Config, sources: list[Any], out: Pat
         return stopped_code(caught)
 
     with Gallery(cfg.gallery, readonly=not args.save_to_gallery) as gallery:
-        analysis = offline.identify(p1, gallery, cfg, threshold)
+        analysis = pass2.identify(p1, gallery, cfg, threshold)
         if stop.is_set():
             print("facetrack: interrupted; nothing written", file=sys.stderr)
             return stopped_code(caught)
         if args.save_to_gallery:
-            saved = offline.save_to_gallery(analysis, gallery, cfg)
+            saved = pass2.save_to_gallery(analysis, gallery, cfg)
             log.info("stored %d new people in %s: %s", len(saved), gallery.where, ", ".join(saved) or "none")
     durations: dict[str, float] = {}
     for r in p1.results:

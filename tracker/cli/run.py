@@ -74,7 +74,7 @@ def _status_every(args: argparse.Namespace) -> float | None:
 
 def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     from ..config import default_config_path
-    from ..engine import cameras as cams
+    from ..engine import camera_list
 
     flag = "--parallel" if args.ray is None else "--ray"
     if args.output_video:
@@ -86,9 +86,9 @@ def _run_parallel(args: argparse.Namespace, cfg: Config) -> int:
     config_file = getattr(args, "config", None) or default_config_path()
     # The config's cameras: from a --config given, or the default config when no SOURCE is (a
     # quick `run --parallel a.mp4 b.mp4` does not also start the site's cameras).
-    listed = cams.cameras_from_toml(config_file) if getattr(args, "config", None) or not args.sources else []
-    cameras = listed + cams.cameras_for(args.sources, [c.name for c in listed])
-    cams.check_cameras(cameras, {"json": args.output_json, "events": args.events},
+    listed = camera_list.cameras_from_toml(config_file) if getattr(args, "config", None) or not args.sources else []
+    cameras = listed + camera_list.cameras_for(args.sources, [c.name for c in listed])
+    camera_list.check_cameras(cameras, {"json": args.output_json, "events": args.events},
                        [*gallery_files(cfg.gallery), *([config_file] if config_file.exists() else [])])
     level = logging.getLogger().getEffectiveLevel()
     from ..gallery.gallery import Gallery
@@ -172,7 +172,7 @@ def _run_sources(args: argparse.Namespace, cfg: Config, stop: threading.Event, c
 
 def _track_sources(args: argparse.Namespace, cfg: Config, sources: list[Any], stop: threading.Event,
                    caught: list[int]) -> int:
-    from ..engine.cameras import short_name
+    from ..engine.camera_list import short_name
     from ..engine.pipeline import Engine, Summary
     from ..gallery.gallery import Gallery
     from ..records import Frame, FrameResult

@@ -25,7 +25,8 @@ from typing import Any
 from ..config import Config, DatabaseURL
 from ..errors import FacetrackError
 from ..paths import setup_logging, shown
-from .cameras import INTERNAL, RESTART_AFTER_S, STOP_GRACE_S, Camera, is_live, run_camera_code
+from .camera_list import Camera, is_live
+from .cameras import INTERNAL, RESTART_AFTER_S, STOP_GRACE_S, run_camera_code
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..engine.offline import Analysis, PersonFound
+from ..engine.pass2 import Analysis, PersonFound
 from ..errors import FacetrackError
 from ..gallery.schema import decode_thumbnail
 from .outputs import claim_folder, mark_folder, write_atomic

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tracker.config import Config
-from tracker.engine import offline
+from tracker.engine import offline, pass2
 from tracker.errors import FacetrackError
 from tracker.gallery.gallery import Gallery
 from tracker.records import DESCRIPTOR_SIZE
@@ -49,7 +49,7 @@ class AnalysisResult:
     """One finished analysis of one video file, with what the timeline needs to seek."""
 
     spec: str  # the file as the session names it (what `Session.open` was given)
-    analysis: offline.Analysis  # its `results` emptied: the frame times below are all the window keeps
+    analysis: pass2.Analysis  # its `results` emptied: the frame times below are all the window keeps
     duration: float  # seconds
     fps: float
     times: NDArray[np.float64]  # per analysed frame, in order: its time in the file...
@@ -69,7 +69,7 @@ class AnalysisResult:
         return float(self.times[max(0, k)])
 
 
-def appearances_csv(analysis: offline.Analysis) -> str:
+def appearances_csv(analysis: pass2.Analysis) -> str:
     """One row per appearance: person, known, source, start, end, duration (seconds)."""
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
@@ -81,7 +81,7 @@ def appearances_csv(analysis: offline.Analysis) -> str:
     return buf.getvalue()
 
 
-def appearances_json(analysis: offline.Analysis) -> str:
+def appearances_json(analysis: pass2.Analysis) -> str:
     """report.json's contract (`facetrack analyze`), so a script reads either; no thumbnails here."""
     return json.dumps(report.report_json(analysis, {}), indent=2, ensure_ascii=False) + "\n"
 
@@ -131,14 +131,14 @@ def load_result(spec: str, folder: Path) -> AnalysisResult | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != SAVED_VERSION or data.get("spec") != spec or data.get("stamp") != _stamp(spec):
             return None
-        people = [offline.PersonFound(p["name"], bool(p["known"]), int(p["person_id"]),
+        people = [pass2.PersonFound(p["name"], bool(p["known"]), int(p["person_id"]),
                                       float("nan") if p["distance"] is None else float(p["distance"]),
                                       [int(t) for t in p["tracks"]], np.zeros((0, DESCRIPTOR_SIZE), np.float32),
                                       faces=int(p["faces"]), screen_time=float(p["screen_time"]),
-                                      appearances=[offline.Appearance(str(s), float(a), float(b))
+                                      appearances=[pass2.Appearance(str(s), float(a), float(b))
                                                    for s, a, b in p["appearances"]])
                   for p in data["people"]]
-        analysis = offline.Analysis([str(x) for x in data["sources"]], people, [],
+        analysis = pass2.Analysis([str(x) for x in data["sources"]], people, [],
                                     [(int(a), int(b)) for a, b in data["cannot"]])
         return AnalysisResult(spec, analysis, float(data["duration"]), float(data["fps"]),
                               np.asarray(data["times"], np.float64), np.asarray(data["indices"], np.int64))
@@ -176,7 +176,7 @@ def analyze(spec: str, cfg: Config, threshold: float, stop: threading.Event,
     # Read only: the analysis names what it found from the gallery and never writes it (an
     # absent gallery reads as empty and is not created).
     with Gallery(cfg.gallery, readonly=True) as gallery:
-        analysis = offline.identify(p1, gallery, cfg, threshold)
+        analysis = pass2.identify(p1, gallery, cfg, threshold)
     if stop.is_set():
         return None
     fps = p1.fps.get(source.name, 0.0) or source.fps or 30.0
