@@ -8,7 +8,8 @@ import math
 import time
 
 from ..errors import GalleryError
-from ..gallery.gallery import FailedWrites, Gallery
+from ..gallery.failed_writes import FailedWrites
+from ..gallery.gallery import Gallery
 from ..records import FrameResult
 
 TOUCH_EVERY_S = 2.0  # how often a person in view has their "last seen" written

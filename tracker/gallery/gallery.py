@@ -9,8 +9,6 @@ is kept). The gallery stores; the tracker decides (tracker/track/tracker.py).
 
 from __future__ import annotations
 
-import logging
-import math
 import re
 import time
 from collections.abc import Sequence
@@ -39,8 +37,6 @@ from .store import MEMORY
 from .transaction import transaction
 
 __all__ = ["ENROLLED", "LEARNED", "NAMED", "Gallery", "Person", "Provenance", "Sample", "encode_thumbnail"]
-
-log = logging.getLogger(__name__)
 
 AUTO_NAME = re.compile(r"^Person (\d+)$")
 _INSERT = ("INSERT INTO descriptors (person_id, vector, thumbnail, origin, created, source, track, frame, at) "
@@ -402,20 +398,3 @@ class Gallery(GalleryCopy):
             self._write([("UPDATE people SET cover = ? WHERE id = ?", (int(sample_id), p.id))])
             self.version += 1
             return p
-
-
-class FailedWrites:
-    """Writes made without a user asking (learning, a fold, a cannot-link, "last seen") that
-    failed: another process sharing the gallery merged or removed that person a moment before, or
-    the file is locked or full. What is shown goes on (the next frame decides again); each is
-    logged, at most every 10 s for the same reason, so a camera is never stopped by it."""
-
-    def __init__(self) -> None:
-        self._logged: dict[str, float] = {}  # why -> when last logged
-
-    def __call__(self, exc: GalleryError) -> None:
-        now = time.monotonic()
-        text = str(exc)
-        if now - self._logged.get(text, -math.inf) >= 10.0:
-            log.warning("gallery: %s; going on without that change", text)
-            self._logged[text] = now

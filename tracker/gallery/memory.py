@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .sqlite import StoreError
+from .store import StoreError
 
 
 class MemoryStore:

@@ -30,7 +30,8 @@ from ..config import redact
 from ..errors import GalleryError
 from .postgres_undo import UNDO_FUNCTION, UNDO_SETUP, UNDO_TRIGGERS, PgUndoLog
 from .schema import SCHEMA_VERSION
-from .sqlite import StoreError, copy_into_sqlite
+from .sqlite import copy_into_sqlite
+from .store import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import DatabaseURL
+from ..errors import GalleryError
 
 
 class Store(Protocol):
     """One gallery's storage: SQL over the schema of schema.py (`?` placeholders), one write
     transaction at a time, a version that changes with every commit (by anyone) and a change log
-    of the descriptor rows each commit touched. Errors are raised as sqlite.StoreError."""
+    of the descriptor rows each commit touched. Errors are raised as StoreError (below)."""
 
     where: str  # the location as messages show it (a URL without its password)
     has_log: bool  # keeps a change log that a copy may catch up from (else it reads everything)
@@ -78,3 +79,13 @@ def open_store(location: Path | str, readonly: bool = False) -> Store:
     from .sqlite import SqliteStore
 
     return SqliteStore(Path(location), readonly)
+
+
+class StoreError(GalleryError):
+    """A failed statement; `reason` is the database's own words, for callers that reword it;
+    `damaged`: a failed read means the gallery itself is broken (not a lost server, a lock...)."""
+
+    def __init__(self, where: str, reason: str, damaged: bool = True) -> None:
+        super().__init__(f"gallery {where}: {reason}")
+        self.reason = reason
+        self.damaged = damaged

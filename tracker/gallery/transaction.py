@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
 
 from ..errors import GalleryError
-from .sqlite import StoreError
-from .store import Store
+from .store import Store, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -27,7 +27,8 @@ from ..config import Config
 from ..detect import Detector, detect_regions, from_dlib_rect, to_dlib_rect
 from ..embed import Embedder
 from ..errors import GalleryError
-from ..gallery.gallery import FailedWrites, Gallery
+from ..gallery.failed_writes import FailedWrites
+from ..gallery.gallery import Gallery
 from ..identity.corrections import Corrections
 from ..identity.resolver import IdentityResolver
 from ..identity.track_state import TrackSample
