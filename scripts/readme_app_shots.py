@@ -62,7 +62,7 @@ def main() -> int:
     w.resize(1180, 720)
     w.show()
     try:
-        w.fast_action.trigger()
+        w.chrome.fast_action.trigger()
         w.player.open_source(str(MONTAGE))
         # Far enough in that the people have a few samples each, with two or more faces named at once.
         wait(app, "several named faces", lambda: w.session.stats().position >= 100

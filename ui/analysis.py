@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt6.QtCore import QObject, QSize, Qt, pyqtBoundSignal, pyqtSignal
-from PyQt6.QtGui import QAction, QKeySequence, QResizeEvent
-from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QStyle, QToolButton, QWidget
+from PyQt6.QtCore import QObject, Qt, pyqtBoundSignal, pyqtSignal
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import QFileDialog, QHBoxLayout, QProgressBar, QStyle, QToolButton, QWidget
 
 from tracker.cli.analyze import GROUP_THRESHOLD
 from tracker.sources.images import IMAGE_SUFFIXES
@@ -31,6 +31,7 @@ from .session.analysis_job import (
     save_result,
 )
 from .session.state import ENDED, IDLE, PAUSED, PLAYING, Stats
+from .widgets.status_line import ElidedLabel
 from .widgets.timeline import AnalysisPanel
 
 if TYPE_CHECKING:  # app.py imports this module: the window's type only for the checker
@@ -42,46 +43,6 @@ log = logging.getLogger(__name__)
 
 CLOSE_S = 2.0  # closing the window waits this long at most for the analysis to stop
 OPEN_STATES = (PLAYING, PAUSED, ENDED)  # a file in one of these is "open" for Analyze…
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that cuts its text with "…" where it has no room, never wrapping or
-    clipping it mid-letter; the whole text is its tooltip."""
-
-    def __init__(self, text: str = "", mode: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
-        super().__init__()
-        self._full = ""
-        self._mode = mode
-        self.setWordWrap(False)
-        self.setMinimumWidth(60)
-        self.setText(text)
-
-    def setText(self, text: str | None) -> None:
-        self._full = text or ""
-        self.setToolTip(self._full)
-        self._fit()
-
-    def full_text(self) -> str:
-        return self._full
-
-    def text(self) -> str:
-        """The whole text (what is painted may be cut: `shown_text`)."""
-        return self._full
-
-    def shown_text(self) -> str:
-        return super().text()
-
-    def resizeEvent(self, event: QResizeEvent | None) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def sizeHint(self) -> QSize:  # as wide as the whole text, when there is room
-        hint = super().sizeHint()
-        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 8, hint.height())
-
-    def _fit(self) -> None:
-        shown = self.fontMetrics().elidedText(self._full, self._mode, max(10, self.width() - 4))
-        super().setText(shown)
 
 
 class AnalysisController(QObject):

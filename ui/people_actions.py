@@ -231,12 +231,12 @@ class PeopleActions:
         just after a change is never lost to a label not yet pulled; with nothing to undo it says so."""
         label = self._commands.can_undo()
         short = label if label is None or len(label) <= UNDO_LABEL_CHARS else label[:UNDO_LABEL_CHARS - 1] + "…"
-        self.window.undo_action.setText(f"Undo {short}" if short else "Undo")
-        self.window.undo_action.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo (Ctrl+Z)")
+        self.window.chrome.undo_action.setText(f"Undo {short}" if short else "Undo")
+        self.window.chrome.undo_action.setToolTip(f"Undo {label} (Ctrl+Z)" if label else "Nothing to undo (Ctrl+Z)")
         again = self._commands.can_redo()
         short = again if again is None or len(again) <= UNDO_LABEL_CHARS else again[:UNDO_LABEL_CHARS - 1] + "…"
-        self.window.redo_action.setText(f"Redo {short}" if short else "Redo")
-        self.window.redo_action.setToolTip(f"Redo {again} (Ctrl+Shift+Z)" if again
+        self.window.chrome.redo_action.setText(f"Redo {short}" if short else "Redo")
+        self.window.chrome.redo_action.setToolTip(f"Redo {again} (Ctrl+Shift+Z)" if again
                                            else "Nothing to redo (Ctrl+Shift+Z)")
 
     # ------------------------------------------------------------------ enrolment

@@ -189,7 +189,7 @@ class PlaybackControls:
     def seek_clicked(self, action: int) -> None:
         # Page clicks and keys on the slider seek at once; dragging seeks on release.
         if action != QSlider.SliderAction.SliderMove.value:
-            QTimer.singleShot(0, lambda: self.seek_to(self.window.seek.sliderPosition()))
+            QTimer.singleShot(0, lambda: self.seek_to(self.window.chrome.seek.sliderPosition()))
 
     def _seekable(self) -> Stats | None:
         st = self.window.session.stats()
@@ -238,10 +238,10 @@ class PlaybackControls:
 
     # ------------------------------------------------------------------ fast, record
     def toggle_fast(self) -> None:
-        self.window.session.set_fast(self.window.fast_action.isChecked())
+        self.window.session.set_fast(self.window.chrome.fast_action.isChecked())
 
     def toggle_record(self) -> None:
-        if not self.window.record_action.isChecked():
+        if not self.window.chrome.record_action.isChecked():
             self.window.session.record(None)
             self.window.say("Recording stopped", 4000)
             return
@@ -250,7 +250,7 @@ class PlaybackControls:
             path, _ = QFileDialog.getSaveFileName(self.window, "Record the annotated video",
                                                   str(Path(start) / "facetrack.mp4"), "MP4 video (*.mp4)")
         if not path:
-            self.window.record_action.setChecked(False)
+            self.window.chrome.record_action.setChecked(False)
             return
         self.start_recording(Path(path))
 
@@ -258,7 +258,7 @@ class PlaybackControls:
         if path.suffix.lower() != ".mp4":
             path = path.with_suffix(".mp4")
         self.window.settings.setValue("record/dir", str(path.parent))
-        self.window.record_action.setChecked(True)
+        self.window.chrome.record_action.setChecked(True)
         self.window.session.record(path)
         self.window.say(f"Recording to {path}", 4000)
 
@@ -272,7 +272,7 @@ class PlaybackControls:
     def enter_fullscreen(self) -> None:
         """The video alone: no menus, toolbar, panel, timeline or status bar (F or Esc leaves)."""
         win = self.window
-        bars: list[QWidget | None] = [win.menuBar(), win.toolbar, win.statusBar(), win.people,
+        bars: list[QWidget | None] = [win.menuBar(), win.chrome.toolbar, win.statusBar(), win.people,
                                       *win.fullscreen_extras()]
         self._full_hidden = [w for w in bars if w is not None and w.isVisible()]
         for w in self._full_hidden:

@@ -9,41 +9,25 @@ app, in ui/launch.py.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-import math
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QByteArray, QObject, QPointF, QRectF, QSettings, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QByteArray, QObject, QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import (
-    QAction,
     QCloseEvent,
-    QColor,
     QDragEnterEvent,
     QDropEvent,
-    QIcon,
     QKeyEvent,
-    QKeySequence,
-    QPainter,
-    QPen,
-    QPixmap,
-    QPolygonF,
     QResizeEvent,
 )
 from PyQt6.QtWidgets import (
-    QLabel,
     QMainWindow,
-    QMenu,
-    QSizePolicy,
-    QSlider,
     QSplitter,
     QStyle,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -51,24 +35,25 @@ from PyQt6.QtWidgets import (
 from tracker.config import Config
 from tracker.paths import shown
 
-from .analysis import AnalysisController, ElidedLabel
+from .analysis import AnalysisController
+from .chrome import Chrome
 from .people_actions import DONE_MS, FAILED_MS, PeopleActions
 from .player import PlaybackControls
 from .session.session import Session
 from .session.state import ENDED, IDLE, PAUSED, PLAYING, RECONNECTING, Stats
-from .session.status_text import behind_text, placeholder, state_text
+from .session.status_text import placeholder
 from .widgets.messages import MessageBar, MessageHistory
 from .widgets.people_panel import PeoplePanel
 from .widgets.person_page import PersonPage
 from .widgets.settings_dialog import SettingsDialog
 from .widgets.shortcuts import ShortcutsDialog
+from .widgets.status_line import StatusLine
 from .widgets.video_view import VideoView
 
 log = logging.getLogger(__name__)
 
 FRAME_POLL_MS = 15  # the view repaints at most this often, and only when a new frame came
 STATS_POLL_MS = 250
-WEBCAMS = 4  # indices offered in the webcam menu
 TUNABLE = ("threshold", "detector", "upsample", "gallery")  # what the settings dialog changes
 NARROW_W = 1000  # below this width the status bar shows the state and time only
 
@@ -77,47 +62,6 @@ class _Bridge(QObject):
     """Carries a finished future from the engine thread to a callback on the GUI thread."""
 
     done = pyqtSignal(object, object)
-
-
-# Where the platform has no key for a standard action (Linux desktops have none for
-# Preferences), the key other applications use there.
-FALLBACK_KEYS = {QKeySequence.StandardKey.Preferences: "Ctrl+,", QKeySequence.StandardKey.Redo: "Ctrl+Shift+Z"}
-
-
-def undo_icon() -> QIcon:
-    """A curved arrow back (where the desktop theme has no edit-undo icon)."""
-    pix = QPixmap(24, 24)
-    pix.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pix)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    pen = QPen(QColor(60, 60, 60), 2.4)
-    p.setPen(pen)
-    p.drawArc(QRectF(5, 6, 14, 13), 30 * 16, 230 * 16)  # the curve, open at the top right
-    p.setBrush(QColor(60, 60, 60))
-    p.drawPolygon(QPolygonF([QPointF(2, 9), QPointF(9, 5), QPointF(9, 13)]))  # the head, at the left
-    p.end()
-    return QIcon(pix)
-
-
-def shortcut_keys(shortcut: str | QKeySequence.StandardKey | None) -> list[QKeySequence]:
-    """The keys of an action: a key sequence, or a standard key's keys on this platform (or the
-    usual fallback where it has none)."""
-    if shortcut is None:
-        return []
-    if isinstance(shortcut, QKeySequence.StandardKey):
-        keys = [k for k in QKeySequence.keyBindings(shortcut) if not k.isEmpty()]
-        if not keys and shortcut in FALLBACK_KEYS:
-            keys = [QKeySequence(FALLBACK_KEYS[shortcut])]
-        return keys
-    return [QKeySequence(shortcut)]
-
-
-def tooltip(text: str, keys: list[QKeySequence]) -> str:
-    """The tooltip of an action: its text and its keys, unless there are none or the text says them."""
-    shown = " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
-    if not shown or f"({shown}" in text or f" {shown} " in text:
-        return text
-    return f"{text} ({shown})"
 
 
 class MainWindow(QMainWindow):
@@ -167,13 +111,14 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([880, 300])
         self.setCentralWidget(self.splitter)
-        self._build_actions()
+        self.chrome = Chrome(self)  # actions, toolbar, menus (chrome.py)
+        self.chrome.build_actions()
         self._build_statusbar()
         # Analyze… (ui/analysis.py): its action, its progress in the status bar, the timeline under the video.
         self.analysis = AnalysisController(self)
         lv.addWidget(self.analysis.panel)
-        self._build_toolbar()
-        self._build_menus()
+        self.chrome.build_toolbar()
+        self.chrome.build_menus()
         self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
         self._frame_timer = QTimer(self)
@@ -185,167 +130,10 @@ class MainWindow(QMainWindow):
         self._restore()
 
     # ------------------------------------------------------------------ building
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: str | QKeySequence.StandardKey | None = None,
-                icon: QStyle.StandardPixmap | None = None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if icon is not None:
-            style = self.style()
-            assert style is not None
-            action.setIcon(style.standardIcon(icon))
-        keys = shortcut_keys(shortcut)
-        if keys:
-            action.setShortcuts(keys)
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setToolTip(tooltip(tip or text, keys))
-        action.triggered.connect(lambda _checked=False: slot())
-        self.addAction(action)  # its shortcut works while the menus and the toolbar are hidden (full screen)
-        return action
-
-    def _build_actions(self) -> None:
-        sp = QStyle.StandardPixmap
-        a = self._action
-        self.open_action = a("Open file…", self.player.open_file_dialog, QKeySequence.StandardKey.Open,
-                             sp.SP_DialogOpenButton, "Open a video file")
-        self.url_action = a("Stream…", self.player.open_url_dialog, "Ctrl+U", sp.SP_DriveNetIcon,
-                            "Open an RTSP or HTTP stream")
-        self.folder_action = a("Image folder…", self.player.open_folder_dialog, "Ctrl+Shift+O", sp.SP_DirIcon,
-                               "Track faces in a folder of photos")
-        self.webcam_actions = [a(f"Webcam {i}", functools.partial(self.player.open_source, str(i)),
-                                 "Ctrl+Shift+W" if i == 0 else None) for i in range(WEBCAMS)]
-        self.play_action = a("Play", self.player.toggle_pause, "Space", sp.SP_MediaPlay, "Play / pause")
-        self.stop_action = a("Stop", self.player.stop, "Ctrl+.", sp.SP_MediaStop)
-        self.fast_action = a("Fast", self.player.toggle_fast, "Ctrl+F", sp.SP_MediaSeekForward,
-                             "Process files as fast as possible instead of at their own speed")
-        self.fast_action.setCheckable(True)
-        self.nav_actions = [
-            a("Back 5 s", lambda: self.player.seek_by(-5.0), "Left"),
-            a("Forward 5 s", lambda: self.player.seek_by(5.0), "Right"),
-            a("Back 1 s", lambda: self.player.seek_by(-1.0), "Shift+Left"),
-            a("Forward 1 s", lambda: self.player.seek_by(1.0), "Shift+Right"),
-            a("Previous frame", lambda: self.player.step_frames(-1), ","),
-            a("Next frame", lambda: self.player.step_frames(1), "."),
-            a("Go to the start", self.player.seek_home, "Home"),
-            a("Go to the end", self.player.seek_end, "End"),
-        ]
-        self.record_action = a("Record…", self.player.toggle_record, "Ctrl+R", sp.SP_DialogSaveButton,
-                               "Record the annotated video to an MP4 file")
-        self.record_action.setCheckable(True)
-        self.fullscreen_action = a("Full screen", self.player.toggle_fullscreen, "F", sp.SP_TitleBarMaxButton,
-                                   "The video alone, full screen (F or Esc leaves)")
-        self.settings_action = a("Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences,
-                                 sp.SP_FileDialogDetailedView)
-        self.quit_action = a("Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = a("Undo", self.people_actions.undo, QKeySequence.StandardKey.Undo, None,
-                             tip="Undo the last change to people")
-        # An undo arrow, not the media "back" triangle that reads as "previous" beside Play.
-        self.undo_action.setIcon(QIcon.fromTheme("edit-undo", undo_icon()))
-        # Ctrl+Z also works while a person's page has the focus (a text field keeps its own).
-        self.undo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.redo_action = a("Redo", self.people_actions.redo, QKeySequence.StandardKey.Redo,
-                             tip="Make the last undone change again")
-        self.redo_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.enroll_action = a("Enrol photos…", self.people_actions.enroll_dialog, "Ctrl+E")
-        self.messages_action = a("Messages…", self.show_messages, "Ctrl+M", tip="Every message, with its time")
-        self.unnamed_action = a("Name the unnamed…", self.people_actions.name_unnamed_dialog,
-                                tip="Every automatic identity, most seen first, to name in one go")
-        self.backup_action = a("Back up people…", self.people_actions.backup_dialog,
-                               tip="The whole gallery into one file")
-        self.import_action = a("Import people…", self.people_actions.import_dialog,
-                               tip="Add the people of a backup (or another gallery file)")
-        self.prune_action = a("Remove unseen identities…", self.people_actions.prune_dialog,
-                              tip="Automatic identities nobody named, not seen for a number of days")
-        self.shortcuts_action = a("Keyboard shortcuts", self.show_shortcuts, "F1")
-
-    def _build_toolbar(self) -> None:
-        sp = QStyle.StandardPixmap
-        bar = QToolBar("Source")
-        bar.setObjectName("source-bar")
-        bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.addToolBar(bar)
-        webcam = QToolButton()
-        webcam.setText("Webcam")
-        style = self.style()
-        assert style is not None
-        webcam.setIcon(style.standardIcon(sp.SP_ComputerIcon))
-        webcam.setToolTip("Open a webcam (Ctrl+Shift+W opens webcam 0)")
-        webcam.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        webcam.setToolButtonStyle(bar.toolButtonStyle())
-        bar.toolButtonStyleChanged.connect(webcam.setToolButtonStyle)
-        menu = QMenu(webcam)
-        for action in self.webcam_actions:
-            menu.addAction(action)
-        webcam.setMenu(menu)
-        self.webcam_button = webcam
-        for action in (self.open_action, self.url_action, self.folder_action):
-            bar.addAction(action)
-        bar.addWidget(webcam)
-        bar.addSeparator()
-        for action in (self.play_action, self.stop_action, self.fast_action):
-            bar.addAction(action)
-        self.seek = QSlider(Qt.Orientation.Horizontal)
-        self.seek.setMinimumWidth(120)
-        self.seek.setEnabled(False)
-        self.seek.setToolTip("Seek (video files): Left/Right 5 s, Shift 1 s, comma/period one frame, Home/End")
-        self.seek.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the arrow keys seek by time, not by slider steps
-        self.seek.sliderReleased.connect(lambda: self.player.seek_to(self.seek.value()))
-        self.seek.actionTriggered.connect(self.player.seek_clicked)
-        bar.addWidget(self.seek)
-        bar.addSeparator()
-        for action in (self.analysis.action, self.record_action, self.fullscreen_action, self.settings_action):
-            bar.addAction(action)
-        bar.addSeparator()
-        bar.addAction(self.undo_action)
-        self.toolbar = bar
-
-    def _build_menus(self) -> None:
-        """Every command is also in a menu, so none hides behind a toolbar chevron."""
-        mb = self.menuBar()
-        assert mb is not None
-        groups: list[tuple[str, list[QAction | None]]] = [
-            ("&File", [self.open_action, self.url_action, self.folder_action, *self.webcam_actions, None,
-                       self.record_action, self.analysis.action, None, self.backup_action, self.import_action,
-                       self.prune_action, None, self.settings_action, None, self.quit_action]),
-            ("&Playback", [self.play_action, self.stop_action, self.fast_action, None, *self.nav_actions]),
-            ("P&eople", [self.undo_action, self.redo_action, None, self.people.open_action, self.people.rename_action,
-                         self.people.merge_action, self.people.delete_key, None, self.unnamed_action,
-                         self.enroll_action]),
-            ("&View", [self.fullscreen_action, self.messages_action]),
-            ("&Help", [self.shortcuts_action]),
-        ]
-        for title, actions in groups:
-            menu = mb.addMenu(title)
-            assert menu is not None
-            for action in actions:
-                if action is None:
-                    menu.addSeparator()
-                else:
-                    menu.addAction(action)
-                if action is self.folder_action:  # File > Open recent, after the ways to open
-                    self.recent_menu = QMenu("Open &recent", self)
-                    self.recent_menu.aboutToShow.connect(lambda: self.player.fill_recent_menu(self.recent_menu))
-                    self.player.fill_recent_menu(self.recent_menu)
-                    menu.addMenu(self.recent_menu)
-
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
         assert sb is not None
-        # Never widens the window: where it has no room its end (the file name first) gives way to
-        # "…", never a number cut in half (the tooltip has it all).
-        self.state_label = ElidedLabel("idle", Qt.TextElideMode.ElideRight)
-        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.behind_label = QLabel("")
-        self.behind_label.setStyleSheet("color: #d35400; font-weight: bold")
-        self.source_fps_label = QLabel("")
-        self.proc_fps_label = QLabel("")
-        self.latency_label = QLabel("")
-        self.device_label = QLabel("")
-        self.record_label = QLabel("")
-        self.record_label.setStyleSheet("color: #e74c3c; font-weight: bold")
-        sb.addWidget(self.state_label, 1)
-        for w in (self.behind_label, self.record_label, self.source_fps_label, self.proc_fps_label,
-                  self.latency_label, self.device_label):
-            sb.addPermanentWidget(w)
+        self.status_line = StatusLine(sb)
 
     def resizeEvent(self, event: QResizeEvent | None) -> None:
         super().resizeEvent(event)
@@ -353,7 +141,7 @@ class MainWindow(QMainWindow):
 
     def _fit_toolbar(self) -> None:
         """Icons only when the toolbar's text would not fit (every tool keeps its tooltip)."""
-        bar = getattr(self, "toolbar", None)
+        bar = getattr(getattr(self, "chrome", None), "toolbar", None)  # (a resize while the window is built)
         if bar is None:
             return
         text = Qt.ToolButtonStyle.ToolButtonTextBesideIcon
@@ -377,7 +165,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
         if self.settings.value("playback/fast", False, type=bool):
-            self.fast_action.setChecked(True)
+            self.chrome.fast_action.setChecked(True)
             self.session.set_fast(True)
 
     def _save(self) -> None:
@@ -387,7 +175,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("source/paused", on_file and st.state == PAUSED)
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("playback/fast", self.fast_action.isChecked())
+        self.settings.setValue("playback/fast", self.chrome.fast_action.isChecked())
         self.settings.sync()
 
     def settings_dialog(self) -> None:
@@ -484,7 +272,7 @@ class MainWindow(QMainWindow):
         self.session = Session(self.cfg).start() if self._session_factory is None else self._session_factory(self.cfg)
         self.people.session = self.session
         self.people.version = -1
-        self.session.set_fast(self.fast_action.isChecked())
+        self.session.set_fast(self.chrome.fast_action.isChecked())
         note = ""
         if spec:
             start = st.position + 1 if st.total and not st.live and st.position + 1 < st.total else 0
@@ -520,34 +308,25 @@ class MainWindow(QMainWindow):
         if st.state == IDLE and st.note.startswith("Could not open") and st.source:
             # Not reopened at the next start: a webcam that is not there fails every time.
             self.settings.setValue("source/last_failed", st.source)
-        self.state_label.setText(state_text(st))
-        self.state_label.setToolTip(self.state_label.text())
-        self.behind_label.setText(behind_text(st))
-        active = st.state in (PLAYING, RECONNECTING) and not self._narrow  # paused: no rates to speak of
-        self.source_fps_label.setText(f"source {st.source_fps:.1f} fps" if active and st.source_fps else "")
-        self.proc_fps_label.setText(f"processing {st.processing_fps:.1f} fps" if active else "")
-        self.latency_label.setText(f"latency {st.latency_ms:.0f} ms" if active and not math.isnan(st.latency_ms)
-                                   else "")
-        self.device_label.setText("" if self._narrow else st.device)
-        self.record_label.setText(f"● REC {st.recording.name}" if st.recording else "")
-        self.record_action.setChecked(st.recording is not None)
+        self.status_line.show(st, self._narrow)
+        self.chrome.record_action.setChecked(st.recording is not None)
         style = self.style()
         assert style is not None
         playing = st.state == PLAYING
-        self.play_action.setText("Pause" if playing else "Play")
-        self.play_action.setIcon(style.standardIcon(
+        self.chrome.play_action.setText("Pause" if playing else "Play")
+        self.chrome.play_action.setIcon(style.standardIcon(
             QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay))
         seekable = bool(st.total) and not st.live and st.state != IDLE
-        self.seek.setEnabled(seekable)
-        for action in self.nav_actions:
+        self.chrome.seek.setEnabled(seekable)
+        for action in self.chrome.nav_actions:
             action.setEnabled(seekable)
-        if not seekable and self.seek.value() != 0:
-            self.seek.setValue(0)  # nothing to seek: no stale position either
-        if seekable and not self.seek.isSliderDown():
-            self.seek.blockSignals(True)
-            self.seek.setRange(0, max(0, (st.total or 1) - 1))
-            self.seek.setValue(st.position)
-            self.seek.blockSignals(False)
+        if not seekable and self.chrome.seek.value() != 0:
+            self.chrome.seek.setValue(0)  # nothing to seek: no stale position either
+        if seekable and not self.chrome.seek.isSliderDown():
+            self.chrome.seek.blockSignals(True)
+            self.chrome.seek.setRange(0, max(0, (st.total or 1) - 1))
+            self.chrome.seek.setValue(st.position)
+            self.chrome.seek.blockSignals(False)
         text = placeholder(st, self.last_failed)
         if text != self.view.placeholder:  # shown while no frame is up
             self.view.placeholder = text

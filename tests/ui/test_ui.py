@@ -50,16 +50,17 @@ def test_open_file_boxes_and_labels_reach_the_view(qtbot, make_window, enrolled:
     w = make_window(enrolled)
     monkeypatch.setattr("ui.player.QFileDialog.getOpenFileName", lambda *a, **k: (str(CLIP), ""))
     qtbot.waitUntil(lambda: w.people.names() == ["Alex Lacamoire", "Lin-Manuel Miranda"], timeout=WAIT_MS)
-    w.fast_action.trigger()
-    w.open_action.trigger()  # "Open file…" with the dialog answered
+    w.chrome.fast_action.trigger()
+    w.chrome.open_action.trigger()  # "Open file…" with the dialog answered
     qtbot.waitUntil(lambda: "Lin-Manuel Miranda" in _labels(w), timeout=WAIT_MS)
     face = next(f for f in w.view.faces if f.label == "Lin-Manuel Miranda")
     assert face.rect.width() > 20 and face.distance < 0.6
     assert w.view.paints > 0
     qtbot.waitUntil(lambda: w.session.stats().state == ENDED, timeout=WAIT_MS)
     w._pull_stats()
-    assert w.state_label.text().startswith("finished") and "short_hamilton_clip.mp4" in w.state_label.text()
-    assert w.device_label.text().startswith(("CPU", "GPU"))
+    state = w.status_line.state_label.text()
+    assert state.startswith("finished") and "short_hamilton_clip.mp4" in state
+    assert w.status_line.device_label.text().startswith(("CPU", "GPU"))
     assert w.settings.value("source/last") == str(CLIP)
     lin = next(v.person for v in w.session.people()[1] if v.person.name == "Lin-Manuel Miranda")
     assert lin.last_seen is not None and lin.descriptors >= 1
@@ -183,7 +184,7 @@ def test_seek_pause_shortcuts_and_recording(qtbot, make_window, enrolled: Path, 
     assert w.session.stats().state == PAUSED  # a seek while paused shows that frame and stays paused
     key(qtbot, w, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: w.session.stats().position > 210, timeout=WAIT_MS)
-    w.record_action.trigger()  # stop recording
+    w.chrome.record_action.trigger()  # stop recording
     qtbot.waitUntil(lambda: w.session.stats().recording is None, timeout=5000)
     cap = cv2.VideoCapture(str(video))
     frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -270,8 +271,8 @@ def test_live_stream_that_drops_is_reopened_and_said_so(qtbot, make_window, gall
         qtbot.waitUntil(lambda: w.view.seq > seq + 10, timeout=WAIT_MS)  # frames flow again
         qtbot.waitUntil(lambda: any(f.name is not None for f in w.view.faces), timeout=WAIT_MS)
         w._pull_stats()
-        assert w.session.stats().live and "source" in w.source_fps_label.text()
-        assert "latency" in w.latency_label.text()
+        assert w.session.stats().live and "source" in w.status_line.source_fps_label.text()
+        assert "latency" in w.status_line.latency_label.text()
         w.close()
     assert not w.session.alive
 

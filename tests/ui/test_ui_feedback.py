@@ -39,7 +39,7 @@ def lin_gallery(gallery_path: Path) -> Path:
 
 def _status(w) -> str:  # type: ignore[no-untyped-def]
     w._pull_stats()
-    return str(w.state_label.text())
+    return str(w.status_line.state_label.text())
 
 
 # 1. A failed enrolment is not silent ------------------------------------------------------
@@ -264,7 +264,7 @@ def test_a_failed_source_clears_the_old_video_and_says_why(qtbot, make_window, g
     assert len(w.show_messages().lines()) == 6
     # Stop says so too.
     open_paused(qtbot, w, CLIP)
-    w.stop_action.trigger()
+    w.chrome.stop_action.trigger()
     qtbot.waitUntil(lambda: w.session.stats().state == IDLE, timeout=WAIT_MS)
     qtbot.wait(100)
     w._pull_stats()
@@ -277,7 +277,7 @@ def test_toolbar_fits_800x500_and_full_screen_shows_the_video_alone(qtbot, make_
     w = make_window(lin_gallery)
     w.resize(800, 500)
     qtbot.waitUntil(lambda: w.width() == 800, timeout=5000)
-    bar: QToolBar = w.toolbar
+    bar: QToolBar = w.chrome.toolbar
     qtbot.waitUntil(lambda: bar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly, timeout=5000)
     qtbot.wait(50)
     for action in bar.actions():
@@ -286,7 +286,7 @@ def test_toolbar_fits_800x500_and_full_screen_shows_the_video_alone(qtbot, make_
         widget = bar.widgetForAction(action)
         assert widget is not None and widget.isVisible(), f"{action.text()!r} is hidden at 800x500"
         assert widget.geometry().right() <= bar.width(), f"{action.text()!r} is cut off at 800x500"
-    assert w.webcam_button.isVisible()
+    assert w.chrome.webcam_button.isVisible()
     w.resize(1400, 800)
     qtbot.waitUntil(lambda: bar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon, timeout=5000)
 
@@ -294,10 +294,10 @@ def test_toolbar_fits_800x500_and_full_screen_shows_the_video_alone(qtbot, make_
     key(qtbot, w, Qt.Key.Key_F)
     qtbot.waitUntil(w.isFullScreen, timeout=5000)
     assert w.view.isVisible()
-    assert not any(x.isVisible() for x in (w.toolbar, w.menuBar(), w.statusBar(), w.people))
+    assert not any(x.isVisible() for x in (w.chrome.toolbar, w.menuBar(), w.statusBar(), w.people))
     key(qtbot, w, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not w.isFullScreen(), timeout=5000)
-    assert all(x.isVisible() for x in (w.toolbar, w.menuBar(), w.statusBar(), w.people))
+    assert all(x.isVisible() for x in (w.chrome.toolbar, w.menuBar(), w.statusBar(), w.people))
 
 
 def test_labels_grow_with_the_view(qtbot, make_window, lin_gallery: Path) -> None:  # type: ignore[no-untyped-def]
@@ -391,7 +391,8 @@ def test_a_file_the_engine_cannot_keep_up_with_keeps_time_and_says_behind(
     assert media >= 0.8 * wall  # keeps time (playing every frame would manage ~0.45x)
     assert st.skipped > 10
     w._pull_stats()
-    assert w.behind_label.text().startswith("behind:") and "skipped to keep time" in w.behind_label.text()
+    behind = w.status_line.behind_label.text()
+    assert behind.startswith("behind:") and "skipped to keep time" in behind
     # Recording wants every frame: nothing is skipped, and the window says why it plays late.
     w.player.start_recording(tmp_path / "rec.mp4")
     qtbot.waitUntil(lambda: w.session.stats().recording is not None, timeout=5000)
@@ -399,7 +400,7 @@ def test_a_file_the_engine_cannot_keep_up_with_keeps_time_and_says_behind(
     qtbot.waitUntil(lambda: w.session.stats().position < 20 and w.session.stats().skipped == 0, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.session.stats().position > 60, timeout=WAIT_MS)
     assert w.session.stats().skipped == 0
-    qtbot.waitUntil(lambda: (w._pull_stats(), w.behind_label.text())[1].startswith("behind: recording"),
+    qtbot.waitUntil(lambda: (w._pull_stats(), w.status_line.behind_label.text())[1].startswith("behind: recording"),
                     timeout=WAIT_MS)
     w.close()
 
@@ -425,7 +426,7 @@ def test_space_right_after_a_seek_while_paused_plays_and_says_so(qtbot, make_win
 def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(
         qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
     w = make_window(gallery_path)
-    w.fast_action.trigger()
+    w.chrome.fast_action.trigger()
     open_paused(qtbot, w, CLIP)
     w.player.seek_to(200)
     qtbot.waitUntil(lambda: w.session.stats().position == 200, timeout=WAIT_MS)
@@ -478,15 +479,15 @@ def test_file_open_recent_lists_sources_newest_first_and_reopens_one(qtbot, make
     w._pull_stats()
     assert str(tmp_path / "never.mp4") not in w.player.recent_sources()
     gone.unlink()
-    w.player.fill_recent_menu(w.recent_menu)
-    entries = [(a.text(), a.isEnabled(), a.toolTip()) for a in w.recent_menu.actions() if not a.isSeparator()]
+    w.player.fill_recent_menu(w.chrome.recent_menu)
+    entries = [(a.text(), a.isEnabled(), a.toolTip()) for a in w.chrome.recent_menu.actions() if not a.isSeparator()]
     assert [e[2] for e in entries[:3]] == [str(FACES), str(CLIP), str(gone)]
     assert entries[0][0] == f"&1 {FACES.name}" and entries[2][0].endswith("(missing)") and not entries[2][1]
     assert entries[-1][0] == "Clear the list"
     w.session.set_paused(True)
-    next(a for a in w.recent_menu.actions() if a.toolTip() == str(CLIP)).trigger()
+    next(a for a in w.chrome.recent_menu.actions() if a.toolTip() == str(CLIP)).trigger()
     qtbot.waitUntil(lambda: w.session.stats().source == str(CLIP) and w.view.seq >= 1, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: (w._pull_stats() or True) and w.player.recent_sources()[0] == str(CLIP), timeout=WAIT_MS)
-    next(a for a in w.recent_menu.actions() if a.text() == "Clear the list").trigger()
-    w.player.fill_recent_menu(w.recent_menu)
-    assert [a.text() for a in w.recent_menu.actions()] == ["Nothing opened yet"]
+    next(a for a in w.chrome.recent_menu.actions() if a.text() == "Clear the list").trigger()
+    w.player.fill_recent_menu(w.chrome.recent_menu)
+    assert [a.text() for a in w.chrome.recent_menu.actions()] == ["Nothing opened yet"]

@@ -23,7 +23,7 @@ def test_home_and_end_seek_even_while_the_people_list_has_the_focus(qtbot, make_
     activate(qtbot, w)
     w.people.list.setFocus(Qt.FocusReason.MouseFocusReason)
     qtbot.waitUntil(lambda: w.people.list.hasFocus(), timeout=5000)
-    end, home = w.nav_actions[7], w.nav_actions[6]
+    end, home = w.chrome.nav_actions[7], w.chrome.nav_actions[6]
     with qtbot.waitSignal(end.triggered, timeout=5000):
         qtbot.keyClick(w.people.list, Qt.Key.Key_End)
     with qtbot.waitSignal(home.triggered, timeout=5000):
@@ -33,14 +33,14 @@ def test_home_and_end_seek_even_while_the_people_list_has_the_focus(qtbot, make_
 def test_settings_has_a_key_everywhere_and_no_tooltip_shows_empty_or_doubled_keys(qtbot, make_window,  # type: ignore[no-untyped-def]
                                                                                    gallery_path: Path) -> None:
     w = make_window(gallery_path)
-    keys = [k.toString() for k in w.settings_action.shortcuts()]
+    keys = [k.toString() for k in w.chrome.settings_action.shortcuts()]
     assert keys and all(keys), keys  # Ctrl+, where the platform has no Preferences key
-    for action in w.findChildren(type(w.settings_action)):
+    for action in w.findChildren(type(w.chrome.settings_action)):
         tip = action.toolTip()
         assert "()" not in tip, tip
         assert tip.count("(F") <= 1, tip  # "(F or Esc leaves) (F)" no more
-    first = w.settings_action.shortcuts()[0].toString(QKeySequence.SequenceFormat.NativeText)
-    assert w.settings_action.toolTip().endswith(f"({first})")
+    first = w.chrome.settings_action.shortcuts()[0].toString(QKeySequence.SequenceFormat.NativeText)
+    assert w.chrome.settings_action.toolTip().endswith(f"({first})")
 
 
 def test_messages_keep_every_status_message(qtbot, make_window, gallery_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -202,7 +202,7 @@ def test_the_timeline_reads_in_order_of_first_appearance_in_the_boxes_colours(qt
 
 
 def test_the_analysis_progress_text_is_cut_never_wrapped(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from ui.analysis import ElidedLabel
+    from ui.widgets.status_line import ElidedLabel
 
     label = ElidedLabel("Analyzing a_rather_long_file_name_from_a_phone_2026-12-05_18-33-12.mp4: grouping faces…")
     qtbot.addWidget(label)
@@ -231,7 +231,7 @@ def test_back_up_import_and_prune_from_the_file_menu(qtbot, make_window, gallery
 
     backup = tmp_path / "backup.sqlite3"
     monkeypatch.setattr("ui.people_actions.QFileDialog.getSaveFileName", lambda *a, **k: (str(backup), ""))
-    w.backup_action.trigger()
+    w.chrome.backup_action.trigger()
     qtbot.waitUntil(lambda: "Backed up 2 people" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     with Gallery(backup, readonly=True) as b:
         assert {p.name for p in b.people()} == {"Ann", "Person 1"}
@@ -243,18 +243,18 @@ def test_back_up_import_and_prune_from_the_file_menu(qtbot, make_window, gallery
     db.commit()
     db.close()
     monkeypatch.setattr("ui.people_actions.QInputDialog.getInt", lambda *a, **k: (30, True))
-    w.prune_action.trigger()
+    w.chrome.prune_action.trigger()
     qtbot.waitUntil(lambda: "Removed 1 automatic identities" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.people.names() == ["Ann"], timeout=WAIT_MS)
 
     # Import the backup: Person 1 comes back (as an automatic identity), Ann gets nothing twice.
     monkeypatch.setattr("ui.people_actions.QFileDialog.getOpenFileName", lambda *a, **k: (str(backup), ""))
-    w.import_action.trigger()
+    w.chrome.import_action.trigger()
     qtbot.waitUntil(lambda: "Imported 2 people" in w.statusBar().currentMessage(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: len(w.people.names()) == 2, timeout=WAIT_MS)
     # Importing the gallery into itself is refused.
     monkeypatch.setattr("ui.people_actions.QFileDialog.getOpenFileName", lambda *a, **k: (str(gallery_path), ""))
-    w.import_action.trigger()
+    w.chrome.import_action.trigger()
     qtbot.waitUntil(lambda: "into itself" in w.statusBar().currentMessage(), timeout=WAIT_MS)
 
 

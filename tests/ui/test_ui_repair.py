@@ -217,11 +217,11 @@ def test_split_from_the_page_then_thumbnail_then_ctrl_z_undoes_both(qtbot, make_
     qtbot.waitUntil(lambda: page.list.count() == 2 and len(w.people.names()) == 2, timeout=WAIT_MS)
     new = next(n for n in w.people.names() if n != "Alice")
     assert new.startswith("Person")  # a new automatic identity
-    qtbot.waitUntil(lambda: w.undo_action.text() == "Undo split Alice", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.chrome.undo_action.text() == "Undo split Alice", timeout=WAIT_MS)
 
     page.select_ids([ids[1]])
     qtbot.mouseClick(page.cover_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.undo_action.text() == "Undo thumbnail of Alice", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.chrome.undo_action.text() == "Undo thumbnail of Alice", timeout=WAIT_MS)
     assert page.isActiveWindow()
     qtbot.keyClick(page.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # from the page too
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "Undone: thumbnail of Alice", timeout=WAIT_MS)
@@ -233,13 +233,13 @@ def test_split_from_the_page_then_thumbnail_then_ctrl_z_undoes_both(qtbot, make_
     page.select_ids([ids[3]])
     page.remove_selected()
     page.close()
-    qtbot.waitUntil(lambda: w.undo_action.text() == "Undo remove samples of Alice", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.chrome.undo_action.text() == "Undo remove samples of Alice", timeout=WAIT_MS)
     qtbot.wait(50)
     # Nothing left to undo says so in the status bar, not as an error.
     for _ in range(3):
         w.people_actions.undo()
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "Nothing to undo", timeout=WAIT_MS)
-    assert w.undo_action.text() == "Undo" and not w.messages.isVisible()
+    assert w.chrome.undo_action.text() == "Undo" and not w.messages.isVisible()
 
 
 def test_ctrl_z_undoes_more_than_twenty_steps_in_order(qtbot, make_window, gallery_path: Path) -> None:
@@ -429,7 +429,7 @@ def test_redo_makes_an_undone_change_again(qtbot, make_window, gallery_path: Pat
     qtbot.waitUntil(lambda: w.people.names() == ["Bob"], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: w.session.people_commands.can_redo() == "rename Bob to Robert", timeout=WAIT_MS)
     w.people_actions.show_undo_label()
-    assert w.redo_action.text() == "Redo rename Bob to Robert"
+    assert w.chrome.redo_action.text() == "Redo rename Bob to Robert"
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: w.people.names() == ["Robert"], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "Redone: rename Bob to Robert" in w.statusBar().currentMessage(), timeout=WAIT_MS)
