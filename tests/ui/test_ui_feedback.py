@@ -439,7 +439,7 @@ def test_play_after_a_seek_and_the_end_starts_again_from_the_first_frame(
 
 def test_who_is_this_shows_the_face_it_asks_about(qtbot, make_window, lin_gallery: Path,
                                                   monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from ui.people_actions import FACE_PX, FaceInputDialog
+    from ui.widgets.face_dialogs import FACE_PX, FaceInputDialog
 
     w = make_window(lin_gallery)
     open_paused(qtbot, w, CLIP)

@@ -10,9 +10,9 @@ from PyQt6.QtGui import QKeySequence
 
 from tests.helpers.paths import CLIP, FACES, ROOT
 from tests.helpers.ui import WAIT_MS, activate, make_window, open_paused, settings  # noqa: F401
-from ui.people_actions import _looks_like_text, natural_key
 from ui.session.state import PLAYING, Stats
 from ui.session.status_text import behind_text
+from ui.widgets.face_dialogs import looks_like_text, natural_key
 from ui.widgets.person_page import PersonPage
 
 
@@ -68,7 +68,7 @@ def test_a_dropped_text_file_is_refused_and_the_video_goes_on(qtbot, make_window
                                                               tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("shopping list\n")
-    assert _looks_like_text(notes) and not _looks_like_text(CLIP) and not _looks_like_text(FACES / "obama_1.jpg")
+    assert looks_like_text(notes) and not looks_like_text(CLIP) and not looks_like_text(FACES / "obama_1.jpg")
     w = make_window(gallery_path)
     open_paused(qtbot, w, CLIP)
     w.people_actions.handle_drop([QUrl.fromLocalFile(str(notes))])

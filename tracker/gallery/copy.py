@@ -22,10 +22,11 @@ from numpy.typing import NDArray
 
 from ..errors import GalleryError
 from ..records import DESCRIPTOR_SIZE
+from .backends import open_store
 from .descriptor_table import DescriptorTable
 from .files import new_file
 from .schema import ORIGINS, Person, Provenance, Sample, decode_thumbnail, link_pair
-from .store import Store, StoreError, open_store
+from .store import Store, StoreError
 
 UNDO_STEPS = 50
 REFRESH_SHARE = 0.2  # more rows changed than this share of the gallery: read it all again

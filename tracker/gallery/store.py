@@ -1,5 +1,5 @@
 """Where a gallery is kept: the `Store` protocol that the in-memory copy (copy.py) reads and writes
-through, and `open_store`, which picks the backend a location names: an SQLite file
+through, and backends.py, which picks the backend a location names: an SQLite file
 (sqlite.py), a PostgreSQL database (postgres.py), or memory only (memory.py: a scratch gallery
 for pass 1 of an analysis, and tests). A new backend implements `Store`."""
 
@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..config import DatabaseURL
 from ..errors import GalleryError
 
 
@@ -64,21 +63,6 @@ class Store(Protocol):
 
 
 MEMORY = "memory:"  # the location of a gallery kept in memory only (memory.py)
-
-
-def open_store(location: Path | str, readonly: bool = False) -> Store:
-    """The store a gallery location names: MEMORY, a postgresql:// URL, or else an SQLite file's path."""
-    if location == MEMORY:
-        from .memory import MemoryStore
-
-        return MemoryStore()
-    if isinstance(location, str) and location.startswith(DatabaseURL.PREFIXES):
-        from .postgres import PostgresStore  # psycopg is loaded only for a database server
-
-        return PostgresStore(str(location), readonly)
-    from .sqlite import SqliteStore
-
-    return SqliteStore(Path(location), readonly)
 
 
 class StoreError(GalleryError):

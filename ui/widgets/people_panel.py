@@ -13,10 +13,8 @@ from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
 from PyQt6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QIcon, QImage, QKeyEvent, QPixmap
+from PyQt6.QtGui import QAction, QKeyEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -37,48 +35,14 @@ from PyQt6.QtWidgets import (
 
 from ..session.session import PersonView, Session
 from .people_rows import PERSON_ID, Rows
+from .pictures import THUMB, ago, thumbnail_icon
 
-THUMB = 56
 MAX_SUGGESTIONS = 4
 SEEN_EVERY_MS = 5000  # "seen 2 min ago" is rewritten this often, in place: no rebuild, no gallery read
 Report = Callable[["Future[Any]", Callable[[Any], str], str], None]  # (command, success text, failure)
 
 
 SUGGESTION_PX = 32  # the faces beside a merge suggestion
-
-
-def rgb_pixmap(image: NDArray[np.uint8]) -> QPixmap:
-    """An RGB picture (a thumbnail, a crop of a frame) as a pixmap of its own (the array may go)."""
-    img = np.ascontiguousarray(image)
-    h, w = img.shape[:2]
-    return QPixmap.fromImage(QImage(img.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy())
-
-
-def picture_icon(image: NDArray[np.uint8] | None, size: int = THUMB) -> QIcon:
-    """A list icon `size` px square: the picture, or grey where there is none."""
-    if image is None:
-        pix = QPixmap(size, size)
-        pix.fill(Qt.GlobalColor.darkGray)
-        return QIcon(pix)
-    return QIcon(rgb_pixmap(image).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                                          Qt.TransformationMode.SmoothTransformation))
-
-
-def thumbnail_icon(view: PersonView) -> QIcon:
-    return picture_icon(view.thumbnail)
-
-
-def ago(when: float | None, now: float | None = None) -> str:
-    if when is None:
-        return "never seen"
-    s = max(0.0, (now or time.time()) - when)
-    if s < 10:
-        return "seen just now"
-    if s < 3600:
-        return f"seen {int(s // 60)} min ago" if s >= 60 else f"seen {int(s)} s ago"
-    if s < 86400:
-        return f"seen {int(s // 3600)} h ago"
-    return f"seen {int(s // 86400)} d ago"
 
 
 class PeoplePanel(QWidget):

@@ -32,7 +32,7 @@ from tracker.gallery.gallery import Sample
 from tracker.gallery.schema import decode_thumbnail
 
 from ..session.session import Session
-from .people_panel import picture_icon
+from .pictures import picture_icon
 
 SAMPLE_ID = Qt.ItemDataRole.UserRole
 THUMB = 96
