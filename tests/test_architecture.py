@@ -163,3 +163,14 @@ def test_the_checker_sees_a_cycle_and_an_import_inside_a_function() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     edges = graph()
     assert "tracker.config" in edges["tracker.engine.pipeline"]  # a relative import, resolved
+
+
+def test_every_package_ships_in_the_wheel() -> None:
+    """pyproject.toml lists the packages by name (assets/ ships under another name): a new package
+    folder must be listed, or `pip install` leaves it out."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for package in PACKAGES
+               for p in (ROOT / package).rglob("__init__.py")}
+    assert folders - listed == set()
