@@ -168,6 +168,10 @@ class Playback:
         now = time.monotonic()
         work = now - self._left_at
         host.drain(block=False)
+        if self.run_stop.is_set():
+            # A command just taken (a seek, Open, Stop) ended this run: its frame is never shown,
+            # nor may it take the step a seek while paused left for the frame it asked for.
+            return
         if self.paused and not self.step_once and host.latest() is not None:
             # Paused before this frame was shown: it waits, unseen, so that the picture on screen
             # is the one the user paused on (a source opened paused still shows its first frame).
