@@ -4,6 +4,7 @@ engine hands it frames, and a stand-in session (its Host) runs a command at a ch
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,14 +16,16 @@ from ui.session.state import Snapshot, Stats
 
 
 class Host:
-    """The session as the playback sees it. `at_drain`: a command to run at the first drain once
-    the engine is about to hand over that frame (as if the user's keys arrived just then)."""
+    """The session as the playback sees it. `at_frame[i] = (k, command)`: the command runs at the
+    k-th command drain (from 0) while frame i is handed over (as if the user's keys came just then)."""
 
     def __init__(self) -> None:
         self.shown: list[int] = []
+        self.handed: list[int] = []
         self.latest_snap: Snapshot | None = None
-        self.at_frame: dict[int, Callable[[], None]] = {}
-        self.due: Callable[[], None] | None = None
+        self.at_frame: dict[int, tuple[int, Callable[[], None]]] = {}
+        self.due: tuple[int, Callable[[], None]] | None = None
+        self.drains = 0
 
     def set_stats(self, **changes: Any) -> None:
         pass
@@ -38,9 +41,12 @@ class Host:
         self.latest_snap = Snapshot(frame, result, len(self.shown))
 
     def drain(self, block: bool, timeout: float = 0.0) -> None:
-        command, self.due = self.due, None
-        if command is not None:
+        self.drains += 1
+        if self.due is not None and self.drains - 1 == self.due[0]:
+            command, self.due = self.due[1], None
             command()
+        elif block:
+            time.sleep(timeout)
 
     def refresh_people(self, force: bool) -> None:
         pass
@@ -75,7 +81,8 @@ class Engine:
         for i in range(self.first, self.last):
             if stop.is_set():
                 return
-            self.host.due = self.host.at_frame.pop(i, None)
+            self.host.due, self.host.drains = self.host.at_frame.pop(i, None), 0
+            self.host.handed.append(i)
             on_result(Frame(image, i, i / 30, "clip"), FrameResult.empty(i, i / 30, "clip"))
 
 
@@ -92,7 +99,7 @@ def test_a_seek_taken_while_a_frame_is_handed_over_shows_the_frame_it_asked_for(
         playback.show_from = 200
         playback.run_stop.set()
 
-    host.at_frame[20] = pause_and_seek
+    host.at_frame[20] = (0, pause_and_seek)
     playback.new_run()
     assert playback.play(Engine(host, 0), Source()) is False  # ended by the seek
     assert host.shown == list(range(20))
@@ -104,3 +111,27 @@ def test_a_seek_taken_while_a_frame_is_handed_over_shows_the_frame_it_asked_for(
     playback.run_stop.set()
     done.join(2.0)
     assert not done.is_alive()
+
+
+def test_a_pause_while_a_frame_is_up_holds_the_tracker_on_that_frame() -> None:
+    """Space while a file plays at its own speed (taken while the shown frame waits for the next
+    one's time): the engine waits on the frame shown, so a name or "Not NAME" given now acts on
+    the faces on screen, not on those of a frame the tracker took unseen."""
+    host = Host()
+    playback = Playback(host, threading.Event())
+
+    def pause() -> None:
+        playback.paused = True
+
+    host.at_frame[5] = (2, pause)  # after frame 5 is shown, in its wait for frame 6's time
+    playback.new_run()
+    runner = threading.Thread(target=playback.play, args=(Engine(host, 0, 300), Source()), daemon=True)
+    runner.start()
+    time.sleep(1.0)
+    assert host.shown[-1] == 5 and host.handed[-1] == 5  # frame 6 not tracked while paused
+    playback.paused = False  # Space again: on it goes
+    time.sleep(0.3)
+    assert host.shown[-1] > 6
+    playback.run_stop.set()
+    runner.join(2.0)
+    assert not runner.is_alive()

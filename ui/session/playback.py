@@ -213,6 +213,9 @@ class Playback:
             self._wait_until(time.monotonic() + PHOTO_S)
         elif not live and not self.fast:
             self._follow_clock(frame)
+        # Paused while this frame was up: the engine waits here, on the frame shown, so the
+        # tracker does not move on to the next one (a name or "Not NAME" acts on the faces on screen).
+        self._hold_while_paused()
         self._left_at = time.monotonic()
 
     def _hold_while_paused(self) -> None:
@@ -245,7 +248,7 @@ class Playback:
             self.host.drain(block=True, timeout=min(left, 0.05))
             if self.paused:
                 self.clock.reset()
-                return  # the pause loop takes over on the next frame; the clock restarts after it
+                return  # the pause loop takes over (_on_result holds); the clock restarts after it
 
 
 def _rate(times: deque[float]) -> float:
