@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from numpy.typing import NDArray
 from ..config import gallery_files, shown
 from ..errors import FacetrackError
 from ..eval.calibrate import DLIB_THRESHOLD, Calibration, calibrate, load_descriptors
-from ..sinks.outputs import write_atomic
+from ..sinks.outputs import same_file, write_atomic
 from .args import number
 
 SIZE = (900, 560)  # width, height of the plot
@@ -44,15 +43,6 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
     add_common(p)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return Path(os.path.expanduser(a)).resolve() == Path(os.path.expanduser(b)).resolve()
-
-
 def check_plot_path(path: Path, protected: list[Path]) -> None:
     """Refuse, before any work, a plot that would replace the gallery, the config or a file of the
     user's that is not a PNG (an earlier plot may be replaced)."""
@@ -63,7 +53,7 @@ def check_plot_path(path: Path, protected: list[Path]) -> None:
     for other in protected:
         # The gallery's -wal and -shm files hold its latest changes: they are the gallery too.
         for part in (other, Path(f"{other}-wal"), Path(f"{other}-shm")):
-            if _same_file(path, part):
+            if same_file(path, part):
                 raise FacetrackError(f"--plot {path} is the gallery or the config file; choose another file")
     if path.exists() or path.is_symlink():
         if path.is_symlink() or not _our_plot(path):

@@ -42,7 +42,7 @@ class GalleryCopy:
         self.location = location
         self._store: Store = open_store(location, readonly)
         self.where = self._store.where  # for messages (a URL without its password)
-        self.path: Path | None = self._store.path  # an SQLite file's; None for a database server
+        self.path: Path | None = self._store.path  # an SQLite file's; None for a database server or memory
         self.readonly = readonly  # only read: an older schema is read as it is, not migrated
         self._lock = threading.RLock()
         self._undo: Any = None  # the store's undo log, once it is open for writing
@@ -51,7 +51,7 @@ class GalleryCopy:
         self._people: dict[int, Person] = {}
         self._links: set[tuple[int, int]] = set()
         self._auto_counter = 0  # the highest "Person N" ever given
-        self._txn_depth = 0  # > 0 inside a write transaction (transaction, below)
+        self._txn_depth = 0  # > 0 inside a write transaction (transaction.py)
         self._seen_version = -1  # the store's version when the copy was read
         self._seen_seq = -1  # the newest entry of the store's change log the copy holds
         self.full_loads = 0  # times the whole gallery was read (a refresh reads only what changed)

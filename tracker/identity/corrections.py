@@ -174,13 +174,13 @@ class Corrections:
         return label
 
     # ------------------------------------------------------------------ on the tracks' identity state
-    def _name_track(self, tid: int, person: Person, samples_origin: str = NAMED) -> None:
+    def _name_track(self, tid: int, person: Person) -> None:
         """The user says track `tid` is `person`: its recent samples join them as named samples."""
         s = self.identities.state(tid)
         recent = s.samples[-WINDOW:]
         s.excluded.discard(person.id)
         self.gallery.add_descriptors(person.id, np.stack([x.descriptor for x in recent]),
-                                     [x.thumbnail for x in recent], samples_origin,
+                                     [x.thumbnail for x in recent], NAMED,
                                      [Provenance(self.identities.source, tid, x.frame, x.time) for x in recent])
         self.gallery.prune(person.id, self.identities.cfg.max_inventory)
         for other, o in self.identities.states.items():

@@ -25,7 +25,8 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".avi", ".mov"})  # what the mp4v wr
 JSON_KEYS = {"json": {"frame", "faces"}, "events": {"event"}}
 
 
-def _same(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (or would, once made)."""
     try:
         if a.exists() and b.exists():
             return os.path.samefile(a, b)
@@ -89,14 +90,14 @@ def check_outputs(outputs: Mapping[str, Path | None], inputs: Sequence[str], pro
         if path.is_dir():
             raise FacetrackError(f"{flag} {path} is a folder; give a file name")
         for other in protected:
-            if _same(path, other):
+            if same_file(path, other):
                 raise FacetrackError(f"{flag} {path} is the gallery, the config file or one of the report's files; "
                                      "choose another file")
         for spec in inputs:
-            if Path(spec).exists() and _same(path, Path(spec)):
+            if Path(spec).exists() and same_file(path, Path(spec)):
                 raise FacetrackError(f"{flag} {path} is also an input; choose another file")
         for other_kind, other in given[:i]:
-            if _same(path, other):
+            if same_file(path, other):
                 raise FacetrackError(f"{flag} {path} is already the {other_kind} output; choose another file")
         if _is_stream(path):
             if kind == "video":

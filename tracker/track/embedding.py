@@ -36,7 +36,6 @@ class _Pending:
     quality: float
 
 
-
 class EmbeddingSchedule:
     def __init__(self, cfg: Config, gallery: Gallery, detector: Detector, embedder: Embedder) -> None:
         self.cfg, self.gallery, self.detector, self.embedder = cfg, gallery, detector, embedder

@@ -367,13 +367,11 @@ class Session:
         snap = self._latest
         if snap is None or self.engine is None or self._next is not None:
             return
-        self._seq += 1
         tracker = self.engine.tracker
         # After an undo, the faces it left undecided are decided again at once from what they
         # have (paused, no new frame would); other commands decide what they decide themselves.
         redecide, self._redecide = self._redecide, False
-        result = tracker.redecide(snap.frame) if redecide else tracker.result(snap.frame)
-        self._latest = Snapshot(snap.frame, result, self._seq)
+        self.show(snap.frame, tracker.redecide(snap.frame) if redecide else tracker.result(snap.frame))
 
     def refresh_people(self, force: bool) -> None:
         """The people the window shows, re-read when the gallery changed (ui/session/feed.py)."""
