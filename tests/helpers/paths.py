@@ -15,4 +15,5 @@ CCBY = DATA / "ccby"  # CC BY clips: credits in tests/data/ccby/SOURCES.md
 MONTAGE = CCBY / "shotchange_ccby_montage.mp4"
 MONTAGE_LABELS = CCBY / "montage_labels.json"
 LIN = PEOPLE / "Lin-Manuel Miranda" / "lin_manuel_miranda.png"
+LIN_NAME = "Lin-Manuel Miranda"
 ALEX = PEOPLE / "Alex Lacamoire" / "alex_lacamoire.png"

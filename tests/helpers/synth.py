@@ -96,8 +96,6 @@ def crossing_clip(n: int = 150, width: int = 640, height: int = 360, face_px: in
     bg = background(width, height, seed=7)
     frames, truth = [], []
     for i in range(n):
-        frame = bg.copy()
-        gt: dict[str, NDArray[np.float64]] = {}
         # Biden: right to left across the whole clip, a little lower.
         bx = width - 90 - (width - 180) * i / (n - 1)
         # Obama: left to right and out (frames 0-75), away, then back in from the right (100+).
@@ -110,20 +108,7 @@ def crossing_clip(n: int = 150, width: int = 640, height: int = 360, face_px: in
         order = [("Joe Biden", biden, bx, height * 0.58)]
         if ox is not None:
             order.insert(0, ("Barack Obama", obama, ox, height * 0.40))
-        pasted: list[tuple[str, NDArray[np.float64] | None, NDArray[np.float64]]] = []
-        for name, patch, x, y in order:
-            box = paste(frame, patch, x, y)
-            h, w = patch.image.shape[:2]
-            cx = x - (patch.face[0] + patch.face[2]) / 2
-            cy = y - (patch.face[1] + patch.face[3]) / 2
-            pasted.append((name, box, np.array([cx, cy, cx + w, cy + h])))
-        for k, (name, box, _) in enumerate(pasted):
-            if box is None:
-                continue
-            # A face mostly covered by a patch pasted later is hidden: not ground truth.
-            covered = max((_coverage(box, later) for _, _, later in pasted[k + 1:]), default=0.0)
-            if covered < 0.3:
-                gt[name] = box
+        frame, gt = _compose(bg, order)
         frames.append(frame)
         truth.append(gt)
     return Clip(frames, truth)

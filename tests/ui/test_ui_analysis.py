@@ -18,10 +18,8 @@ import pytest
 from PyQt6.QtCore import Qt, QTimer
 
 from tests.helpers import ui as ui_helpers
-from tests.helpers.paths import CLIP, LIN
+from tests.helpers.paths import CLIP, LIN_NAME
 from tests.helpers.ui import make_window, settings  # noqa: F401
-from tracker.gallery.enroll import enroll
-from tracker.gallery.gallery import Gallery
 from ui.analysis import THREAD_NAME, AnalysisController
 from ui.session.session import PAUSED
 from ui.window import MainWindow
@@ -30,14 +28,6 @@ ANALYSIS_MS = 120_000  # 275 frames of real dlib on two shared cores: ~10-20 s; 
 WAIT_MS = 60_000
 TICK_MS = 50
 MAX_GAP_S = 0.3  # the window must answer at least this often while the analysis runs
-LIN_NAME = "Lin-Manuel Miranda"
-
-
-@pytest.fixture
-def lin_gallery(gallery_path: Path) -> Path:
-    with Gallery(gallery_path) as g:
-        enroll(g, LIN_NAME, [LIN])
-    return gallery_path
 
 
 def open_paused(qtbot, w: MainWindow, clip: Path) -> None:  # type: ignore[no-untyped-def]

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QApplication, QInputDialog, QMessageBox, QToolBar
 
-from tests.helpers.paths import ALEX, CLIP, FACES, LIN
+from tests.helpers.paths import ALEX, CLIP, FACES, LIN_NAME
 from tests.helpers.ui import WAIT_MS, activate, key, make_window, open_paused, settings  # noqa: F401
 from tracker.cli.main import app_argv, main
 from tracker.config import Config
@@ -26,15 +25,6 @@ from ui.launch import start_window
 from ui.session.session import ENDED, IDLE, PAUSED, PLAYING, Session
 from ui.session.status_text import clock
 from ui.widgets import messages
-
-LIN_NAME = "Lin-Manuel Miranda"
-
-
-@pytest.fixture
-def lin_gallery(gallery_path: Path) -> Path:
-    with Gallery(gallery_path) as g:
-        enroll(g, LIN_NAME, [LIN])
-    return gallery_path
 
 
 def _status(w) -> str:  # type: ignore[no-untyped-def]
